@@ -1,0 +1,233 @@
+"""The `course` command: one verb per thing an instructor, a student or a TA does."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+import zipfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # grading and checks never touch the network unless asked
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+err = Console(stderr=True)
+
+
+def _layout():
+    from autograder.layout import Layout
+
+    return Layout.discover()
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def results_table(results: dict, title: str) -> Table:
+    table = Table(title=title, show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("test")
+    table.add_column("score", justify="right")
+    table.add_column("message", overflow="fold", max_width=70)
+    for t in results["tests"]:
+        colour = "green" if t["status"] == "passed" else "red"
+        message = "" if t["status"] == "passed" else t["output"].splitlines()[0] if t["output"] else ""
+        table.add_row(t["number"], t["name"], f"[{colour}]{t['score']:g}/{t['max_score']:g}[/]", message)
+    total = sum(t["max_score"] for t in results["tests"])
+    table.caption = f"total {results['score']:g}/{total:g} in {results.get('execution_time', 0):.1f} s"
+    return table
+
+
+@app.command()
+def grade(
+    module: str,
+    submission: Path,
+    out: Annotated[Path, typer.Option("--out", help="folder for results.json")] = Path("results"),
+    suite: Annotated[str, typer.Option(help="hidden (graders) or public (checks)")] = "hidden",
+    seed: Annotated[int | None, typer.Option(help="override the course seed")] = None,
+    sandbox: Annotated[str | None, typer.Option(help="auto | none")] = None,
+    metadata: Annotated[Path | None, typer.Option(help="Gradescope submission_metadata.json")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="print nothing but errors")] = False,
+) -> None:
+    """Grade one submission (a folder, .zip, .py or .ipynb) and write OUT/results.json."""
+    from autograder.grade.results import failure_results
+
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        from autograder.grade.runner import grade as run_grade
+
+        layout = _layout()
+        results = run_grade(layout, module, submission, out, suite=suite, seed=seed, sandbox=sandbox).to_json()
+    except Exception as exc:  # noqa: BLE001 - whatever failed, the student gets a results file
+        (out / "grader.log").write_text(traceback.format_exc())
+        failure_results(f"The autograder failed before it could grade your work ({type(exc).__name__}: {exc}). "
+                        "Your instructor has been told.", 0.0).write(out / "results.json")
+        err.print(f"[red]grading failed:[/] {exc} (details in {out / 'grader.log'})")
+        raise typer.Exit(1) from None
+    if not quiet:
+        console.print(results_table(results, f"{module}: {submission}"))
+        console.print(f"results written to {out / 'results.json'}")
+
+
+@app.command()
+def check(
+    module: str,
+    folder: Annotated[Path | None, typer.Argument(help="folder with your files (default: ./MODULE or .)")] = None,
+) -> None:
+    """Run a module's public checks on your work, with the same machinery as the real grader."""
+    layout = _layout()
+    if folder is None:
+        folder = Path(module) if Path(module).is_dir() else Path.cwd()
+    from autograder.grade.runner import grade as run_grade
+
+    with tempfile.TemporaryDirectory() as tmp:
+        results = run_grade(layout, module, folder, Path(tmp), suite="public").to_json()
+    console.print(results_table(results, f"public checks for {module}"))
+    for t in results["tests"]:
+        if t["status"] != "passed":
+            console.print(f"[red]✗ {t['name']}[/]\n{t['output']}\n")
+    console.print("[bold yellow]These are the public checks only.[/] Hidden tests on inputs you have not seen "
+                  "will also grade your work when you submit: passing here does not guarantee full marks.")
+
+
+@app.command()
+def submit(
+    module: str,
+    folder: Annotated[Path | None, typer.Argument(help="folder with your files (default: ./MODULE or .)")] = None,
+    out: Annotated[Path | None, typer.Option(help="zip to write")] = None,
+) -> None:
+    """Pack your files for MODULE into a zip to upload."""
+    layout = _layout()
+    mod = layout.course.module(module)
+    if folder is None:
+        folder = Path(module) if Path(module).is_dir() else Path.cwd()
+    out = out or Path(f"{module}-submission.zip")
+    packed = []
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in mod.files:
+            for candidate in (folder / name, (folder / name).with_suffix(".ipynb")):
+                if candidate.is_file():
+                    zf.write(candidate, candidate.name)
+                    packed.append(candidate.name)
+    if not packed:
+        out.unlink()
+        _fail(f"none of {', '.join(mod.files)} (or their .ipynb) is in {folder}")
+    console.print(f"packed {', '.join(packed)} into [bold]{out}[/]: upload it to Gradescope.")
+
+
+@app.command()
+def release(
+    modules: Annotated[list[str] | None, typer.Argument(help="modules to build (default: all)")] = None,
+    out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("release"),
+) -> None:
+    """Build OUT/student/<module>/ and OUT/autograder/<module>.zip from reference/."""
+    from autograder.release.build import build_release
+
+    layout = _layout()
+    try:
+        built = build_release(layout, out, modules or None)
+    except Exception as exc:  # noqa: BLE001
+        _fail(str(exc))
+    table = Table(title=f"release in {out}")
+    for col in ("module", "student folder", "autograder zip", "sha256"):
+        table.add_column(col)
+    for r in built:
+        table.add_row(r.module, str(r.student_dir), str(r.autograder_zip), r.sha256[:16])
+    console.print(table)
+
+
+@app.command()
+def validate(modules: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+    """Check every module's graders: reference full marks, starter 0, mistakes caught, no leaks."""
+    from autograder.validate import validate as run_validate
+
+    checks = run_validate(_layout(), modules or None)
+    table = Table(title="course validate")
+    for col in ("module", "check", "ok", "detail", "s"):
+        table.add_column(col, overflow="fold")
+    for c in checks:
+        table.add_row(c.module, c.name, "[green]ok[/]" if c.ok else "[red]FAIL[/]", c.detail, f"{c.seconds:.1f}")
+    console.print(table)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+def assets(
+    names: Annotated[list[str] | None, typer.Argument(help="assets to resolve (default: all)")] = None,
+    rebuild: Annotated[bool, typer.Option(help="rebuild built assets even if cached")] = False,
+    verify: Annotated[bool, typer.Option(help="re-hash built assets and compare")] = False,
+) -> None:
+    """Resolve (and build, once) every model and dataset the course names."""
+    from autograder.assets import AssetError, AssetStore
+
+    layout = _layout()
+    store = AssetStore(layout.course, layout.root, layout.asset_cache)
+    table = Table(title=f"assets (cache: {layout.asset_cache})")
+    for col in ("asset", "source", "path", "sha256", "build s"):
+        table.add_column(col, overflow="fold")
+    failed = False
+    for name in names or list(layout.course.assets):
+        try:
+            r = store.resolve(name, rebuild=rebuild)
+            if verify and not store.verify(name):
+                raise AssetError(f"{name}: cached files do not match their recorded hash; run with --rebuild")
+            table.add_row(name, r.source, str(r.path), r.content_hash[:16], f"{r.seconds:.1f}")
+        except Exception as exc:  # noqa: BLE001
+            failed = True
+            table.add_row(name, "[red]missing[/]", str(exc), "", "")
+    console.print(table)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(out: Annotated[Path, typer.Option()] = Path("release")) -> None:
+    """Validate, build the release, grade the reference and a wrong submission, print the scores."""
+    from autograder.grade.runner import grade as run_grade
+    from autograder.validate import load_mistakes, mistake_submission, reference_submission
+
+    layout = _layout()
+    console.rule("1. assets")
+    assets(None, False, False)
+    console.rule("2. validate")
+    validate(None)
+    console.rule("3. release")
+    release(None, out)
+    module = layout.course.modules[0].id
+    mistakes = load_mistakes(layout, module)
+    demo_dir = out / "demo"
+    shutil.rmtree(demo_dir, ignore_errors=True)
+    console.rule(f"4. grade {module}")
+    ref = reference_submission(layout, module, demo_dir / "reference-submission")
+    res = run_grade(layout, module, ref, demo_dir / "reference-results").to_json()
+    console.print(results_table(res, "the reference solution"))
+    if mistakes:
+        wrong = mistake_submission(layout, module, mistakes[0], demo_dir / "wrong-submission")
+        res = run_grade(layout, module, wrong, demo_dir / "wrong-results").to_json()
+        console.print(results_table(res, f"a wrong submission ({mistakes[0].name})"))
+        failed = next((t for t in res["tests"] if t["status"] != "passed"), None)
+        if failed:
+            console.print(f"[bold]What that student reads for “{failed['name']}”:[/]\n{failed['output']}")
+    console.print(f"\nresults.json files are in {demo_dir}; the release is in {out}.")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,1 @@
+"""Grading: take a submission in, run the hidden pytest graders against it, write results.json."""

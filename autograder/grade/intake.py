@@ -1,0 +1,190 @@
+"""Take a submission in: a folder or a zip, checked before any of it runs.
+
+Refuses links, absolute or `..` paths, archives that expand past a byte budget (counted while
+extracting, never trusted from headers), too many files, oversized files, non-UTF-8 source and
+syntax errors. Every refusal is a sentence the student can act on.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from autograder.hashing import tree_hash
+from autograder.release.notebook import notebook_to_script
+
+MAX_FILES = 200
+MAX_FILE_BYTES = 20 * 1024**2
+MAX_TOTAL_BYTES = 100 * 1024**2
+IGNORED = {"__MACOSX", ".git", "__pycache__", ".ipynb_checkpoints", ".DS_Store"}
+
+
+class IntakeError(Exception):
+    """The submission cannot be graded; the message tells the student why."""
+
+
+@dataclass
+class Intake:
+    files_dir: Path
+    problem: str | None = None
+    content_hash: str = ""
+    files: list[str] = field(default_factory=list)
+
+
+def _safe_relpath(name: str) -> PurePosixPath:
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise IntakeError(f"the archive holds an absolute path ({name}); zip your files with relative paths")
+    if ".." in path.parts:
+        raise IntakeError(f"the archive holds a path that leaves its folder ({name})")
+    return path
+
+
+def _skip(path: PurePosixPath) -> bool:
+    return any(part in IGNORED or part.startswith("._") for part in path.parts)
+
+
+def extract_zip(archive: Path, dest: Path) -> None:
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise IntakeError(f"the submission is not a readable zip file ({exc})") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_FILES * 5:
+            raise IntakeError(f"the archive holds {len(infos)} entries; at most {MAX_FILES} files are accepted")
+        total = 0
+        count = 0
+        for info in infos:
+            rel = _safe_relpath(info.filename)
+            if _skip(rel) or info.is_dir():
+                continue
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise IntakeError(f"the archive holds a symbolic link ({info.filename}); submit regular files only")
+            count += 1
+            if count > MAX_FILES:
+                raise IntakeError(f"the submission has more than {MAX_FILES} files")
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            written = 0
+            try:
+                with zf.open(info) as src, open(target, "wb") as out:
+                    while chunk := src.read(1 << 16):
+                        written += len(chunk)
+                        total += len(chunk)
+                        if written > MAX_FILE_BYTES:
+                            raise IntakeError(f"{info.filename} is larger than {MAX_FILE_BYTES // 1024**2} MiB")
+                        if total > MAX_TOTAL_BYTES:
+                            raise IntakeError(f"the archive expands to more than {MAX_TOTAL_BYTES // 1024**2} MiB")
+                        out.write(chunk)
+            except (zipfile.BadZipFile, EOFError, OSError, RuntimeError) as exc:
+                if isinstance(exc, IntakeError):
+                    raise
+                raise IntakeError(f"the archive is corrupt ({info.filename}: {exc})") from None
+
+
+def copy_folder(src: Path, dest: Path) -> None:
+    count = total = 0
+    for root, dirs, files in os.walk(src, followlinks=False):
+        rel_root = Path(root).relative_to(src)
+        dirs[:] = sorted(d for d in dirs if not _skip(PurePosixPath(d)))
+        for d in dirs:
+            if (Path(root) / d).is_symlink():
+                raise IntakeError(f"{rel_root / d} is a symbolic link; submit regular files only")
+        for name in sorted(files):
+            path = Path(root) / name
+            rel = rel_root / name
+            if _skip(PurePosixPath(rel.as_posix())):
+                continue
+            st = path.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                raise IntakeError(f"{rel} is a symbolic link; submit regular files only")
+            if not stat.S_ISREG(st.st_mode):
+                raise IntakeError(f"{rel} is not a regular file")
+            if st.st_nlink > 1:
+                raise IntakeError(f"{rel} is a hard link; submit regular files only")
+            count += 1
+            total += st.st_size
+            if count > MAX_FILES:
+                raise IntakeError(f"the submission has more than {MAX_FILES} files")
+            if st.st_size > MAX_FILE_BYTES:
+                raise IntakeError(f"{rel} is larger than {MAX_FILE_BYTES // 1024**2} MiB")
+            if total > MAX_TOTAL_BYTES:
+                raise IntakeError(f"the submission is larger than {MAX_TOTAL_BYTES // 1024**2} MiB")
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest / rel, follow_symlinks=False)
+
+
+def _find(raw: Path, name: str) -> Path | None:
+    """The shallowest file called `name` anywhere in the submission (students zip folders too)."""
+    matches = sorted(raw.rglob(name), key=lambda p: (len(p.parts), str(p)))
+    return next((m for m in matches if m.is_file()), None)
+
+
+def _read_source(path: Path, shown: str) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IntakeError(f"{shown} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+
+
+def take_in(submission: Path, workdir: Path, expected: list[str]) -> Intake:
+    """Unpack `submission` under `workdir`; put the expected student files in `workdir/files`."""
+    raw = workdir / "raw"
+    files_dir = workdir / "files"
+    for d in (raw, files_dir):
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+    intake = Intake(files_dir=files_dir)
+    try:
+        if submission.is_symlink():
+            raise IntakeError("the submission path is a symbolic link")
+        if submission.is_dir():
+            copy_folder(submission, raw)
+        elif submission.is_file() and submission.suffix == ".zip":
+            extract_zip(submission, raw)
+        elif submission.is_file() and submission.suffix in (".py", ".ipynb"):
+            copy_folder_single(submission, raw)
+        else:
+            raise IntakeError(f"{submission.name} is neither a folder, a .zip, a .py nor an .ipynb file")
+        intake.content_hash = tree_hash(raw)
+        for name in expected:
+            stem = Path(name).stem
+            py, nb = _find(raw, f"{stem}.py"), _find(raw, f"{stem}.ipynb")
+            if py is not None:
+                source = _read_source(py, py.name)
+            elif nb is not None:
+                try:
+                    source = notebook_to_script(_read_source(nb, nb.name))
+                except IntakeError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds
+                    raise IntakeError(f"{nb.name} is not a valid notebook ({type(exc).__name__}: {exc})") from None
+            else:
+                present = ", ".join(sorted(p.name for p in raw.rglob("*") if p.is_file())[:10]) or "nothing"
+                raise IntakeError(f"your submission has no {stem}.py or {stem}.ipynb (it holds: {present})")
+            try:
+                ast.parse(source, filename=name)
+            except SyntaxError as exc:
+                shown = (py or nb).name
+                raise IntakeError(f"{shown}, line {exc.lineno}: syntax error: {exc.msg}. Fix it, then resubmit.") from None
+            (files_dir / f"{stem}.py").write_text(source, encoding="utf-8")
+            intake.files.append(f"{stem}.py")
+    except IntakeError as exc:
+        intake.problem = f"Your submission could not be graded: {exc}"
+        if not intake.content_hash:
+            intake.content_hash = tree_hash(submission) if submission.exists() and not submission.is_symlink() else ""
+    return intake
+
+
+def copy_folder_single(path: Path, dest: Path) -> None:
+    st = path.lstat()
+    if st.st_size > MAX_FILE_BYTES:
+        raise IntakeError(f"{path.name} is larger than {MAX_FILE_BYTES // 1024**2} MiB")
+    shutil.copyfile(path, dest / path.name)

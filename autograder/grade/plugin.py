@@ -1,0 +1,179 @@
+"""The pytest plugin that turns hidden graders into Gradescope results.
+
+Tests declare points and visibility with markers; their docstring names them for the student.
+Only the failure's message reaches the student: never a traceback, never the test's source.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autograder.grade.results import Results, TestResult
+from autograder.worker.client import StudentError, StudentHandle
+
+INTERNAL = ("The grader itself hit an error in this test ({name}). This is not your fault: "
+            "please tell your instructor. Your other tests are unaffected.")
+
+
+@dataclass
+class GradingContext:
+    """What one grading run knows: shared by the plugin, the fixtures and autograder.api."""
+
+    results_path: Path
+    student: StudentHandle
+    fixtures: dict[str, Any]  # name -> value or zero-argument factory, exposed as session fixtures
+    deadline: float
+    log_path: Path
+    results: Results = field(default_factory=Results)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+    by_nodeid: dict[str, TestResult] = field(default_factory=dict)
+
+    def save(self) -> None:
+        self.results.execution_time = round(time.monotonic() - self.started, 3)
+        self.results.extra_data["metrics"] = self.metrics
+        self.results.write(self.results_path)
+
+    def log(self, text: str) -> None:
+        with open(self.log_path, "a", encoding="utf-8") as fh:
+            fh.write(text.rstrip() + "\n")
+
+
+_current: GradingContext | None = None
+
+
+def current() -> GradingContext:
+    if _current is None:
+        raise RuntimeError("not inside a grading run")
+    return _current
+
+
+def _describe(item: pytest.Item) -> str:
+    doc = (getattr(item.obj, "__doc__", None) or "").strip()
+    return " ".join(doc.split("\n\n")[0].split()) if doc else item.name.removeprefix("test_").replace("_", " ")
+
+
+def _marker_arg(item: pytest.Item, name: str, default: Any) -> Any:
+    marker = item.get_closest_marker(name)
+    return marker.args[0] if marker and marker.args else default
+
+
+class GradingPlugin:
+    def __init__(self, ctx: GradingContext) -> None:
+        self.ctx = ctx
+        self.failures: dict[str, str] = {}
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        global _current
+        _current = self.ctx
+        config.addinivalue_line("markers", "points(n): the points this test is worth")
+        config.addinivalue_line("markers", "visibility(v): hidden | after_due_date | after_published | visible")
+        config.addinivalue_line("markers", "tags(*t): learning objectives, shown in Gradescope")
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        global _current
+        _current = None
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for n, item in enumerate(items, 1):
+            tags = item.get_closest_marker("tags")
+            result = TestResult(
+                name=_describe(item), max_score=float(_marker_arg(item, "points", 1)), number=str(n),
+                visibility=_marker_arg(item, "visibility", "visible"),
+                tags=list(tags.args) if tags else [], extra_data={"id": item.name},
+            )
+            self.ctx.results.tests.append(result)
+            self.ctx.by_nodeid[item.nodeid] = result
+        self.ctx.save()
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:  # a broken grader file: the instructor must see it, the student gets a note
+            self.ctx.log(f"collection error in {report.nodeid}:\n{report.longreprtext}")
+            self.ctx.results.output = "Some graders could not be loaded; your instructor has been told."
+            self.ctx.results.extra_data["grader_errors"] = self.ctx.results.extra_data.get("grader_errors", 0) + 1
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if time.monotonic() > self.ctx.deadline:
+            raise StudentError("The time limit for grading this submission was used up before this test ran.")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        report = outcome.get_result()
+        if call.excinfo is None or item.nodeid in self.failures:
+            return
+        exc = call.excinfo.value
+        if isinstance(exc, StudentError):
+            message = str(exc)
+        elif isinstance(exc, AssertionError):
+            message = str(exc) or "An expectation of this test was not met."
+        elif isinstance(exc, pytest.skip.Exception):
+            message = f"Not graded: {exc.msg}"
+        elif isinstance(exc, pytest.fail.Exception):
+            message = exc.msg
+        else:
+            message = INTERNAL.format(name=type(exc).__name__)
+            self.ctx.results.extra_data["grader_errors"] = self.ctx.results.extra_data.get("grader_errors", 0) + 1
+            self.ctx.log(f"internal error in {item.nodeid} ({report.when}):\n"
+                         + "".join(traceback.format_exception(exc)))
+        self.failures[item.nodeid] = message
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: tuple) -> None:
+        result = self.ctx.by_nodeid.get(nodeid)
+        if result is None:
+            return
+        message = self.failures.get(nodeid)
+        passed = message is None
+        result.status = "passed" if passed else "failed"
+        result.score = result.max_score if passed else 0.0
+        result.output = "Passed." if passed else message
+        self.ctx.save()
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.ctx.student.close()
+        self.ctx.results.extra_data["worker_peak_memory_bytes"] = self.ctx.student.peak_rss
+        self.ctx.save()
+
+    # -- fixtures every grader can ask for ------------------------------------------------------
+    @pytest.fixture(scope="session")
+    def student(self) -> StudentHandle:
+        return self.ctx.student
+
+    @pytest.fixture(scope="session")
+    def course_fixtures(self) -> dict[str, Any]:
+        return self.ctx.fixtures
+
+    @pytest.fixture(scope="session")
+    def reference(self):
+        return self._fixture("reference")
+
+    @pytest.fixture(scope="session")
+    def assets(self):
+        return self._fixture("assets")
+
+    @pytest.fixture(scope="session")
+    def hidden_data(self) -> Path:
+        return self._fixture("hidden_data")
+
+    @pytest.fixture(scope="session")
+    def public_data(self) -> Path:
+        return self._fixture("public_data")
+
+    @pytest.fixture(scope="session")
+    def seed(self) -> int:
+        return self._fixture("seed")
+
+    def _fixture(self, name: str) -> Any:
+        value = self.ctx.fixtures.get(name)
+        if callable(value):
+            value = self.ctx.fixtures[name] = value()
+        if value is None:
+            pytest.skip(f"{name} is not available in this environment")
+        return value

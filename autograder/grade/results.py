@@ -1,0 +1,97 @@
+"""Gradescope's results.json, written atomically after every test so no finished result is lost."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Visibility = Literal["hidden", "after_due_date", "after_published", "visible"]
+NOT_RUN = "This test did not run: grading stopped before it (a time limit or a crash)."
+
+
+@dataclass
+class TestResult:
+    name: str
+    max_score: float
+    number: str
+    visibility: Visibility = "visible"
+    score: float = 0.0
+    status: Literal["passed", "failed"] = "failed"
+    output: str = NOT_RUN
+    output_format: str = "text"
+    tags: list[str] = field(default_factory=list)
+    extra_data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Results:
+    tests: list[TestResult] = field(default_factory=list)
+    output: str = ""
+    execution_time: float = 0.0
+    visibility: Visibility = "visible"
+    stdout_visibility: Visibility = "hidden"
+    extra_data: dict[str, Any] = field(default_factory=dict)
+    leaderboard: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return round(sum(t.score for t in self.tests), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(t.max_score for t in self.tests), 4)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["score"] = self.score
+        if not self.leaderboard:
+            del data["leaderboard"]
+        return data
+
+    def write(self, path: Path) -> None:
+        write_json_atomic(path, self.to_json())
+
+
+def finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: write them as null so results.json always parses."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write to a temporary file beside `path`, fsync, then rename: readers see old or new, never half."""
+    data = finite(data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, allow_nan=False, default=str)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def failure_results(message: str, max_score: float, extra: dict[str, Any] | None = None) -> Results:
+    """A results file for when grading could not start: one failed test that explains why."""
+    return Results(
+        tests=[TestResult(name="Grading", max_score=max_score, number="0", output=message)],
+        output=message,
+        extra_data=extra or {},
+    )

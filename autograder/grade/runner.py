@@ -1,0 +1,117 @@
+"""Grade one submission: take it in, start the worker, run the graders, write results.json."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from autograder import __version__
+from autograder.assets import AssetError, AssetStore
+from autograder.grade.intake import take_in
+from autograder.grade.plugin import GradingContext, GradingPlugin
+from autograder.grade.reference import ReferenceHandle
+from autograder.grade.results import Results, failure_results
+from autograder.hashing import tree_hash
+from autograder.layout import Layout
+from autograder.sandbox import choose_backend
+from autograder.worker.client import StudentHandle, WorkerConfig
+
+Suite = Literal["hidden", "public"]
+LIBRARIES = ("torch", "transformers", "tokenizers", "datasets", "evaluate", "peft", "accelerate", "safetensors")
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "autograder": __version__}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def grader_version(layout: Layout, module_id: str, suite: Suite) -> str:
+    """Changes whenever the graders or the framework change: a stored grade older than this is stale."""
+    tests = layout.hidden_tests(module_id) if suite == "hidden" else layout.public_tests(module_id)
+    return f"{__version__}+{tree_hash(tests, ignore=('__pycache__',))[:12]}"
+
+
+def grade(
+    layout: Layout,
+    module_id: str,
+    submission: Path,
+    out_dir: Path,
+    *,
+    suite: Suite = "hidden",
+    sandbox: str | None = None,
+    seed: int | None = None,
+) -> Results:
+    course = layout.course
+    module = course.module(module_id)
+    limits = course.limits_for(module_id)
+    seed = course.defaults.seed if seed is None else seed
+    results_path = out_dir / "results.json"
+    tests_dir = layout.hidden_tests(module_id) if suite == "hidden" else layout.public_tests(module_id)
+    started = time.monotonic()
+    backend = choose_backend(sandbox)
+    extra = {"module": module_id, "suite": suite, "seed": seed, "libraries": library_versions(),
+             "sandbox": backend.name, "grader_version": grader_version(layout, module_id, suite)}
+
+    store = AssetStore(course, layout.root, layout.asset_cache)
+    try:
+        assets = store.paths(module.assets)
+    except AssetError as exc:
+        results = failure_results(f"The autograder is missing a course asset; your instructor has been told. ({exc})",
+                                  module.points, extra)
+        results.write(results_path)
+        return results
+
+    job = Path(tempfile.mkdtemp(prefix=f"course-{module_id}-"))
+    try:
+        intake = take_in(submission.resolve(), job / "submission", module.files)
+        extra["content_hash"] = intake.content_hash
+        scratch = job / "scratch"
+        scratch.mkdir()
+        data = layout.data_dir(module_id)
+        cfg = WorkerConfig(
+            files_dir=intake.files_dir, module_name=Path(module.files[0]).stem, scratch=scratch,
+            data=data if data.is_dir() else None, assets=assets, seed=seed, limits=limits, backend=backend,
+            readonly=[Path(p) for p in assets.values()] + ([data] if data.is_dir() else []),
+        )
+        student = StudentHandle(cfg, problem=intake.problem, deadline=started + limits.wall)
+        ref_dir = layout.reference_dir(module_id)
+        fixtures = {
+            "reference": (lambda: ReferenceHandle(ref_dir, cfg.module_name, assets, job / "reference",
+                                                  cfg.data, seed)) if ref_dir.is_dir() else None,
+            "assets": store,
+            "hidden_data": tests_dir / "data" if (tests_dir / "data").is_dir() else None,
+            "public_data": cfg.data,
+            "seed": seed,
+        }
+        ctx = GradingContext(results_path=results_path, student=student, fixtures=fixtures,
+                             deadline=started + limits.wall, log_path=out_dir / "grader.log")
+        ctx.results.extra_data.update(extra)
+        (job / "pytest.ini").write_text("[pytest]\n")
+        args = [str(tests_dir), "-c", str(job / "pytest.ini"), "--rootdir", str(tests_dir),
+                "--confcutdir", str(tests_dir), "-p", "no:cacheprovider", "--assert=plain",
+                "--import-mode=importlib", "--tb=no", "-q", "--no-header", "-p", "no:warnings"]
+        pytest.main(args, plugins=[GradingPlugin(ctx)])
+        student.close()
+        ctx.results.extra_data.update(
+            wall_time=round(time.monotonic() - started, 3),
+            worker_peak_memory_bytes=student.peak_rss,
+            grader_peak_memory_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            worker_calls=student.calls,
+        )
+        ctx.save()
+        return ctx.results
+    finally:
+        shutil.rmtree(job, ignore_errors=True)

@@ -1,0 +1,142 @@
+"""`course validate`: prove each module's graders right before students see them.
+
+For every module: the reference earns full marks on every seed, the untouched starter earns 0
+with no grader error, each plausible mistake in mistakes.yaml fails the tests it names, and the
+release holds nothing hidden.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from autograder.layout import Layout
+from autograder.release.build import build_release, starter_sources
+from autograder.yamlconf import load_model
+
+
+class Mistake(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    file: str | None = None
+    append: str  # code appended to the reference file; later definitions win
+    fails: list[str] = Field(min_length=1)  # test functions this mistake must fail
+
+
+class Mistakes(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mistakes: list[Mistake] = []
+
+
+@dataclass
+class Check:
+    module: str
+    name: str
+    ok: bool
+    detail: str
+    seconds: float = 0.0
+
+
+def load_mistakes(layout: Layout, module_id: str) -> list[Mistake]:
+    path = layout.mistakes_file(module_id)
+    return load_model(path, Mistakes).mistakes if path.exists() else []
+
+
+def grade_in_subprocess(layout: Layout, module_id: str, submission: Path, out: Path,
+                        seed: int | None = None, suite: str = "hidden") -> dict:
+    """Grade in a fresh process, as a TA's batch would: one grading cannot disturb the next."""
+    cmd = [sys.executable, "-m", "autograder.cli", "grade", module_id, str(submission), "--out", str(out),
+           "--suite", suite, "--quiet"]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
+    subprocess.run(cmd, cwd=layout.root, env=_env(layout), check=False, stdout=subprocess.DEVNULL)
+    return json.loads((out / "results.json").read_text())
+
+
+def _env(layout: Layout) -> dict[str, str]:
+    import os
+
+    return {**os.environ, "COURSE_ROOT": str(layout.root)}
+
+
+def write_submission(dest: Path, files: dict[str, bytes]) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (dest / name).write_bytes(content)
+    return dest
+
+
+def reference_submission(layout: Layout, module_id: str, dest: Path) -> Path:
+    module = layout.course.module(module_id)
+    return write_submission(dest, {f: (layout.reference_dir(module_id) / f).read_bytes() for f in module.files})
+
+
+def starter_submission(layout: Layout, module_id: str, dest: Path) -> Path:
+    module = layout.course.module(module_id)
+    starters = starter_sources(layout, module)
+    return write_submission(dest, {f: starters[f] for f in module.files})
+
+
+def mistake_submission(layout: Layout, module_id: str, mistake: Mistake, dest: Path) -> Path:
+    module = layout.course.module(module_id)
+    files = {f: (layout.reference_dir(module_id) / f).read_bytes() for f in module.files}
+    target = mistake.file or module.files[0]
+    files[target] += b"\n\n# --- plausible mistake: " + mistake.name.encode() + b"\n" + mistake.append.encode()
+    return write_submission(dest, files)
+
+
+def _grader_errors(results: dict) -> int:
+    return int(results.get("extra_data", {}).get("grader_errors", 0))
+
+
+def _failing(results: dict) -> set[str]:
+    return {t["extra_data"].get("id", t["name"]) for t in results["tests"] if t["status"] != "passed"}
+
+
+def validate_module(layout: Layout, module_id: str, work: Path) -> list[Check]:
+    module = layout.course.module(module_id)
+    checks: list[Check] = []
+    for seed in module.seeds:
+        res = grade_in_subprocess(layout, module_id, reference_submission(layout, module_id, work / "reference"),
+                                  work / f"ref-{seed}", seed=seed)
+        full = res["score"] == sum(t["max_score"] for t in res["tests"]) and res["tests"]
+        failing = sorted(_failing(res))
+        checks.append(Check(module_id, f"reference, seed {seed}", bool(full) and not _grader_errors(res),
+                            f"{res['score']:g}/{sum(t['max_score'] for t in res['tests']):g}"
+                            + (f"; failing: {', '.join(failing)}" if failing else ""),
+                            res.get("execution_time", 0.0)))
+    res = grade_in_subprocess(layout, module_id, starter_submission(layout, module_id, work / "starter"),
+                              work / "starter-out")
+    errors = _grader_errors(res)
+    checks.append(Check(module_id, "untouched starter", res["score"] == 0 and not errors and bool(res["tests"]),
+                        f"{res['score']:g} points, {errors} grader errors", res.get("execution_time", 0.0)))
+    for i, mistake in enumerate(load_mistakes(layout, module_id)):
+        res = grade_in_subprocess(layout, module_id, mistake_submission(layout, module_id, mistake, work / f"m{i}"),
+                                  work / f"m{i}-out")
+        missed = sorted(set(mistake.fails) - _failing(res))
+        unknown = sorted(set(mistake.fails) - {t["extra_data"].get("id") for t in res["tests"]})
+        ok = not missed and not unknown and not _grader_errors(res)
+        detail = (f"no test named {', '.join(unknown)}" if unknown else
+                  f"not caught by {', '.join(missed)}" if missed else f"caught ({res['score']:g} points)")
+        checks.append(Check(module_id, f"mistake: {mistake.name}", ok, detail, res.get("execution_time", 0.0)))
+    return checks
+
+
+def validate(layout: Layout, module_ids: list[str] | None = None) -> list[Check]:
+    ids = module_ids or [m.id for m in layout.course.modules]
+    checks: list[Check] = []
+    with tempfile.TemporaryDirectory(prefix="course-validate-") as tmp:
+        try:
+            build_release(layout, Path(tmp) / "release", ids)
+            checks.append(Check(", ".join(ids), "release holds nothing hidden", True, "built and scanned"))
+        except Exception as exc:  # noqa: BLE001 - reported in the table
+            checks.append(Check(", ".join(ids), "release holds nothing hidden", False, str(exc)))
+        for module_id in ids:
+            checks.extend(validate_module(layout, module_id, Path(tmp) / module_id))
+    return checks

@@ -1,0 +1,148 @@
+"""The student-side worker: imports the student's files and answers calls with plain JSON values.
+
+This process is untrusted as soon as it imports student code. It talks to the trusted grader
+only through two pipes; whatever it sends back is checked there.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import random
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from autograder.worker.protocol import REF, decode, encode, is_ref, to_plain
+
+
+class Worker:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.files_dir = Path(config["files_dir"])
+        self.module_name: str = config["module_name"]
+        self.assets: dict[str, str] = config["assets"]
+        self.scratch = Path(config["scratch"])
+        self.data = Path(config["data"]) if config.get("data") else None
+        self.seed: int = config["seed"]
+        self.module = None
+        self.import_error: str | None = None
+
+    # -- loading the student's code -------------------------------------------------------------
+    def load(self) -> None:
+        if self.module is not None or self.import_error is not None:
+            return
+        sys.path.insert(0, str(self.files_dir))
+        self._seed()
+        try:
+            self.module = importlib.import_module(self.module_name)
+        except SyntaxError as exc:
+            self.import_error = f"{Path(exc.filename or '').name}, line {exc.lineno}: syntax error: {exc.msg}"
+        except BaseException as exc:  # noqa: BLE001 - anything the student's import does is reported
+            self.import_error = (
+                f"importing {self.module_name}.py raised {type(exc).__name__}: {exc}\n{self._student_trace(exc)}"
+            )
+
+    def _student_trace(self, exc: BaseException) -> str:
+        """The traceback frames that belong to the student's files, none of the grader's."""
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if str(self.files_dir) in (f.filename or "")]
+        lines = traceback.format_list(frames[-6:])
+        return "".join(line.replace(str(self.files_dir) + os.sep, "") for line in lines).rstrip()
+
+    def _seed(self) -> None:
+        random.seed(self.seed)
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed(self.seed)
+        if "torch" in sys.modules:
+            sys.modules["torch"].manual_seed(self.seed)
+
+    # -- resolving references ---------------------------------------------------------------------
+    def resolve(self, value: Any) -> Any:
+        if is_ref(value):
+            return self._resolve_ref(value)
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        return value
+
+    def _resolve_ref(self, value: dict[str, Any]) -> Any:
+        kind = value[REF]
+        if kind == "scratch":
+            path = self.scratch / value.get("rel", "")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return str(path)
+        if kind == "data":
+            if self.data is None:
+                raise RuntimeError("this module has no data folder")
+            return str(self.data / value.get("rel", ""))
+        path = self.assets[value["name"]]
+        if kind == "asset":
+            return path
+        import transformers  # only now: a pure-Python module never pays for importing it
+
+        kwargs = value.get("kwargs", {})
+        if kind == "tokenizer":
+            return transformers.AutoTokenizer.from_pretrained(path, **kwargs)
+        if kind == "model":
+            model = getattr(transformers, value.get("cls", "AutoModel")).from_pretrained(path, **kwargs)
+            return model.eval()
+        raise ValueError(f"unknown reference kind {kind!r}")
+
+    # -- answering one call -----------------------------------------------------------------------
+    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        fn_name = request["fn"]
+        self.load()
+        if self.import_error:
+            return {"ok": False, "kind": "import", "error": self.import_error}
+        fn = getattr(self.module, fn_name, None)
+        if fn is None:
+            return {"ok": False, "kind": "missing",
+                    "error": f"{self.module_name}.py has no function named {fn_name}()"}
+        if not callable(fn):
+            return {"ok": False, "kind": "missing",
+                    "error": f"{fn_name} in {self.module_name}.py is a {type(fn).__name__}, not a function"}
+        args = self.resolve(request.get("args", []))
+        kwargs = self.resolve(request.get("kwargs", {}))
+        self._seed()
+        try:
+            value = fn(*args, **kwargs)
+        except NotImplementedError:
+            return {"ok": False, "kind": "todo", "error": f"{fn_name}() is not written yet: it still raises NotImplementedError"}
+        except MemoryError:
+            return {"ok": False, "kind": "memory", "error": f"{fn_name}() ran out of memory"}
+        except SystemExit as exc:
+            return {"ok": False, "kind": "exit", "error": f"{fn_name}() called sys.exit({exc.code!r}); return a value instead"}
+        except BaseException as exc:  # noqa: BLE001 - the student's exception is the answer
+            return {"ok": False, "kind": "raised",
+                    "error": f"{fn_name}() raised {type(exc).__name__}: {exc}\n{self._student_trace(exc)}".rstrip()}
+        try:
+            return {"ok": True, "value": to_plain(value, f"the value {fn_name}() returned")}
+        except (TypeError, RecursionError) as exc:
+            return {"ok": False, "kind": "notplain", "error": str(exc)}
+
+
+def main() -> None:
+    config = json.loads(os.environ.pop("COURSE_WORKER_CONFIG"))
+    requests = os.fdopen(config["request_fd"], "rb", buffering=0)
+    replies = os.fdopen(config["reply_fd"], "wb", buffering=0)
+    worker = Worker(config)
+    for line in iter(requests.readline, b""):
+        request = decode(line)
+        if request.get("op") == "ping":
+            reply = {"ok": True, "value": "pong"}
+        else:
+            reply = worker.call(request)
+        reply["id"] = request.get("id")
+        try:
+            data = encode(reply)
+        except (TypeError, ValueError) as exc:
+            data = encode({"id": request.get("id"), "ok": False, "kind": "notplain", "error": str(exc)})
+        sys.stdout.flush()
+        sys.stderr.flush()
+        replies.write(data)
+
+
+if __name__ == "__main__":
+    main()

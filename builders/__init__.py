@@ -1,0 +1,1 @@
+"""Deterministic builders for course assets that no package ships ready to use."""
