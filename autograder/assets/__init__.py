@@ -60,6 +60,12 @@ def _load_callable(spec: str, root: Path) -> tuple[Callable, str]:
     return getattr(module, fn_name), source
 
 
+def _make_readable(folder: Path) -> None:
+    folder.chmod(0o755)
+    for path in folder.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
 class AssetStore:
     def __init__(self, course: Course, root: Path, cache: Path) -> None:
         self.course = course
@@ -149,6 +155,7 @@ class AssetStore:
             started = time.perf_counter()
             builder(tmp, needs)
             seconds = round(time.perf_counter() - started, 2)
+            _make_readable(tmp)  # sandboxed workers run as another user and only read
             content = tree_hash(tmp)
             (tmp / MANIFEST).write_text(json.dumps(
                 {"name": name, "key": key, "content_hash": content, "seconds": seconds,
