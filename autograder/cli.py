@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -61,6 +60,7 @@ def grade(
     sandbox: Annotated[str | None, typer.Option(help="auto | none")] = None,
     metadata: Annotated[Path | None, typer.Option(help="Gradescope submission_metadata.json")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="print nothing but errors")] = False,
+    only: Annotated[list[str] | None, typer.Option(help="run only this test function (repeatable)")] = None,
 ) -> None:
     """Grade one submission (a folder, .zip, .py or .ipynb) and write OUT/results.json."""
     from autograder.grade.results import failure_results
@@ -70,7 +70,8 @@ def grade(
         from autograder.grade.runner import grade as run_grade
 
         layout = _layout()
-        results = run_grade(layout, module, submission, out, suite=suite, seed=seed, sandbox=sandbox).to_json()
+        results = run_grade(layout, module, submission, out, suite=suite, seed=seed, sandbox=sandbox,
+                            only=only).to_json()
     except Exception as exc:  # noqa: BLE001 - whatever failed, the student gets a results file
         (out / "grader.log").write_text(traceback.format_exc())
         failure_results(f"The autograder failed before it could grade your work ({type(exc).__name__}: {exc}). "
@@ -150,11 +151,14 @@ def release(
 
 
 @app.command()
-def validate(modules: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+def validate(
+    modules: Annotated[list[str] | None, typer.Argument()] = None,
+    jobs: Annotated[int, typer.Option(help="gradings run at once")] = 2,
+) -> None:
     """Check every module's graders: reference full marks, starter 0, mistakes caught, no leaks."""
     from autograder.validate import validate as run_validate
 
-    checks = run_validate(_layout(), modules or None)
+    checks = run_validate(_layout(), modules or None, jobs)
     table = Table(title="course validate")
     for col in ("module", "check", "ok", "detail", "s"):
         table.add_column(col, overflow="fold")
@@ -204,7 +208,7 @@ def demo(out: Annotated[Path, typer.Option()] = Path("release")) -> None:
     console.rule("1. assets")
     assets(None, False, False)
     console.rule("2. validate")
-    validate(None)
+    validate(None, 2)
     console.rule("3. release")
     release(None, out)
     module = layout.course.modules[0].id

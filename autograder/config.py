@@ -107,6 +107,7 @@ class Asset(Strict):
     revision: str | None = None
     offline: OfflineSource | None = None
     description: str = ""
+    hidden: bool = False  # for the trusted grader only: never shown to the worker or shipped to students
 
     @model_validator(mode="after")
     def _has_source(self) -> Asset:

@@ -55,8 +55,11 @@ def current() -> GradingContext:
 
 
 def _describe(item: pytest.Item) -> str:
+    """The docstring's first paragraph, plus the parameters of a parametrized test."""
     doc = (getattr(item.obj, "__doc__", None) or "").strip()
-    return " ".join(doc.split("\n\n")[0].split()) if doc else item.name.removeprefix("test_").replace("_", " ")
+    name = " ".join(doc.split("\n\n")[0].split()) if doc else item.name.removeprefix("test_").replace("_", " ")
+    callspec = getattr(item, "callspec", None)
+    return f"{name} [{callspec.id}]" if callspec else name
 
 
 def _marker_arg(item: pytest.Item, name: str, default: Any) -> Any:
@@ -86,7 +89,7 @@ class GradingPlugin:
             result = TestResult(
                 name=_describe(item), max_score=float(_marker_arg(item, "points", 1)), number=str(n),
                 visibility=_marker_arg(item, "visibility", "visible"),
-                tags=list(tags.args) if tags else [], extra_data={"id": item.name},
+                tags=list(tags.args) if tags else [], extra_data={"id": getattr(item, "originalname", None) or item.name},
             )
             self.ctx.results.tests.append(result)
             self.ctx.by_nodeid[item.nodeid] = result

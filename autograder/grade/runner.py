@@ -53,7 +53,9 @@ def grade(
     suite: Suite = "hidden",
     sandbox: str | None = None,
     seed: int | None = None,
+    only: list[str] | None = None,
 ) -> Results:
+    """Grade `submission` into `out_dir/results.json`. `only` restricts the run to those test functions."""
     course = layout.course
     module = course.module(module_id)
     limits = course.limits_for(module_id)
@@ -66,8 +68,9 @@ def grade(
              "sandbox": backend.name, "grader_version": grader_version(layout, module_id, suite)}
 
     store = AssetStore(course, layout.root, layout.asset_cache)
+    visible = [a for a in module.assets if not course.assets[a].hidden]
     try:
-        assets = store.paths(module.assets)
+        assets = store.paths(visible if suite == "public" else module.assets)
     except AssetError as exc:
         results = failure_results(f"The autograder is missing a course asset; your instructor has been told. ({exc})",
                                   module.points, extra)
@@ -83,13 +86,14 @@ def grade(
         data = layout.data_dir(module_id)
         cfg = WorkerConfig(
             files_dir=intake.files_dir, module_name=Path(module.files[0]).stem, scratch=scratch,
-            data=data if data.is_dir() else None, assets=assets, seed=seed, limits=limits, backend=backend,
-            readonly=[Path(p) for p in assets.values()] + ([data] if data.is_dir() else []),
+            data=data if data.is_dir() else None, assets={a: assets[a] for a in visible}, seed=seed,
+            limits=limits, backend=backend,
+            readonly=[Path(assets[a]) for a in visible] + ([data] if data.is_dir() else []),
         )
         student = StudentHandle(cfg, problem=intake.problem, deadline=started + limits.wall)
         ref_dir = layout.reference_dir(module_id)
         fixtures = {
-            "reference": (lambda: ReferenceHandle(ref_dir, cfg.module_name, assets, job / "reference",
+            "reference": (lambda: ReferenceHandle(ref_dir, cfg.module_name, cfg.assets, job / "reference",
                                                   cfg.data, seed)) if ref_dir.is_dir() else None,
             "assets": store,
             "hidden_data": tests_dir / "data" if (tests_dir / "data").is_dir() else None,
@@ -103,6 +107,8 @@ def grade(
         args = [str(tests_dir), "-c", str(job / "pytest.ini"), "--rootdir", str(tests_dir),
                 "--confcutdir", str(tests_dir), "-p", "no:cacheprovider", "--assert=plain",
                 "--import-mode=importlib", "--tb=no", "-q", "--no-header", "-p", "no:warnings"]
+        if only:
+            args += ["-k", " or ".join(only)]
         pytest.main(args, plugins=[GradingPlugin(ctx)])
         student.close()
         ctx.results.extra_data.update(

@@ -8,10 +8,14 @@ release holds nothing hidden.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,19 +53,19 @@ def load_mistakes(layout: Layout, module_id: str) -> list[Mistake]:
 
 
 def grade_in_subprocess(layout: Layout, module_id: str, submission: Path, out: Path,
-                        seed: int | None = None, suite: str = "hidden") -> dict:
+                        seed: int | None = None, suite: str = "hidden", only: list[str] | None = None) -> dict:
     """Grade in a fresh process, as a TA's batch would: one grading cannot disturb the next."""
     cmd = [sys.executable, "-m", "autograder.cli", "grade", module_id, str(submission), "--out", str(out),
            "--suite", suite, "--quiet"]
     if seed is not None:
         cmd += ["--seed", str(seed)]
+    for name in only or []:
+        cmd += ["--only", name]
     subprocess.run(cmd, cwd=layout.root, env=_env(layout), check=False, stdout=subprocess.DEVNULL)
     return json.loads((out / "results.json").read_text())
 
 
 def _env(layout: Layout) -> dict[str, str]:
-    import os
-
     return {**os.environ, "COURSE_ROOT": str(layout.root)}
 
 
@@ -99,36 +103,51 @@ def _failing(results: dict) -> set[str]:
     return {t["extra_data"].get("id", t["name"]) for t in results["tests"] if t["status"] != "passed"}
 
 
-def validate_module(layout: Layout, module_id: str, work: Path) -> list[Check]:
-    module = layout.course.module(module_id)
-    checks: list[Check] = []
-    for seed in module.seeds:
-        res = grade_in_subprocess(layout, module_id, reference_submission(layout, module_id, work / "reference"),
-                                  work / f"ref-{seed}", seed=seed)
-        full = res["score"] == sum(t["max_score"] for t in res["tests"]) and res["tests"]
-        failing = sorted(_failing(res))
-        checks.append(Check(module_id, f"reference, seed {seed}", bool(full) and not _grader_errors(res),
-                            f"{res['score']:g}/{sum(t['max_score'] for t in res['tests']):g}"
-                            + (f"; failing: {', '.join(failing)}" if failing else ""),
-                            res.get("execution_time", 0.0)))
-    res = grade_in_subprocess(layout, module_id, starter_submission(layout, module_id, work / "starter"),
-                              work / "starter-out")
+def _check_reference(module_id: str, seed: int, res: dict) -> Check:
+    total = sum(t["max_score"] for t in res["tests"])
+    failing = sorted(_failing(res))
+    ok = bool(res["tests"]) and res["score"] == total and not _grader_errors(res)
+    detail = f"{res['score']:g}/{total:g}" + (f"; failing: {', '.join(failing)}" if failing else "")
+    return Check(module_id, f"reference, seed {seed}", ok, detail, res.get("execution_time", 0.0))
+
+
+def _check_starter(module_id: str, res: dict) -> Check:
     errors = _grader_errors(res)
-    checks.append(Check(module_id, "untouched starter", res["score"] == 0 and not errors and bool(res["tests"]),
-                        f"{res['score']:g} points, {errors} grader errors", res.get("execution_time", 0.0)))
+    ok = res["score"] == 0 and not errors and bool(res["tests"])
+    return Check(module_id, "untouched starter", ok, f"{res['score']:g} points, {errors} grader errors",
+                 res.get("execution_time", 0.0))
+
+
+def _check_mistake(module_id: str, mistake: Mistake, res: dict) -> Check:
+    missed = sorted(set(mistake.fails) - _failing(res))
+    unknown = sorted(set(mistake.fails) - {t["extra_data"].get("id") for t in res["tests"]})
+    ok = not missed and not unknown and not _grader_errors(res)
+    detail = (f"no test named {', '.join(unknown)}" if unknown else
+              f"not caught by {', '.join(missed)}" if missed else "caught")
+    return Check(module_id, f"mistake: {mistake.name}", ok, detail, res.get("execution_time", 0.0))
+
+
+def validate_module(layout: Layout, module_id: str, work: Path, jobs: int = 2) -> list[Check]:
+    """Grade the reference (each seed), the starter and each mistake, `jobs` gradings at a time."""
+    module = layout.course.module(module_id)
+    ref = reference_submission(layout, module_id, work / "reference")
+    tasks: list[tuple[Callable[[dict], Check], Callable[[], dict]]] = []
+    for seed in module.seeds:
+        tasks.append((partial(_check_reference, module_id, seed),
+                      partial(grade_in_subprocess, layout, module_id, ref, work / f"ref-{seed}", seed)))
+    starter = starter_submission(layout, module_id, work / "starter")
+    tasks.append((partial(_check_starter, module_id),
+                  partial(grade_in_subprocess, layout, module_id, starter, work / "starter-out")))
     for i, mistake in enumerate(load_mistakes(layout, module_id)):
-        res = grade_in_subprocess(layout, module_id, mistake_submission(layout, module_id, mistake, work / f"m{i}"),
-                                  work / f"m{i}-out")
-        missed = sorted(set(mistake.fails) - _failing(res))
-        unknown = sorted(set(mistake.fails) - {t["extra_data"].get("id") for t in res["tests"]})
-        ok = not missed and not unknown and not _grader_errors(res)
-        detail = (f"no test named {', '.join(unknown)}" if unknown else
-                  f"not caught by {', '.join(missed)}" if missed else f"caught ({res['score']:g} points)")
-        checks.append(Check(module_id, f"mistake: {mistake.name}", ok, detail, res.get("execution_time", 0.0)))
-    return checks
+        sub = mistake_submission(layout, module_id, mistake, work / f"m{i}")
+        tasks.append((partial(_check_mistake, module_id, mistake),
+                      partial(grade_in_subprocess, layout, module_id, sub, work / f"m{i}-out", only=mistake.fails)))
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [(check, pool.submit(run)) for check, run in tasks]
+        return [check(future.result()) for check, future in futures]
 
 
-def validate(layout: Layout, module_ids: list[str] | None = None) -> list[Check]:
+def validate(layout: Layout, module_ids: list[str] | None = None, jobs: int = 2) -> list[Check]:
     ids = module_ids or [m.id for m in layout.course.modules]
     checks: list[Check] = []
     with tempfile.TemporaryDirectory(prefix="course-validate-") as tmp:
@@ -138,5 +157,5 @@ def validate(layout: Layout, module_ids: list[str] | None = None) -> list[Check]
         except Exception as exc:  # noqa: BLE001 - reported in the table
             checks.append(Check(", ".join(ids), "release holds nothing hidden", False, str(exc)))
         for module_id in ids:
-            checks.extend(validate_module(layout, module_id, Path(tmp) / module_id))
+            checks.extend(validate_module(layout, module_id, Path(tmp) / module_id, jobs))
     return checks

@@ -57,7 +57,7 @@ def to_plain(value: Any, where: str = "the return value") -> Any:
         return to_plain(value.tolist(), where)
     if isinstance(value, dict) or (hasattr(value, "keys") and hasattr(value, "__getitem__")):
         out = {}
-        for key in value.keys():
+        for key in list(value.keys()):
             if not isinstance(key, str | int):
                 raise TypeError(f"{where} has a key of type {type(key).__name__}; use str keys")
             out[str(key)] = to_plain(value[key], f"{where}[{key!r}]")
