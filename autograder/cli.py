@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from autograder.quiz.cli import quiz_app
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # grading and checks never touch the network unless asked
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -22,6 +24,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
 err = Console(stderr=True)
+app.add_typer(quiz_app, name="quiz")
 
 
 def _layout():

@@ -177,6 +177,34 @@ class Quiz:
                  for n, q in enumerate(asked, start=1)]
         return Variant(self.module, student, seed, self.bank.quiz.title, self.bank.quiz.intro, items)
 
+    def groups(self, instances: int = 1) -> list[Group]:
+        """Every question as an LMS sees it: unshuffled (the LMS shuffles), grouped by pool. Questions
+        in no pool form the first group. A parameterised question becomes `instances` drawn copies:
+        in a group of its own (pick 1) when it is in no pool, else in its pool."""
+        groups = [Group(None, 0, [])] + [Group(name, pool.pick, []) for name, pool in self.bank.pools.items()]
+        by_name = {g.pool: g for g in groups}
+        for q in self.bank.questions:
+            group = by_name[self.bank.pool_of(q.id)]
+            if q.templated and instances > 1 and group.pool is None:
+                group = by_name[q.id] = Group(q.id, 1, [])
+                groups.append(group)
+            for k in range(instances if q.templated else 1):
+                group.items.append(make_item(q, k + 1, random.Random(f"export:{q.id}:{k}"), self.outputs,
+                                             shuffle=False))
+        for g in groups:
+            if g.pool is None:
+                g.pick = len(g.items)
+        return [g for g in groups if g.items]
+
+
+@dataclass
+class Group:
+    """Questions an LMS draws `pick` of. An item's `number` here is its copy number (1 unless parameterised)."""
+
+    pool: str | None
+    pick: int
+    items: list[Item]
+
 
 def load_quiz(layout: Layout, module: str, bank_path: Path | None = None) -> Quiz:
     """Load `quizzes/<module>.yaml` (or `bank_path`) and compute its code answers (cached)."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from autograder.layout import Layout
+from autograder.quiz.checks import quiz_checks
 from autograder.release.build import build_release, starter_sources
 from autograder.yamlconf import load_model
 
@@ -158,4 +159,5 @@ def validate(layout: Layout, module_ids: list[str] | None = None, jobs: int = 2)
             checks.append(Check(", ".join(ids), "release holds nothing hidden", False, str(exc)))
         for module_id in ids:
             checks.extend(validate_module(layout, module_id, Path(tmp) / module_id, jobs))
+            checks.extend(Check(module_id, *row) for row in quiz_checks(layout, module_id))
     return checks
