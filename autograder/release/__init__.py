@@ -1,0 +1,1 @@
+"""`course release`: student handouts and Gradescope autograder zips from reference solutions."""

@@ -1,0 +1,99 @@
+"""Turn a reference file into a starter file (nbgrader-style solution regions)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\b[ \t:]*(?P<hint>.*?)\s*$")
+END = re.compile(r"^[ \t]*### END SOLUTION\b")
+BEGIN_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN\b")
+END_HIDDEN = re.compile(r"^[ \t]*### END HIDDEN\b")
+INLINE = re.compile(r"^(?P<lhs>[ \t]*[^#\n]*?=)[ \t]*(?P<rhs>[^#\n]*?)[ \t]*#[ \t]*SOLUTION\b(?P<hint>.*)$")
+LEFTOVER = re.compile(r"###\s*(BEGIN|END)\s+(SOLUTION|HIDDEN)|#\s*SOLUTION\b")
+DEFAULT_HINT = "write this part (the docstring above says what it must do)"
+
+
+class MarkerError(ValueError):
+    """The reference file's markers are malformed. Message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Region:
+    kind: str  # "solution" | "hidden"
+    start: int  # 0-based line index of the BEGIN marker
+    end: int  # 0-based line index of the END marker
+    indent: str
+    hint: str
+
+
+def find_regions(lines: list[str], filename: str) -> list[Region]:
+    """Locate solution and hidden regions; refuse unbalanced or nested markers."""
+    regions: list[Region] = []
+    open_region: tuple[str, int, str, str] | None = None
+    for i, line in enumerate(lines):
+        begin = BEGIN.match(line)
+        kind = "solution" if begin else "hidden" if BEGIN_HIDDEN.match(line) else None
+        if kind:
+            if open_region:
+                raise MarkerError(
+                    f"{filename}:{i + 1}: BEGIN {kind.upper()} inside the region opened at line "
+                    f"{open_region[1] + 1}; regions cannot nest"
+                )
+            indent = begin.group("indent") if begin else re.match(r"[ \t]*", line).group(0)
+            open_region = (kind, i, indent, (begin.group("hint") if begin else "") or DEFAULT_HINT)
+            continue
+        end_kind = "solution" if END.match(line) else "hidden" if END_HIDDEN.match(line) else None
+        if end_kind:
+            if not open_region:
+                raise MarkerError(f"{filename}:{i + 1}: END {end_kind.upper()} without a matching BEGIN")
+            if open_region[0] != end_kind:
+                raise MarkerError(
+                    f"{filename}:{i + 1}: END {end_kind.upper()} closes the {open_region[0]} region "
+                    f"opened at line {open_region[1] + 1}"
+                )
+            regions.append(Region(end_kind, open_region[1], i, open_region[2], open_region[3]))
+            open_region = None
+    if open_region:
+        raise MarkerError(f"{filename}:{open_region[1] + 1}: BEGIN {open_region[0].upper()} is never closed")
+    return regions
+
+
+def strip_solutions(source: str, filename: str = "<reference>") -> str:
+    """Replace each solution region by a TODO and `raise NotImplementedError`; drop hidden regions."""
+    lines = source.splitlines()
+    regions = {r.start: r for r in find_regions(lines, filename)}
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        region = regions.get(i)
+        if region is None:
+            out.append(_strip_inline(lines[i]))
+            i += 1
+            continue
+        if region.kind == "solution":
+            out.append(f"{region.indent}# TODO: {region.hint}")
+            out.append(f"{region.indent}raise NotImplementedError({region.hint!r})")
+        i = region.end + 1
+    return "\n".join(out) + "\n"
+
+
+def _strip_inline(line: str) -> str:
+    """`x = 0.1  # SOLUTION hint` becomes `x = ...  # TODO: hint`."""
+    m = INLINE.match(line)
+    if not m:
+        return line
+    hint = m.group("hint").strip(" :") or "fill in this value"
+    return f"{m.group('lhs')} ...  # TODO: {hint}"
+
+
+def assert_clean(starter: str, filename: str) -> None:
+    """Refuse a starter that still carries a marker, or that is not valid Python."""
+    for i, line in enumerate(starter.splitlines(), 1):
+        if LEFTOVER.search(line):
+            raise MarkerError(f"{filename}:{i}: a solution marker is left in the student output: {line.strip()}")
+    try:
+        ast.parse(starter, filename)
+    except SyntaxError as exc:
+        raise MarkerError(f"{filename}:{exc.lineno}: the starter is not valid Python: {exc.msg}") from None
