@@ -71,6 +71,7 @@ class GradingPlugin:
     def __init__(self, ctx: GradingContext) -> None:
         self.ctx = ctx
         self.failures: dict[str, str] = {}
+        self.started: dict[str, float] = {}
 
     def pytest_configure(self, config: pytest.Config) -> None:
         global _current
@@ -116,7 +117,8 @@ class GradingPlugin:
         if isinstance(exc, StudentError):
             message = str(exc)
         elif isinstance(exc, AssertionError):
-            message = str(exc) or "An expectation of this test was not met."
+            # Only the author's message: pytest's introspection ("assert x == y") could show hidden values.
+            message = str(exc).split("\nassert ")[0].strip() or "An expectation of this test was not met."
         elif isinstance(exc, pytest.skip.Exception):
             message = f"Not graded: {exc.msg}"
         elif isinstance(exc, pytest.fail.Exception):
@@ -128,10 +130,14 @@ class GradingPlugin:
                          + "".join(traceback.format_exception(exc)))
         self.failures[item.nodeid] = message
 
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple) -> None:
+        self.started[nodeid] = time.monotonic()
+
     def pytest_runtest_logfinish(self, nodeid: str, location: tuple) -> None:
         result = self.ctx.by_nodeid.get(nodeid)
         if result is None:
             return
+        result.extra_data["seconds"] = round(time.monotonic() - self.started.get(nodeid, time.monotonic()), 3)
         message = self.failures.get(nodeid)
         passed = message is None
         result.status = "passed" if passed else "failed"
@@ -144,39 +150,43 @@ class GradingPlugin:
         self.ctx.results.extra_data["worker_peak_memory_bytes"] = self.ctx.student.peak_rss
         self.ctx.save()
 
-    # -- fixtures every grader can ask for ------------------------------------------------------
-    @pytest.fixture(scope="session")
-    def student(self) -> StudentHandle:
-        return self.ctx.student
 
-    @pytest.fixture(scope="session")
-    def course_fixtures(self) -> dict[str, Any]:
-        return self.ctx.fixtures
+def _fixture(name: str) -> Any:
+    ctx = current()
+    value = ctx.fixtures.get(name)
+    if callable(value):
+        value = ctx.fixtures[name] = value()
+    if value is None:
+        pytest.skip(f"{name} is not available in this environment")
+    return value
 
-    @pytest.fixture(scope="session")
-    def reference(self):
-        return self._fixture("reference")
 
-    @pytest.fixture(scope="session")
-    def assets(self):
-        return self._fixture("assets")
+# Fixtures every grader can ask for. This module is registered as a pytest plugin by the runner.
+@pytest.fixture(scope="session")
+def student() -> StudentHandle:
+    return current().student
 
-    @pytest.fixture(scope="session")
-    def hidden_data(self) -> Path:
-        return self._fixture("hidden_data")
 
-    @pytest.fixture(scope="session")
-    def public_data(self) -> Path:
-        return self._fixture("public_data")
+@pytest.fixture(scope="session")
+def reference():
+    return _fixture("reference")
 
-    @pytest.fixture(scope="session")
-    def seed(self) -> int:
-        return self._fixture("seed")
 
-    def _fixture(self, name: str) -> Any:
-        value = self.ctx.fixtures.get(name)
-        if callable(value):
-            value = self.ctx.fixtures[name] = value()
-        if value is None:
-            pytest.skip(f"{name} is not available in this environment")
-        return value
+@pytest.fixture(scope="session")
+def assets():
+    return _fixture("assets")
+
+
+@pytest.fixture(scope="session")
+def hidden_data() -> Path:
+    return _fixture("hidden_data")
+
+
+@pytest.fixture(scope="session")
+def public_data() -> Path:
+    return _fixture("public_data")
+
+
+@pytest.fixture(scope="session")
+def seed() -> int:
+    return _fixture("seed")

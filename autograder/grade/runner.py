@@ -16,6 +16,7 @@ import pytest
 from autograder import __version__
 from autograder.assets import AssetError, AssetStore
 from autograder.grade.intake import take_in
+from autograder.grade import plugin
 from autograder.grade.plugin import GradingContext, GradingPlugin
 from autograder.grade.reference import ReferenceHandle
 from autograder.grade.results import Results, failure_results
@@ -106,10 +107,10 @@ def grade(
         (job / "pytest.ini").write_text("[pytest]\n")
         args = [str(tests_dir), "-c", str(job / "pytest.ini"), "--rootdir", str(tests_dir),
                 "--confcutdir", str(tests_dir), "-p", "no:cacheprovider", "--assert=plain",
-                "--import-mode=importlib", "--tb=no", "-q", "--no-header", "-p", "no:warnings"]
+                "--import-mode=importlib", "-p", "no:terminal", "-p", "no:warnings"]
         if only:
             args += ["-k", " or ".join(only)]
-        pytest.main(args, plugins=[GradingPlugin(ctx)])
+        pytest.main(args, plugins=[GradingPlugin(ctx), plugin])
         student.close()
         ctx.results.extra_data.update(
             wall_time=round(time.monotonic() - started, 3),

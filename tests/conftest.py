@@ -1,0 +1,134 @@
+"""Shared fixtures: the real course, and a tiny course that grades in a second (no models)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from autograder.layout import Layout
+
+REPO = Path(__file__).resolve().parents[1]
+
+MINI_REFERENCE = '''
+# %% [markdown]
+# # A tiny module for testing the framework
+
+# %%
+def add(a: int, b: int) -> int:
+    """Return a + b."""
+    ### BEGIN SOLUTION add the two numbers
+    return a + b
+    ### END SOLUTION
+
+
+def shout(text: str) -> str:
+    """Return text upper-cased, with an exclamation mark."""
+    ### BEGIN SOLUTION
+    return text.upper() + "!"
+    ### END SOLUTION
+
+
+def write_file(path: str) -> str:
+    """Write 'hello' to path; return the path."""
+    ### BEGIN SOLUTION
+    with open(path, "w") as fh:
+        fh.write("hello")
+    return path
+    ### END SOLUTION
+
+
+RATE = 0.5  # SOLUTION a learning rate
+'''
+
+MINI_HIDDEN = '''
+from autograder.api import points, record_metric, visibility
+
+
+@points(2)
+def test_add(student, reference):
+    """add() adds two numbers."""
+    for a, b in [(2, 3), (-1, 1), (10**6, 7)]:
+        assert student.call("add", a, b) == reference.call("add", a, b), f"add({a}, {b}) is wrong"
+
+
+@points(1)
+@visibility("after_due_date")
+def test_shout(student):
+    """shout() upper-cases and adds '!'."""
+    assert student.call("shout", "hi") == "HI!", "shout('hi') should be 'HI!'"
+
+
+@points(1)
+def test_write_file(student):
+    """write_file() writes into its scratch folder."""
+    student.call("write_file", student.scratch("out.txt"))
+    assert student.scratch_path("out.txt").read_text() == "hello", "the file must contain 'hello'"
+    record_metric("bytes_written", 5, leaderboard=True)
+'''
+
+MINI_PUBLIC = '''
+from autograder.api import points
+
+
+@points(1)
+def test_add_small(student):
+    """add(1, 1) is 2."""
+    assert student.call("add", 1, 1) == 2, "add(1, 1) should be 2"
+'''
+
+MINI_COURSE = '''
+course: {id: mini-course, title: Mini, term: test}
+defaults:
+  limits: {wall: 60s, call: 10s, memory: 2GiB}
+modules:
+  - id: mini
+    title: Mini module
+    points: 4
+    files: [mini.py]
+'''
+
+
+def write_mini_course(root: Path) -> Layout:
+    files = {
+        "course.yaml": MINI_COURSE,
+        "reference/mini/mini.py": MINI_REFERENCE,
+        "assignments/mini/README.md": "# Mini\n\nAdd numbers.\n",
+        "assignments/mini/hidden/test_mini.py": MINI_HIDDEN,
+        "assignments/mini/public/test_public.py": MINI_PUBLIC,
+        "assignments/mini/mistakes.yaml": textwrap.dedent('''
+            mistakes:
+              - name: subtracts
+                append: |
+                  def add(a, b):
+                      return a - b
+                fails: [test_add]
+        '''),
+    }
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text.lstrip())
+    (root / "pyproject.toml").write_text((REPO / "pyproject.toml").read_text())
+    (root / "autograder").symlink_to(REPO / "autograder")
+    return Layout(root)
+
+
+@pytest.fixture
+def mini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Layout:
+    layout = write_mini_course(tmp_path / "course")
+    monkeypatch.setenv("COURSE_ROOT", str(layout.root))
+    return layout
+
+
+@pytest.fixture(scope="session")
+def course() -> Layout:
+    return Layout(REPO)
+
+
+def submission(folder: Path, source: str, name: str = "mini.py") -> Path:
+    """A submission folder holding one file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(textwrap.dedent(source))
+    return folder

@@ -1,0 +1,128 @@
+"""The grading contract on a tiny module: results.json, messages, isolation of failures."""
+
+import json
+import subprocess
+import sys
+import zipfile
+
+from autograder.grade.runner import grade
+from tests.conftest import submission
+
+GOOD = """
+def add(a, b):
+    return a + b
+
+def shout(text):
+    return text.upper() + "!"
+
+def write_file(path):
+    open(path, "w").write("hello")
+    return path
+"""
+
+
+def by_id(results):
+    return {t["extra_data"]["id"]: t for t in results.to_json()["tests"]}
+
+
+def test_a_correct_submission_gets_full_marks_and_schema(mini, tmp_path):
+    results = grade(mini, "mini", submission(tmp_path / "s", GOOD), tmp_path / "out")
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert data["score"] == 4 and results.max_score == 4
+    test = data["tests"][1]
+    assert set(test) >= {"score", "max_score", "status", "name", "output", "visibility", "number"}
+    assert test["name"] == "shout() upper-cases and adds '!'." and test["visibility"] == "after_due_date"
+    extra = data["extra_data"]
+    assert {"seed", "libraries", "wall_time", "worker_peak_memory_bytes", "content_hash"} <= set(extra)
+    assert extra["worker_peak_memory_bytes"] > 1_000_000
+    assert extra["metrics"] == {"bytes_written": 5}
+    assert data["leaderboard"] == [{"name": "bytes_written", "value": 5, "order": "desc"}]
+
+
+def test_one_broken_function_fails_only_its_tests(mini, tmp_path):
+    source = GOOD.replace('return text.upper() + "!"', 'raise ValueError("oops")')
+    tests = by_id(grade(mini, "mini", submission(tmp_path / "s", source), tmp_path / "out"))
+    assert tests["test_add"]["status"] == "passed" and tests["test_write_file"]["status"] == "passed"
+    out = tests["test_shout"]["output"]
+    assert tests["test_shout"]["score"] == 0
+    assert "shout() raised ValueError: oops" in out and 'mini.py", line' in out
+    assert "test_mini" not in out  # never the grader's own frames or source
+
+
+def test_missing_function_timeout_and_exit_are_explained(mini, tmp_path):
+    source = """
+import os, time
+def add(a, b):
+    while True:
+        time.sleep(0.1)
+def write_file(path):
+    os._exit(3)
+"""
+    tests = by_id(grade(mini, "mini", submission(tmp_path / "s", source), tmp_path / "out"))
+    assert "did not finish within 10 s" in tests["test_add"]["output"]
+    assert "mini.py has no function named shout()" in tests["test_shout"]["output"]
+    assert "exit with status 3" in tests["test_write_file"]["output"]
+
+
+def test_non_json_return_values_are_refused(mini, tmp_path):
+    source = GOOD.replace('return text.upper() + "!"', "return object()")
+    tests = by_id(grade(mini, "mini", submission(tmp_path / "s", source), tmp_path / "out"))
+    assert "cannot be graded" in tests["test_shout"]["output"]
+
+
+def test_a_wrong_answer_shows_only_the_assertion_message(mini, tmp_path):
+    tests = by_id(grade(mini, "mini", submission(tmp_path / "s", GOOD.replace("a + b", "a - b")), tmp_path / "out"))
+    assert tests["test_add"]["output"] == "add(2, 3) is wrong"
+
+
+def test_notebook_and_zip_submissions(mini, tmp_path):
+    from autograder.release.notebook import script_to_notebook
+
+    nb = tmp_path / "nb"
+    nb.mkdir()
+    (nb / "mini.ipynb").write_text(script_to_notebook("# %%\n%matplotlib inline\n" + GOOD))
+    assert grade(mini, "mini", nb, tmp_path / "o1").score == 4
+    archive = tmp_path / "sub.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("my-folder/mini.py", GOOD)
+    assert grade(mini, "mini", archive, tmp_path / "o2").score == 4
+
+
+def test_unreadable_submissions_still_get_a_results_file(mini, tmp_path):
+    bad_zip = tmp_path / "bad.zip"
+    bad_zip.write_bytes(b"this is not a zip")
+    results = grade(mini, "mini", bad_zip, tmp_path / "out")
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert data["score"] == 0 and len(data["tests"]) == 3
+    assert all("not a readable zip file" in t["output"] for t in data["tests"])
+    assert results.max_score == 4
+    syntax = grade(mini, "mini", submission(tmp_path / "s", "def add(:\n"), tmp_path / "out2")
+    assert "mini.py, line 1: syntax error" in syntax.tests[0].output
+
+
+def test_results_are_written_after_each_test(mini, tmp_path):
+    """A kill mid-run keeps finished tests: the file exists from the start, tests marked not run."""
+    source = GOOD.replace('return text.upper() + "!"', "import time; time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-m", "autograder.cli", "grade", "mini", str(submission(tmp_path / "s", source)),
+                             "--out", str(tmp_path / "out"), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    results = tmp_path / "out" / "results.json"
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if results.exists() and json.loads(results.read_text())["tests"][0]["status"] == "passed":
+            break
+        time.sleep(0.2)
+    proc.kill()
+    proc.wait()
+    data = json.loads(results.read_text())
+    assert data["tests"][0]["status"] == "passed"
+    assert data["tests"][1]["status"] == "failed" and "did not run" in data["tests"][1]["output"]
+
+
+def test_cli_exits_zero_whatever_the_score(mini, tmp_path):
+    sub = submission(tmp_path / "s", "x = 1\n")
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", "mini", str(sub), "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0
+    assert json.loads((tmp_path / "o" / "results.json").read_text())["score"] == 0

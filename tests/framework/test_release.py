@@ -1,0 +1,86 @@
+import hashlib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.release.build import (
+    LeakError,
+    build_release,
+    check_no_leaks,
+    deterministic_zip,
+    student_files,
+)
+
+
+def test_student_release_has_starter_notebook_handout_checks(mini, tmp_path):
+    build_release(mini, tmp_path / "rel")
+    student = tmp_path / "rel" / "student" / "mini"
+    assert sorted(p.name for p in student.iterdir()) == ["README.md", "checks", "mini.ipynb", "mini.py"]
+    starter = (student / "mini.py").read_text()
+    assert "raise NotImplementedError('add the two numbers')" in starter
+    assert "return a + b" not in starter and "RATE = ...  # TODO: a learning rate" in starter
+    assert (student / "checks" / "test_public.py").exists()
+    assert (tmp_path / "rel" / "student" / "course.yaml").exists()  # students can run `course check`
+
+
+def test_nothing_hidden_reaches_students(mini, tmp_path):
+    build_release(mini, tmp_path / "rel")
+    shipped = [p for p in (tmp_path / "rel" / "student").rglob("*") if p.is_file()]
+    names = {p.name for p in shipped}
+    assert "test_mini.py" not in names
+    hidden = (mini.hidden_tests("mini") / "test_mini.py").read_bytes()
+    assert all(p.read_bytes() != hidden for p in shipped)
+    assert not any("hidden" in p.relative_to(tmp_path).parts for p in shipped)
+    assert not any("reference" in p.relative_to(tmp_path / "rel" / "student").parts for p in shipped)
+
+
+def test_autograder_zip_has_gradescope_layout(mini, tmp_path):
+    build_release(mini, tmp_path / "rel")
+    with zipfile.ZipFile(tmp_path / "rel" / "autograder" / "mini.zip") as zf:
+        names = set(zf.namelist())
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
+        run = zf.read("run_autograder").decode()
+    assert {"setup.sh", "run_autograder", "course/course.yaml", "course/assignments/mini/hidden/test_mini.py",
+            "course/reference/mini/mini.py"} <= names
+    assert modes["run_autograder"] == 0o755 and modes["setup.sh"] == 0o755
+    assert "course grade mini /autograder/submission" in run
+
+
+def test_release_is_byte_identical_when_rebuilt(mini, tmp_path):
+    first = build_release(mini, tmp_path / "a")[0].sha256
+    second = build_release(mini, tmp_path / "b")[0].sha256
+    assert first == second
+    assert hashlib.sha256((tmp_path / "a" / "autograder" / "mini.zip").read_bytes()).hexdigest() == first
+
+
+def test_zip_bytes_ignore_file_order_and_time():
+    assert deterministic_zip({"b": b"2", "a": b"1"}) == deterministic_zip({"a": b"1", "b": b"2"})
+
+
+def test_a_planted_copy_of_a_hidden_test_is_refused(mini):
+    module = mini.course.module("mini")
+    files = student_files(mini, module)
+    files["mini/notes.txt"] = (mini.hidden_tests("mini") / "test_mini.py").read_bytes()
+    with pytest.raises(LeakError, match="copy of hidden/test_mini.py"):
+        check_no_leaks(files, mini, [module])
+
+
+def test_a_solution_line_in_the_handout_is_refused(mini):
+    module = mini.course.module("mini")
+    files = student_files(mini, module)
+    files["mini/README.md"] += b'\nHint: with open(path, "w") as fh:\n'
+    with pytest.raises(LeakError, match="line of the solution"):
+        check_no_leaks(files, mini, [module])
+
+
+def test_release_refuses_broken_markers(mini, tmp_path):
+    ref = mini.reference_dir("mini") / "mini.py"
+    ref.write_text(ref.read_text().replace("    ### END SOLUTION\n", "", 1))
+    with pytest.raises(Exception, match="mini.py:\\d+: BEGIN SOLUTION"):
+        build_release(mini, tmp_path / "rel")
+
+
+def test_the_real_course_releases_without_leaks(course, tmp_path: Path):
+    built = build_release(course, tmp_path / "rel")
+    assert {b.module for b in built} == {m.id for m in course.course.modules}
