@@ -56,16 +56,34 @@ def results_table(results: dict, title: str) -> Table:
 @app.command()
 def grade(
     module: str,
-    submission: Path,
-    out: Annotated[Path, typer.Option("--out", help="folder for results.json")] = Path("results"),
+    submission: Annotated[Path, typer.Argument(help="one submission, or (batch) a folder of per-student ones")],
+    out: Annotated[Path, typer.Option("--out", help="folder for results.json (batch: one folder per student)")]
+    = Path("results"),
     suite: Annotated[str, typer.Option(help="hidden (graders) or public (checks)")] = "hidden",
     seed: Annotated[int | None, typer.Option(help="override the course seed")] = None,
     sandbox: Annotated[str | None, typer.Option(help="auto | none")] = None,
-    metadata: Annotated[Path | None, typer.Option(help="Gradescope submission_metadata.json")] = None,
+    metadata: Annotated[Path | None, typer.Option(help="Gradescope submission_metadata.json (late policy)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="print nothing but errors")] = False,
-    only: Annotated[list[str] | None, typer.Option(help="run only this test function (repeatable)")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="batch mode: gradings run at once")] = None,
+    batch: Annotated[bool, typer.Option("--batch", help="batch mode: SUBMISSION holds one entry per student")]
+    = False,
+    gradebook: Annotated[Path | None, typer.Option(help="batch: SQLite gradebook (default OUT/gradebook.sqlite)")]
+    = None,
+    times: Annotated[Path | None, typer.Option(help="batch: CSV student_id,submitted_at (default: file mtimes)")]
+    = None,
+    extensions: Annotated[Path | None, typer.Option(help="batch: CSV student_id,extra_days or student_id,due")]
+    = None,
 ) -> None:
-    """Grade one submission (a folder, .zip, .py or .ipynb) and write OUT/results.json."""
+    """Grade one submission (a folder, .zip, .py or .ipynb) into OUT/results.json.
+
+    With --jobs or --batch, SUBMISSION is a folder holding one subfolder or zip per student, named by
+    student id: each is graded in its own process into OUT/<student>/, recorded in the gradebook.
+    """
+    if jobs is not None or batch:
+        _grade_batch(module, submission, out, jobs or max(1, (os.cpu_count() or 2) // 2), gradebook, times,
+                     extensions, [*(["--seed", str(seed)] if seed is not None else []),
+                                  *(["--sandbox", sandbox] if sandbox else []), "--suite", suite])
+        return
     from autograder.grade.results import failure_results
 
     out.mkdir(parents=True, exist_ok=True)
@@ -73,17 +91,67 @@ def grade(
         from autograder.grade.runner import grade as run_grade
 
         layout = _layout()
-        results = run_grade(layout, module, submission, out, suite=suite, seed=seed, sandbox=sandbox,
-                            only=only).to_json()
+        results = run_grade(layout, module, submission, out, suite=suite, seed=seed, sandbox=sandbox).to_json()
     except Exception as exc:  # noqa: BLE001 - whatever failed, the student gets a results file
         (out / "grader.log").write_text(traceback.format_exc())
         failure_results(f"The autograder failed before it could grade your work ({type(exc).__name__}: {exc}). "
                         "Your instructor has been told.", 0.0).write(out / "results.json")
         err.print(f"[red]grading failed:[/] {exc} (details in {out / 'grader.log'})")
         raise typer.Exit(1) from None
+    if metadata is not None:
+        results = _apply_late(layout, module, metadata, results, out)
     if not quiet:
         console.print(results_table(results, f"{module}: {submission}"))
         console.print(f"results written to {out / 'results.json'}")
+        from autograder.batch import looks_like_batch
+
+        if results["score"] == 0 and looks_like_batch(submission, layout.course.module(module).files):
+            err.print(f"[yellow]{submission} looks like a folder of per-student submissions: "
+                      "add --jobs N to grade it as a batch.[/]")
+
+
+def _apply_late(layout, module: str, metadata: Path, results: dict, out: Path) -> dict:
+    """Late policy from course.yaml, times from Gradescope's metadata; a bad file means no penalty."""
+    from autograder.grade.results import write_json_atomic
+    from autograder.gradebook.late import apply_to_results, assess, from_gradescope
+
+    try:
+        submitted, due = from_gradescope(metadata)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        err.print(f"[yellow]warning:[/] cannot read {metadata} ({exc}); no late policy applied")
+        return results
+    lateness = assess(layout.course.late_for(module), due or layout.course.module(module).due, submitted)
+    results = apply_to_results(results, lateness)
+    write_json_atomic(out / "results.json", results)
+    return results
+
+
+def _grade_batch(module: str, folder: Path, out: Path, jobs: int, gradebook: Path | None, times: Path | None,
+                 extensions: Path | None, grade_args: list[str]) -> None:
+    from autograder.batch import BatchError, BatchGrader, discover, summary_table, write_report
+    from autograder.gradebook import Gradebook
+    from autograder.gradebook.late import load_extensions, load_times
+    from autograder.yamlconf import ConfigError
+
+    try:
+        layout = _layout()
+        layout.course.module(module)
+        subs = discover(folder)
+        time_of = load_times(times) if times else {}
+        extra = load_extensions(extensions) if extensions else {}
+    except (BatchError, ConfigError, OSError, ValueError) as exc:
+        _fail(str(exc))
+    out.mkdir(parents=True, exist_ok=True)
+    with Gradebook(gradebook or out / "gradebook.sqlite") as book:
+        grader = BatchGrader(layout, module, out, book, jobs=jobs, times=time_of, extensions=extra,
+                             grade_args=grade_args, console=console)
+        outcomes = grader.run(subs)
+        report = write_report(layout, module, book, out / "report.html")
+    console.print(summary_table(outcomes, f"{module}: {len(outcomes)} submissions from {folder}"))
+    console.print(f"results in {out}/<student>/, gradebook {book.path}, report {report}")
+    if any(o.status == "error" for o in outcomes):
+        err.print("[red]some gradings failed (status error): see OUT/<student>/grade.log; a re-run retries them[/]")
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -199,6 +267,48 @@ def assets(
     console.print(table)
     if failed:
         raise typer.Exit(1)
+
+
+gradebook_app = typer.Typer(no_args_is_help=True, help="The SQLite gradebook batch grading fills.")
+app.add_typer(gradebook_app, name="gradebook")
+
+
+@gradebook_app.command("export")
+def gradebook_export(
+    db: Annotated[Path, typer.Option("--db", help="the gradebook")] = Path("results/gradebook.sqlite"),
+    out: Annotated[Path, typer.Option("--out", help="CSV to write")] = Path("grades.csv"),
+    roster: Annotated[Path | None, typer.Option(help="CSV student_id[,name,canvas_id,sis_id,section]")] = None,
+) -> None:
+    """Write final scores as a CSV the LMS imports (Canvas gradebook columns), one row per student."""
+    from autograder.gradebook import Gradebook
+    from autograder.gradebook.export import export_csv, load_roster
+
+    if not db.is_file():
+        _fail(f"no gradebook at {db}; grade a batch first (course grade MODULE FOLDER --jobs N)")
+    try:
+        people = load_roster(roster) if roster else None
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    with Gradebook(db) as book:
+        n = export_csv(book, _layout().course, out, people)
+    console.print(f"wrote {n} students to [bold]{out}[/]")
+
+
+@gradebook_app.command("report")
+def gradebook_report(
+    module: str,
+    db: Annotated[Path, typer.Option("--db", help="the gradebook")] = Path("results/gradebook.sqlite"),
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write")] = Path("report.html"),
+) -> None:
+    """Write the instructor's HTML report for MODULE: grade distribution, pass rates, slow and failing work."""
+    from autograder.batch import write_report
+    from autograder.gradebook import Gradebook
+
+    if not db.is_file():
+        _fail(f"no gradebook at {db}")
+    with Gradebook(db) as book:
+        write_report(_layout(), module, book, out)
+    console.print(f"wrote [bold]{out}[/]")
 
 
 @app.command()

@@ -1,0 +1,305 @@
+"""Batch grading: a folder of submissions, one per student, graded in parallel into a gradebook.
+
+Each entry directly inside the folder is one student's submission: a subfolder or a .zip, named by
+the student's id. Each is graded by its own `course grade` subprocess, so a crash, a timeout or a
+memory blow-up in one never touches another; the batch kills every process a grading leaves
+behind. A finished grading is committed to the gradebook at once, so a killed batch loses nothing
+finished and the next run grades only what is missing or changed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psutil
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from autograder.feedback import (
+    instructor_report,
+    render_student_html,
+    render_student_markdown,
+    student_feedback,
+)
+from autograder.grade.intake import take_in
+from autograder.grade.results import failure_results, write_json_atomic
+from autograder.grade.runner import grader_version
+from autograder.gradebook import Gradebook
+from autograder.gradebook.late import Lateness, apply_to_results, assess, effective_due
+from autograder.layout import Layout
+
+STARTUP_ALLOWANCE = 120.0  # seconds a grading process may take beyond the module's wall limit
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class BatchError(Exception):
+    """The batch cannot start: the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    path: Path
+
+
+@dataclass
+class Outcome:
+    student: str
+    status: str  # graded | error | skipped (graded before, same content and graders)
+    raw: float
+    final: float
+    max_score: float
+    days_late: float
+    seconds: float
+
+
+def discover(folder: Path) -> list[Submission]:
+    """Every subfolder or .zip directly inside `folder`, named by student id; other files are ignored."""
+    if not folder.is_dir():
+        raise BatchError(f"{folder} is not a folder of submissions")
+    found: dict[str, Submission] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith((".", "__")):
+            continue
+        if entry.is_dir() or entry.is_symlink():  # a symlink is graded, so its student is told why it is refused
+            student = entry.name
+        elif entry.suffix == ".zip":
+            student = entry.stem
+        else:
+            continue
+        if student in found:
+            raise BatchError(f"two submissions for student {student}: {found[student].path.name} and {entry.name}")
+        found[student] = Submission(student, entry)
+    return list(found.values())
+
+
+def looks_like_batch(folder: Path, files: list[str]) -> bool:
+    """No student file at the top, but several subfolders or zips: probably a class, not one student."""
+    if not folder.is_dir():
+        return False
+    stems = {Path(f).stem for f in files}
+    if any((folder / f"{s}{ext}").exists() for s in stems for ext in (".py", ".ipynb")):
+        return False
+    try:
+        return len(discover(folder)) >= 2
+    except BatchError:  # two entries for one student: certainly not a single submission
+        return True
+
+
+def submitted_at(sub: Submission, times: dict[str, datetime]) -> datetime:
+    """From the times file, else the newest modification time among the submission's files."""
+    if sub.student in times:
+        return times[sub.student]
+    path = sub.path
+    stamps = [p.lstat().st_mtime for p in path.rglob("*") if p.is_file()] if path.is_dir() else []
+    return datetime.fromtimestamp(max(stamps, default=path.lstat().st_mtime), UTC)
+
+
+def content_hash(sub: Submission, files: list[str]) -> str:
+    """The same hash `course grade` records as extra_data.content_hash."""
+    with tempfile.TemporaryDirectory(prefix="course-hash-") as tmp:
+        return take_in(sub.path.absolute(), Path(tmp), files).content_hash
+
+
+# -- processes -------------------------------------------------------------------------------------
+def _die_with_parent() -> None:
+    """Runs in the grading process before exec: a SIGKILLed batch takes its gradings with it."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def kill_tree(pid: int) -> None:
+    try:
+        procs = [*psutil.Process(pid).children(recursive=True), psutil.Process(pid)]
+    except psutil.NoSuchProcess:
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
+@dataclass
+class Running:
+    sub: Submission
+    proc: subprocess.Popen
+    started: float
+    deadline: float
+    content_hash: str
+    lateness: Lateness
+
+
+class BatchGrader:
+    def __init__(self, layout: Layout, module_id: str, out: Path, gradebook: Gradebook, *, jobs: int = 1,
+                 times: dict[str, datetime] | None = None, extensions: dict[str, timedelta | datetime] | None = None,
+                 grade_args: list[str] | None = None, console: Console | None = None) -> None:
+        self.layout, self.module_id, self.out, self.gradebook = layout, module_id, out, gradebook
+        self.module = layout.course.module(module_id)
+        self.policy = layout.course.late_for(module_id)
+        self.limits = layout.course.limits_for(module_id)
+        self.version = grader_version(layout, module_id, "hidden")
+        self.jobs = max(1, jobs)
+        self.times, self.extensions = times or {}, extensions or {}
+        self.grade_args = grade_args or []
+        self.console = console or Console()
+        self.running: list[Running] = []
+        self.outcomes: list[Outcome] = []
+        self._ours_before: set[int] = set()
+
+    def due(self, student: str) -> datetime | None:
+        return effective_due(self.module.due, self.extensions.get(student))
+
+    def run(self, submissions: list[Submission]) -> list[Outcome]:
+        todo = []
+        for sub in submissions:
+            digest = content_hash(sub, self.module.files)
+            lateness = assess(self.policy, self.due(sub.student), submitted_at(sub, self.times))
+            done = self.gradebook.find(self.module_id, sub.student, digest, self.version)
+            if done is None:
+                todo.append((sub, digest, lateness))
+            else:
+                self._refresh(done, sub, lateness)
+        self._ours_before = {p.pid for p in psutil.Process().children()}
+        _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans of a grading come back to us to be killed
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        try:
+            with Progress(*columns, console=self.console, auto_refresh=False, transient=False) as progress:
+                task = progress.add_task(f"grading {self.module_id}", total=len(todo))
+                while todo or self.running:
+                    while todo and len(self.running) < self.jobs:
+                        self._start(*todo.pop(0))
+                    for job in list(self.running):
+                        if self._poll(job):
+                            progress.advance(task)
+                    progress.refresh()
+                    time.sleep(0.05)
+        finally:
+            for job in self.running:
+                kill_tree(job.proc.pid)
+                job.proc.wait()
+            self._sweep_orphans()
+            _libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        return self.outcomes
+
+    def _start(self, sub: Submission, digest: str, lateness: Lateness) -> None:
+        dest = self.out / sub.student
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / "results.json").unlink(missing_ok=True)  # what is read back must come from this grading
+        cmd = [sys.executable, "-m", "autograder.cli", "grade", self.module_id, str(sub.path.absolute()),
+               "--out", str(dest.absolute()), "--quiet", *self.grade_args]
+        with open(dest / "grade.log", "wb") as log:
+            proc = subprocess.Popen(cmd, cwd=self.layout.root, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
+                                    env={**os.environ, "COURSE_ROOT": str(self.layout.root)})
+        now = time.monotonic()
+        self.running.append(Running(sub, proc, now, now + self.limits.wall + STARTUP_ALLOWANCE, digest, lateness))
+
+    def _poll(self, job: Running) -> bool:
+        code = job.proc.poll()
+        timed_out = code is None and time.monotonic() > job.deadline
+        if code is None and not timed_out:
+            return False
+        kill_tree(job.proc.pid)  # whatever the grading left behind
+        code = job.proc.wait()
+        self.running.remove(job)
+        self._sweep_orphans()
+        results = _read_results(self.out / job.sub.student / "results.json")
+        status = "graded" if code == 0 and results is not None else "error"
+        if results is None:
+            why = (f"took longer than {self.limits.wall + STARTUP_ALLOWANCE:.0f} s" if timed_out
+                   else f"stopped with exit status {code}")
+            results = failure_results(f"The autograder itself failed on this submission (it {why}). This is not "
+                                      "your fault: your instructor has been told.", self.module.points).to_json()
+        self._finish(job.sub, job.content_hash, results, job.lateness, status, time.monotonic() - job.started)
+        return True
+
+    def _finish(self, sub: Submission, digest: str, results: dict[str, Any], lateness: Lateness, status: str,
+                seconds: float) -> None:
+        results.setdefault("extra_data", {}).update(content_hash=digest, student=sub.student)
+        results.setdefault("extra_data", {}).setdefault("grader_version", self.version)
+        apply_to_results(results, lateness)
+        write_json_atomic(self.out / sub.student / "results.json", results)
+        self.gradebook.record(self.module_id, sub.student, digest, self.version, results, lateness, status)
+        self._write_feedback(sub.student, results)
+        raw = results["extra_data"]["late"]["raw_score"]
+        self.outcomes.append(Outcome(sub.student, status, raw, results["score"],
+                                     sum(t["max_score"] for t in results["tests"]), lateness.days_late, seconds))
+
+    def _refresh(self, submission_id: int, sub: Submission, lateness: Lateness) -> None:
+        """Already graded: only the late policy (times, extensions) may have changed."""
+        row = self.gradebook.row(submission_id)
+        results = apply_to_results(row.results, lateness)
+        if self.gradebook.is_latest(submission_id):
+            self.gradebook.update_lateness(submission_id, lateness)
+        else:  # the student went back to work graded before: that grading becomes the current one again
+            self.gradebook.record(self.module_id, sub.student, row.results["extra_data"]["content_hash"],
+                                  self.version, results, lateness, row.status)
+        write_json_atomic(self.out / sub.student / "results.json", results)
+        self._write_feedback(sub.student, results)
+        self.outcomes.append(Outcome(sub.student, "skipped", row.raw_score, results["score"], row.max_score,
+                                     lateness.days_late, 0.0))
+
+    def _write_feedback(self, student: str, results: dict[str, Any]) -> None:
+        fb = student_feedback(results, student=student, module=self.module_id, title=self.module.title,
+                              due=self.due(student))
+        (self.out / student / "feedback.html").write_text(render_student_html(fb), encoding="utf-8")
+        (self.out / student / "feedback.md").write_text(render_student_markdown(fb), encoding="utf-8")
+
+    def _sweep_orphans(self) -> None:
+        """Kill and reap processes re-parented to us (daemons a grading left behind)."""
+        for _ in range(5):
+            ours = {job.proc.pid for job in self.running} | self._ours_before
+            orphans = [p for p in psutil.Process().children() if p.pid not in ours]
+            if not orphans:
+                return
+            for proc in orphans:
+                kill_tree(proc.pid)
+                try:
+                    os.waitpid(proc.pid, 0)
+                except ChildProcessError:
+                    pass
+
+
+def _read_results(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("tests"), list) else None
+
+
+def summary_table(outcomes: list[Outcome], title: str) -> Table:
+    table = Table(title=title)
+    for col, justify in (("student", "left"), ("status", "left"), ("raw", "right"), ("final", "right"),
+                         ("late (days)", "right"), ("s", "right")):
+        table.add_column(col, justify=justify)
+    colour = {"graded": "green", "skipped": "cyan", "error": "red"}
+    for o in sorted(outcomes, key=lambda o: o.student):
+        table.add_row(o.student, f"[{colour[o.status]}]{o.status}[/]", f"{o.raw:g}/{o.max_score:g}", f"{o.final:g}",
+                      f"{o.days_late:.2f}" if o.days_late else "", f"{o.seconds:.1f}")
+    return table
+
+
+def write_report(layout: Layout, module_id: str, gradebook: Gradebook, path: Path) -> Path:
+    module = layout.course.module(module_id)
+    html = instructor_report(gradebook.latest(module_id), module=module_id, title=module.title, points=module.points)
+    path.write_text(html, encoding="utf-8")
+    return path
+
