@@ -12,6 +12,7 @@ import json
 import os
 import random
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ class Worker:
         self.module = None
         self.import_error: str | None = None
         self._tokenizers: dict[str, Any] = {}
+        self.import_seconds = 0.0
 
     # -- loading the student's code -------------------------------------------------------------
     def load(self) -> None:
@@ -37,8 +39,10 @@ class Worker:
             return
         sys.path.insert(0, str(self.files_dir))
         self._seed()
+        started = time.perf_counter()
         try:
             self.module = importlib.import_module(self.module_name)
+            self.import_seconds = time.perf_counter() - started
         except SyntaxError as exc:
             self.import_error = f"{Path(exc.filename or '').name}, line {exc.lineno}: syntax error: {exc.msg}"
         except BaseException as exc:  # noqa: BLE001 - anything the student's import does is reported
@@ -93,7 +97,7 @@ class Worker:
             return copy.deepcopy(self._tokenizers[key])
         if kind == "model":
             model = getattr(transformers, value.get("cls", "AutoModel")).from_pretrained(path, **kwargs)
-            return model.eval()
+            return model.train() if value.get("train") else model.eval()
         raise ValueError(f"unknown reference kind {kind!r}")
 
     # -- answering one call -----------------------------------------------------------------------
@@ -112,6 +116,7 @@ class Worker:
         args = self.resolve(request.get("args", []))
         kwargs = self.resolve(request.get("kwargs", {}))
         self._seed()
+        started = time.perf_counter()
         try:
             value = fn(*args, **kwargs)
         except NotImplementedError:
@@ -123,8 +128,10 @@ class Worker:
         except BaseException as exc:  # noqa: BLE001 - the student's exception is the answer
             return {"ok": False, "kind": "raised",
                     "error": f"{fn_name}() raised {type(exc).__name__}: {exc}\n{self._student_trace(exc)}".rstrip()}
+        seconds = time.perf_counter() - started
         try:
-            return {"ok": True, "value": to_plain(value, f"the value {fn_name}() returned")}
+            return {"ok": True, "value": to_plain(value, f"the value {fn_name}() returned"), "seconds": seconds,
+                    "import_seconds": self.import_seconds}
         except (TypeError, RecursionError) as exc:
             return {"ok": False, "kind": "notplain", "error": str(exc)}
 
