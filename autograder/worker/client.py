@@ -193,8 +193,9 @@ class StudentHandle:
     def tokenizer(self, asset: str, **kwargs: Any) -> dict[str, Any]:
         return ref("tokenizer", name=asset, kwargs=kwargs)
 
-    def model(self, asset: str, cls: str = "AutoModel", **kwargs: Any) -> dict[str, Any]:
-        return ref("model", name=asset, cls=cls, kwargs=kwargs)
+    def model(self, asset: str, cls: str = "AutoModel", train: bool = False, **kwargs: Any) -> dict[str, Any]:
+        """A fresh `cls.from_pretrained(asset, **kwargs)`, in eval mode unless `train` (to test that code sets it)."""
+        return ref("model", name=asset, cls=cls, train=train, kwargs=kwargs)
 
     def asset(self, asset: str) -> dict[str, Any]:
         return ref("asset", name=asset)
