@@ -45,15 +45,15 @@ def _load_callable(spec: str, root: Path) -> tuple[Callable, str]:
     target, _, fn_name = spec.rpartition(":")
     if target.endswith(".py"):
         path = (root / target).resolve()
-        mod_name = "course_builder_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
-        if mod_name in sys.modules:
-            module = sys.modules[mod_name]
-        else:
+        source = path.read_text()
+        # Keyed by content too: an edited builder is loaded afresh, never served from sys.modules.
+        mod_name = "course_builder_" + hashlib.sha256(f"{path}\0{source}".encode()).hexdigest()[:16]
+        if mod_name not in sys.modules:
             module_spec = importlib.util.spec_from_file_location(mod_name, path)
             module = importlib.util.module_from_spec(module_spec)
             sys.modules[mod_name] = module
             module_spec.loader.exec_module(module)
-        source = path.read_text()
+        module = sys.modules[mod_name]
     else:
         module = importlib.import_module(target)
         source = Path(module.__file__).read_text()
