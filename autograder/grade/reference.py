@@ -8,6 +8,7 @@ are compared as the same kind of data.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ class ReferenceHandle:
         self._worker = Worker({"files_dir": str(files_dir), "module_name": module_name, "assets": assets,
                                "scratch": str(scratch), "data": str(data) if data else None, "seed": seed})
         self.scratch_dir = scratch
+        self.seconds = 0.0  # time spent in reference code, for the benchmark's split
 
     tokenizer = StudentHandle.tokenizer
     model = StudentHandle.model
@@ -33,7 +35,9 @@ class ReferenceHandle:
         return self.scratch_dir / rel
 
     def call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
         reply = self._worker.call({"fn": fn, "args": list(args), "kwargs": kwargs})
+        self.seconds += time.perf_counter() - started
         if not reply["ok"]:
             raise RuntimeError(f"the reference solution failed: {reply['error']}")
         return json.loads(json.dumps(reply["value"]))

@@ -64,9 +64,9 @@ def grade(
     results_path = out_dir / "results.json"
     tests_dir = layout.hidden_tests(module_id) if suite == "hidden" else layout.public_tests(module_id)
     started = time.monotonic()
-    backend = choose_backend(sandbox)
+    backend = choose_backend(sandbox, own_code=suite == "public")
     extra = {"module": module_id, "suite": suite, "seed": seed, "libraries": library_versions(),
-             "sandbox": backend.name, "grader_version": grader_version(layout, module_id, suite)}
+             "sandbox": backend.name, "sandbox_details": backend.details, "grader_version": grader_version(layout, module_id, suite)}
 
     store = AssetStore(course, layout.root, layout.asset_cache)
     visible = [a for a in module.assets if not course.assets[a].hidden]
@@ -84,6 +84,8 @@ def grade(
         extra["content_hash"] = intake.content_hash
         scratch = job / "scratch"
         scratch.mkdir()
+        (job / "reference").mkdir(mode=0o700)
+        backend.protect([tests_dir, layout.reference_dir(module_id), out_dir.resolve(), job / "reference"])
         data = layout.data_dir(module_id)
         cfg = WorkerConfig(
             files_dir=intake.files_dir, module_name=Path(module.files[0]).stem, scratch=scratch,
@@ -117,8 +119,13 @@ def grade(
             worker_peak_memory_bytes=student.peak_rss,
             grader_peak_memory_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
             worker_calls=student.calls,
+            student_seconds=round(getattr(student, "student_seconds", 0.0), 3),
+            student_import_seconds=round(getattr(student, "import_seconds", 0.0), 3),
         )
+        if isinstance(fixtures["reference"], ReferenceHandle):
+            ctx.results.extra_data["reference_seconds"] = round(fixtures["reference"].seconds, 3)
         ctx.save()
         return ctx.results
     finally:
+        backend.close()
         shutil.rmtree(job, ignore_errors=True)

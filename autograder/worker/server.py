@@ -129,9 +129,10 @@ class Worker:
             return {"ok": False, "kind": "raised",
                     "error": f"{fn_name}() raised {type(exc).__name__}: {exc}\n{self._student_trace(exc)}".rstrip()}
         seconds = time.perf_counter() - started
+        import_seconds, self.import_seconds = self.import_seconds, 0.0  # reported once per worker
         try:
             return {"ok": True, "value": to_plain(value, f"the value {fn_name}() returned"), "seconds": seconds,
-                    "import_seconds": self.import_seconds}
+                    "import_seconds": import_seconds}
         except (TypeError, RecursionError) as exc:
             return {"ok": False, "kind": "notplain", "error": str(exc)}
 
