@@ -1,20 +1,42 @@
 """How the student worker is started: the isolation backend and its resource limits.
 
-Every backend turns a LaunchSpec into a running process and can kill everything that process
-started. The grader never starts student code any other way.
+Three backends, chosen by `choose_backend` and named in results.json `extra_data.sandbox`:
+
+- `bwrap`: bubblewrap, run as a fresh unprivileged uid when the grader is root. New user, PID,
+  network, IPC and mount namespaces; the worker sees Python, the venv, the autograder package,
+  the assets and public data read-only, its submission copy, and a writable scratch folder.
+- `uid`: a fresh unprivileged uid with rlimits, for containers that refuse user namespaces.
+  Hidden tests, the reference and the results are covered (mount namespace) or made unreadable.
+- `none`: rlimits only. For a student's own checks, or with an explicit `--sandbox none`.
+
+Every backend turns a LaunchSpec into a Running worker that can kill everything it started.
+Memory and process caps use a cgroup when the grader may create one, else RLIMIT_AS/RLIMIT_NPROC.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import random
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import autograder
 from autograder.config import Limits
+from autograder.sandbox.access import close_off, mount_namespaces_work, mount_prefix, open_up
+from autograder.sandbox.cgroup import Cgroup
+
+BACKENDS = ("auto", "bwrap", "uid", "none")
+
+
+class SandboxUnavailable(Exception):
+    """The requested isolation cannot be had here; the message says what to do."""
 
 
 @dataclass
@@ -23,45 +45,260 @@ class LaunchSpec:
     env: dict[str, str]
     pass_fds: tuple[int, ...]
     limits: Limits
-    readonly: list[Path] = field(default_factory=list)  # what the worker may read
-    writable: list[Path] = field(default_factory=list)  # its private copy of the submission, scratch
+    readonly: list[Path] = field(default_factory=list)  # what the worker may read besides Python
+    writable: list[Path] = field(default_factory=list)  # its scratch folder
     cwd: Path | None = None
 
 
-def _apply_rlimits(limits: Limits) -> None:
+def runtime_paths() -> list[Path]:
+    """What running the worker needs besides the system: the interpreter, the venv, this package."""
+    package = Path(autograder.__file__).resolve().parent
+    return sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), package})
+
+
+class Running:
+    """One started worker and everything it may have started since."""
+
+    def __init__(self, proc: subprocess.Popen, cgroup: Cgroup | None, uid: int | None, limits: Limits) -> None:
+        self.proc, self.cgroup, self.uid, self.limits = proc, cgroup, uid, limits
+        self.peak_rss = 0
+        self.limit_hit: str | None = None  # "memory" or "processes" when the kernel says so
+        self.stopped = False
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def stop(self) -> None:
+        """SIGKILL the whole job (cgroup, process group, every process of its uid), then reap it."""
+        if self.stopped:
+            return
+        self.stopped = True
+        if self.cgroup:
+            self.cgroup.kill()
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if self.uid is not None:
+            kill_uid(self.uid)
+        if self.proc.returncode is None:
+            try:
+                _, status, usage = os.wait4(self.proc.pid, 0)
+                self.proc.returncode = os.waitstatus_to_exitcode(status)
+                self.peak_rss = max(self.peak_rss, usage.ru_maxrss * 1024)
+            except ChildProcessError:
+                self.proc.wait()
+        if self.cgroup:
+            self.peak_rss = max(self.peak_rss, self.cgroup.peak_memory())
+            if self.cgroup.memory_exceeded():
+                self.limit_hit = "memory"
+            elif self.cgroup.processes_exceeded():
+                self.limit_hit = "processes"
+            self.cgroup.remove()
+
+
+def kill_uid(uid: int) -> None:
+    """SIGKILL every process of `uid`: daemons and double forks included (kill(-1) as that uid)."""
+    for _ in range(3):
+        done = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                               "kill", "-KILL", "--", "-1"], capture_output=True, check=False)
+        if done.returncode != 0:  # nothing left to signal
+            return
+
+
+def _rlimits(limits: Limits, cgroup: Cgroup | None, nproc: bool) -> None:
     """Runs in the child between fork and exec."""
+    if cgroup:
+        cgroup.enter()
     cpu = int(limits.cpu)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
+    if cgroup is None:
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.disk, limits.disk))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if os.geteuid() != 0:  # root ignores RLIMIT_NPROC; other backends bound processes instead
+    if nproc:  # counted per uid: only meaningful for a uid of the job's own
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
 
-class ProcessGroupBackend:
-    """No isolation beyond rlimits and a process group. For trusted code and local checks."""
+class Backend:
+    name = "none"
+
+    def __init__(self) -> None:
+        self.uid: int | None = None
+        self.details: dict[str, str] = {}
+
+    def protect(self, secrets: list[Path]) -> None:
+        """Paths the worker must never read (hidden tests, reference, results)."""
+
+    def prepare(self, spec: LaunchSpec) -> list[str]:
+        return spec.argv
+
+    def spawn(self, spec: LaunchSpec) -> Running:
+        cgroup = Cgroup.create(spec.limits.memory, spec.limits.processes) if os.geteuid() == 0 else None
+        self.details.update(memory="cgroup" if cgroup else "RLIMIT_AS",
+                            processes="cgroup" if cgroup and cgroup.pids else "uid" if self.uid else "not limited")
+        argv = self.prepare(spec)
+        proc = subprocess.Popen(
+            argv, env=spec.env, pass_fds=spec.pass_fds, cwd=spec.cwd,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=functools.partial(_rlimits, spec.limits, cgroup, self.uid is not None),
+        )
+        return Running(proc, cgroup, self.uid, spec.limits)
+
+    def close(self) -> None:
+        """Called once the job is over."""
+
+
+class NoBackend(Backend):
+    """rlimits and a process group (plus a cgroup as root). No file or network isolation."""
 
     name = "none"
 
-    def spawn(self, spec: LaunchSpec) -> subprocess.Popen:
-        return subprocess.Popen(
-            spec.argv, env=spec.env, pass_fds=spec.pass_fds, cwd=spec.cwd,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=lambda: _apply_rlimits(spec.limits),
-        )
-
-    def kill(self, proc: subprocess.Popen) -> None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    def __init__(self) -> None:
+        super().__init__()
+        self.details = {"network": "open", "files": "everything the grader's user can read"}
 
 
-def choose_backend(requested: str | None = None) -> ProcessGroupBackend:
-    if requested not in (None, "auto", "none"):
-        raise ValueError(f"unknown sandbox backend {requested!r}")
-    if requested is None or requested == "auto":
-        print("warning: no sandbox backend is available yet; student code runs with rlimits only",
-              file=sys.stderr)
-    return ProcessGroupBackend()
+def _job_uid() -> int:
+    """A uid no account uses, fresh per job: its process count, files and kill(-1) are the job's alone."""
+    return 1_000_000 + random.SystemRandom().randrange(1_000_000_000)
+
+
+class UidBackend(Backend):
+    """The worker runs as a fresh unprivileged uid (root only). With mount namespaces it sees the
+    grader's paths it needs and none of the secrets, and has no network; without, secrets are chmod 700."""
+
+    name = "uid"
+
+    def __init__(self) -> None:
+        super().__init__()
+        if os.geteuid() != 0 or not shutil.which("setpriv"):
+            raise SandboxUnavailable("the uid backend needs the grader to run as root (with setpriv)")
+        self.uid = _job_uid()
+        self.namespaces = mount_namespaces_work()
+        self.stage: Path | None = None  # where the mount namespace parks paths while it covers their parents
+        self.secrets: list[Path] = []
+        self.details = {"uid": str(self.uid), "network": "none" if self.namespaces else "open",
+                        "files": "covered by a mount namespace" if self.namespaces else "secrets chmod 700"}
+
+    def protect(self, secrets: list[Path]) -> None:
+        self.secrets = [p for p in secrets if p.exists()]
+        if not self.namespaces:
+            close_off(self.secrets)
+
+    def _grant(self, spec: LaunchSpec) -> list[str]:
+        for folder in spec.writable:
+            os.chown(folder, self.uid, self.uid)
+        needed = [*runtime_paths(), *spec.readonly, *spec.writable]
+        if self.namespaces:
+            self.stage = self.stage or Path(tempfile.mkdtemp(prefix="course-sandbox-"))
+            return mount_prefix(needed, self.uid, self.stage, hide=self.secrets, net=self.name == "uid")
+        if stuck := open_up(needed, self.uid):
+            raise SandboxUnavailable(f"an unprivileged uid cannot read {', '.join(map(str, stuck))}; "
+                                     "install Python and the venv world-readable (or use --sandbox bwrap)")
+        return []
+
+    def prepare(self, spec: LaunchSpec) -> list[str]:
+        setpriv = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--nnp"]
+        return [*self._grant(spec), *setpriv, *spec.argv]
+
+    def close(self) -> None:
+        if self.uid is not None:
+            kill_uid(self.uid)
+        if self.stage:
+            shutil.rmtree(self.stage, ignore_errors=True)
+
+
+class BwrapBackend(UidBackend):
+    """bubblewrap: nothing of the host is visible but what is bound in; no network; PID namespace."""
+
+    name = "bwrap"
+
+    def __init__(self) -> None:  # noqa: D107 - deliberately not UidBackend's: root is optional here
+        Backend.__init__(self)
+        if not shutil.which("bwrap"):
+            raise SandboxUnavailable("bubblewrap is not installed (apt-get install bubblewrap)")
+        self.root = os.geteuid() == 0
+        self.uid = _job_uid() if self.root else None
+        self.namespaces = self.root and mount_namespaces_work()
+        self.stage = None
+        self.secrets = []
+        self.details = {"uid": str(self.uid or os.geteuid()), "network": "none",
+                        "files": "python, venv, assets and public data read-only; scratch writable"}
+
+    def protect(self, secrets: list[Path]) -> None:
+        """Nothing to do: the sandbox only holds what is bound in."""
+
+    def system_binds(self) -> list[str]:
+        args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+        for name in ("bin", "sbin", "lib", "lib32", "lib64"):
+            path = Path("/") / name
+            if path.is_symlink():
+                args += ["--symlink", os.readlink(path), str(path)]
+            elif path.is_dir():
+                args += ["--ro-bind", str(path), str(path)]
+        return args
+
+    def prepare(self, spec: LaunchSpec) -> list[str]:
+        args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                "--hostname", "sandbox", *self.system_binds(), "--proc", "/proc", "--dev", "/dev",
+                "--size", str(min(spec.limits.disk, 512 * 1024**2)), "--tmpfs", "/tmp"]
+        for path in sorted({*runtime_paths(), *spec.readonly}):
+            args += ["--ro-bind", str(path), str(path)]
+        for path in spec.writable:
+            args += ["--bind", str(path), str(path)]
+        if spec.cwd:
+            args += ["--chdir", str(spec.cwd)]
+        args += ["--", *spec.argv]
+        if not self.root:
+            return args
+        setpriv = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--nnp"]
+        return [*self._grant(spec), *setpriv, *args]
+
+
+@functools.cache
+def bwrap_works() -> bool:
+    """One throw-away launch: bubblewrap installed and allowed to make user namespaces here."""
+    try:
+        backend = BwrapBackend()
+    except SandboxUnavailable:
+        return False
+    spec = LaunchSpec(argv=["true"], env={"PATH": "/usr/bin:/bin"}, pass_fds=(), limits=Limits())
+    try:
+        done = subprocess.run(backend.prepare(spec), capture_output=True, check=False, timeout=30)
+    except SandboxUnavailable:
+        return False
+    finally:
+        backend.close()
+    return done.returncode == 0
+
+
+def choose_backend(requested: str | None = None, *, own_code: bool = False) -> Backend:
+    """`auto` takes bwrap where it works, else a separate uid (root), else fails; with `own_code`
+    (a student's local checks) it falls back to `none` with a note instead."""
+    requested = requested or "auto"
+    if requested not in BACKENDS:
+        raise SandboxUnavailable(f"unknown sandbox backend {requested!r}: use one of {', '.join(BACKENDS)}")
+    if requested == "none":
+        if not own_code:
+            print("WARNING: --sandbox none: student code runs WITHOUT isolation, with the grader's "
+                  "permissions and network. Use it only for code you trust.", file=sys.stderr)
+        return NoBackend()
+    if requested == "bwrap" or (requested == "auto" and bwrap_works()):
+        return BwrapBackend()
+    try:
+        return UidBackend()
+    except SandboxUnavailable as exc:
+        if requested == "auto" and own_code:
+            print("note: no sandbox here (bubblewrap missing and not root): your code runs as you, "
+                  "with rlimits only. That is fine for your own checks.", file=sys.stderr)
+            return NoBackend()
+        if requested == "auto":
+            raise SandboxUnavailable(
+                "no sandbox is available: install bubblewrap (scripts/install-system-deps.sh) or run the "
+                "grader as root; `--sandbox none` runs untrusted code without isolation") from exc
+        raise

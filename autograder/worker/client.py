@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.config import Limits
-from autograder.sandbox import LaunchSpec, ProcessGroupBackend
+from autograder.sandbox import Backend, LaunchSpec
 from autograder.worker.protocol import ProtocolError, decode, encode, ref
 
 
@@ -30,10 +30,15 @@ class StudentCrash(StudentError):
     pass
 
 
-def _fmt_bytes(n: int) -> str:
+class StudentLimit(StudentError):
+    """A resource limit from course.yaml was breached."""
+
+
+def fmt_bytes(n: float) -> str:
+    """1073741824 -> "1 GiB", 1610612736 -> "1.5 GiB"."""
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+            return f"{n:.1f}".removesuffix(".0") + f" {unit}"
         n /= 1024
     return f"{n} B"
 
@@ -49,7 +54,7 @@ class WorkerConfig:
     assets: dict[str, str]
     seed: int
     limits: Limits
-    backend: ProcessGroupBackend
+    backend: Backend
     readonly: list[Path] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -77,16 +82,37 @@ class OutputTail:
         return text
 
 
+def folder_size(folder: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+# Errors raised inside the student's code that mean a resource limit, by what the message says.
+LIMIT_SIGNS = {
+    "processes": ("BlockingIOError: [Errno 11]", "can't start new thread", "Resource temporarily unavailable"),
+    "disk": ("[Errno 28]", "[Errno 27]", "No space left on device", "File too large"),
+    "memory": ("MemoryError", "can't allocate memory", "std::bad_alloc", "Cannot allocate memory"),
+}
+
+
 class WorkerProcess:
-    """One running worker. Dies with the first timeout or crash; the handle starts a new one."""
+    """One running worker. Dies with the first timeout or breached limit; the handle starts a new one."""
+
+    POLL = 0.25  # seconds between checks of the output, disk and process while a call runs
 
     def __init__(self, cfg: WorkerConfig) -> None:
         self.cfg = cfg
         req_r, self._req_w = os.pipe()
         self._rep_r, rep_w = os.pipe()
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(cfg.scratch), "TMPDIR": str(cfg.scratch),
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(cfg.scratch), "TMPDIR": str(cfg.scratch), "USER": "student", "LOGNAME": "student",
             "HF_HOME": str(cfg.scratch / ".hf"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
             "HF_DATASETS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false",
             "MPLBACKEND": "Agg", "PYTHONHASHSEED": str(cfg.seed), "PYTHONUNBUFFERED": "1",
@@ -103,73 +129,101 @@ class WorkerProcess:
             pass_fds=(req_r, rep_w), limits=cfg.limits, cwd=cfg.scratch,
             readonly=[cfg.files_dir, *cfg.readonly], writable=[cfg.scratch],
         )
-        self.proc = cfg.backend.spawn(spec)
-        os.close(req_r)
-        os.close(rep_w)
-        self.output = OutputTail(self.proc.stdout, cfg.limits.output)
-        self.peak_rss = 0
+        try:
+            self.job = cfg.backend.spawn(spec)
+        finally:
+            os.close(req_r)
+            os.close(rep_w)
+        self.output = OutputTail(self.job.proc.stdout, cfg.limits.output)
         self._next_id = 0
         self._buffer = b""
 
-    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def request(self, message: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
+        """Send one call; wait for its reply while watching the limits. `what` ("calling f()") ends
+        every message about a breached limit."""
         self._next_id += 1
         message = {**message, "id": self._next_id}
         try:
             os.write(self._req_w, encode(message))
         except BrokenPipeError:
-            raise StudentCrash(self._death_message()) from None
+            raise StudentCrash(self._death_message(what)) from None
         deadline = time.monotonic() + timeout
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.stop()
-                raise StudentTimeout(f"did not finish within {timeout:.0f} s")
-            ready, _, _ = select.select([self._rep_r], [], [], min(left, 1.0))
+                raise StudentTimeout(f"your code did not finish within {timeout:.0f} s while {what}")
+            if problem := self._limit_problem(what):
+                self.stop()
+                raise StudentLimit(problem)
+            ready, _, _ = select.select([self._rep_r], [], [], min(left, self.POLL))
             if ready:
                 chunk = os.read(self._rep_r, 1 << 20)
                 if not chunk:
                     self.stop()
-                    raise StudentCrash(self._death_message())
+                    raise StudentCrash(self._death_message(what))
                 self._buffer += chunk
-            elif self.proc.poll() is not None:
+            elif self.job.poll() is not None:
                 self.stop()
-                raise StudentCrash(self._death_message())
+                raise StudentCrash(self._death_message(what))
         line, _, self._buffer = self._buffer.partition(b"\n")
         try:
             reply = decode(line)
         except ProtocolError as exc:
             self.stop()
-            raise StudentCrash(f"the worker sent a malformed reply ({exc}); did your code write to file descriptors it does not own?") from None
+            raise StudentCrash(f"the worker sent a malformed reply while {what} ({exc}); "
+                               "did your code write to file descriptors it does not own?") from None
         if reply.get("id") != message["id"]:
             self.stop()
-            raise StudentCrash("the worker's reply did not match the call; did your code write to the grader's channel?")
+            raise StudentCrash(f"the worker's reply did not match the call while {what}; "
+                               "did your code write to the grader's channel?")
+        if problem := self._limit_problem(what):  # printed or wrote too much, then returned
+            self.stop()
+            raise StudentLimit(problem)
         return reply
 
-    def _death_message(self) -> str:
-        code = self.proc.poll()
+    def _limit_problem(self, what: str) -> str | None:
+        limits = self.cfg.limits
+        if self.output.dropped:
+            return f"your code printed more than {fmt_bytes(limits.output)} of output while {what}"
+        if folder_size(self.cfg.scratch) > limits.disk:
+            return f"your code wrote more than {fmt_bytes(limits.disk)} to disk while {what}"
+        return None
+
+    def limit_message(self, kind: str, what: str) -> str:
+        limits = self.cfg.limits
+        return {
+            "memory": f"your code used more than {fmt_bytes(limits.memory)} of memory while {what}",
+            "processes": f"your code started more than {limits.processes} processes or threads while {what}",
+            "disk": f"your code wrote more than {fmt_bytes(limits.disk)} to disk while {what}",
+        }[kind]
+
+    def _death_message(self, what: str) -> str:
+        code = self.job.poll()
         if code is None:
-            return "the worker stopped answering"
-        if code == -signal.SIGKILL or code == 137:
-            return (f"was killed: it probably used more than the {_fmt_bytes(self.cfg.limits.memory)} memory limit"
-                    " (or another resource limit)")
+            return f"the worker stopped answering while {what}"
+        self.stop()
+        if self.job.limit_hit:
+            return self.limit_message(self.job.limit_hit, what)
+        if code in (-signal.SIGKILL, 137):
+            return (f"your code was killed while {what}: it probably used more than "
+                    f"{fmt_bytes(self.cfg.limits.memory)} of memory")
         if code == -signal.SIGXCPU:
-            return f"used more than the {self.cfg.limits.cpu:.0f} s CPU-time limit"
+            return f"your code used more than {self.cfg.limits.cpu:.0f} s of CPU time while {what}"
         if code == -signal.SIGXFSZ:
-            return f"wrote more than the {_fmt_bytes(self.cfg.limits.disk)} disk limit"
+            return self.limit_message("disk", what)
         if code < 0:
-            return f"crashed with signal {signal.Signals(-code).name}"
-        return f"made the worker exit with status {code} (sys.exit or os._exit?); return a value instead"
+            return f"your code crashed with signal {signal.Signals(-code).name} while {what}"
+        return (f"your code made the worker exit with status {code} while {what} (sys.exit or os._exit?); "
+                "return a value instead")
+
+    @property
+    def peak_rss(self) -> int:
+        return self.job.peak_rss
 
     def stop(self) -> None:
         """Kill the worker and everything it started; record its peak memory."""
-        if self.proc.returncode is None:
-            self.cfg.backend.kill(self.proc)
-            try:
-                _, status, usage = os.wait4(self.proc.pid, 0)
-                self.proc.returncode = os.waitstatus_to_exitcode(status)
-                self.peak_rss = max(self.peak_rss, usage.ru_maxrss * 1024)
-            except ChildProcessError:
-                self.proc.wait()
+        self.job.stop()
         for fd in (self._req_w, self._rep_r):
             try:
                 os.close(fd)
@@ -217,24 +271,41 @@ class StudentHandle:
         """Run the student's `fn(*args, **kwargs)` in the worker; return its plain-JSON result."""
         if self.problem:
             raise StudentError(self.problem)
-        timeout = min(timeout or self.cfg.limits.call, self._time_left())
-        if timeout <= 0:
-            raise StudentTimeout("the time limit for grading this submission was used up before this test")
+        timeout = timeout or self.cfg.limits.call
+        left = self._time_left()
+        what = f"calling {fn}()"
+        if left <= 0:
+            raise StudentTimeout(f"The {self.cfg.limits.wall:.0f} s time limit for grading this submission "
+                                 "was used up before this test.")
         if self._worker is None:
             self._worker = WorkerProcess(self.cfg)
         self.calls += 1
         try:
-            reply = self._worker.request({"op": "call", "fn": fn, "args": args, "kwargs": kwargs}, timeout)
+            reply = self._worker.request({"op": "call", "fn": fn, "args": args, "kwargs": kwargs},
+                                         min(timeout, left), what)
+        except StudentTimeout:
+            note = self._output_note()
+            self._retire()
+            if left < timeout:
+                raise StudentTimeout(f"The {self.cfg.limits.wall:.0f} s time limit for grading this submission "
+                                     f"ran out while {what}.{note}") from None
+            raise StudentTimeout(f"Your code did not finish within {timeout:.0f} s while {what}.{note}") from None
         except StudentError as exc:
             note = self._output_note()
             self._retire()
-            raise type(exc)(f"calling {fn}(): your code {exc}{note}") from None
-        if not reply.get("ok"):
-            note = self._output_note()
-            if reply.get("kind") == "memory":
-                self._retire()
-            raise StudentError(str(reply.get("error", "unknown error")) + note)
-        return reply.get("value")
+            raise type(exc)(f"{str(exc)[:1].upper()}{str(exc)[1:]}.{note}") from None
+        if reply.get("ok"):
+            return reply.get("value")
+        error = str(reply.get("error", "unknown error"))
+        note = self._output_note()
+        kind = "memory" if reply.get("kind") == "memory" else next(
+            (k for k, signs in LIMIT_SIGNS.items() if reply.get("kind") == "raised" and any(s in error for s in signs)),
+            None)
+        if kind is None:
+            raise StudentError(error + note)
+        message = self._worker.limit_message(kind, what)
+        self._retire()  # a worker at its limits is in no state to answer the next test
+        raise StudentLimit(f"{message[:1].upper()}{message[1:]}.\n({error.splitlines()[0]}){note}")
 
     def _time_left(self) -> float:
         return float("inf") if self.deadline is None else self.deadline - time.monotonic()
