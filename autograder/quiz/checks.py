@@ -89,8 +89,9 @@ def code_reproduces(layout: Layout, quiz: Quiz) -> tuple[bool, str]:
     return not differ, (f"output changed: {', '.join(differ)}" if differ else f"{len(code)} snippets re-run, same output")
 
 
-def quiz_checks(layout: Layout, module: str, bank_path: Path | None = None) -> list[Row]:
-    """The quiz rows for `module`, or none when it has no bank."""
+def quiz_checks(layout: Layout, module: str, bank_path: Path | None = None, reproduce: bool = True) -> list[Row]:
+    """The quiz rows for `module`, or none when it has no bank. `reproduce=False` skips re-running
+    the snippets (the cached answers are still checked against every key)."""
     path = bank_path or layout.quiz_file(module)
     if not path.exists():
         return []
@@ -107,6 +108,6 @@ def quiz_checks(layout: Layout, module: str, bank_path: Path | None = None) -> l
             _timed("quiz keys grade correct", lambda: keys_grade_correct(quiz)),
             _timed("quiz variants render", lambda: variants_render(quiz)),
             _timed("quiz LMS exports parse", lambda: exports_parse(quiz))]
-    if any(isinstance(q, Code) for q in quiz.bank.questions):
+    if reproduce and any(isinstance(q, Code) for q in quiz.bank.questions):
         rows.append(_timed("quiz code answers reproduce", lambda: code_reproduces(layout, quiz)))
     return rows

@@ -86,7 +86,7 @@ def key_response(item: Item) -> str:
 
 def normalise(text: str, case_sensitive: bool = False) -> str:
     """Spaces collapsed, surrounding quotes/backticks and a final full stop dropped, case folded."""
-    text = " ".join(text.split()).strip("`'\" ").removesuffix(".").strip()
+    text = " ".join(text.split()).strip("`'\" ").removesuffix(".").strip("`'\" ")
     return text if case_sensitive else text.casefold()
 
 

@@ -92,9 +92,10 @@ def take(variant: Variant, session: Session, console: Console, ask: Callable[[st
     while True:
         if index >= len(items):
             missing = [str(i.number) for i in items if i.qid not in session.answers]
-            note = f"{len(missing)} unanswered ({', '.join(missing)}). " if missing else "All questions answered. "
+            console.print(f"[yellow]{len(missing)} unanswered: {', '.join(missing)}.[/]" if missing
+                          else "All questions answered.")
             try:
-                reply = ask(f"{note}Submit now? [y/N] ").strip().lower()
+                reply = ask("Submit now? [y/N] ").strip().lower()
             except EOFError:
                 return None
             if reply in ("y", "yes"):
