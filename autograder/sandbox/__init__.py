@@ -50,6 +50,11 @@ class LaunchSpec:
     cwd: Path | None = None
 
 
+def package_root() -> Path:
+    """The folder holding the `autograder` package the grader runs (the worker imports it from there)."""
+    return Path(autograder.__file__).resolve().parent.parent
+
+
 def runtime_paths() -> list[Path]:
     """What running the worker needs besides the system: the interpreter, the venv, this package."""
     package = Path(autograder.__file__).resolve().parent

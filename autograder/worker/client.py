@@ -6,6 +6,7 @@ import json
 import os
 import select
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.config import Limits
-from autograder.sandbox import Backend, LaunchSpec
+from autograder.sandbox import Backend, LaunchSpec, package_root
 from autograder.worker.protocol import ProtocolError, decode, encode, ref
 
 
@@ -101,6 +102,11 @@ LIMIT_SIGNS = {
 }
 
 
+# The worker imports this very autograder package (the one the sandbox binds), not whatever
+# an isolated interpreter would find first.
+WORKER_MAIN = "import sys; sys.path.insert(0, {path!r}); from autograder.worker.server import main; main()"
+
+
 class WorkerProcess:
     """One running worker. Dies with the first timeout or breached limit; the handle starts a new one."""
 
@@ -125,7 +131,7 @@ class WorkerProcess:
             **cfg.extra_env,
         }
         spec = LaunchSpec(
-            argv=[sys.executable, "-I", "-B", "-m", "autograder.worker.server"], env=env,
+            argv=[sys.executable, "-I", "-B", "-c", WORKER_MAIN.format(path=str(package_root()))], env=env,
             pass_fds=(req_r, rep_w), limits=cfg.limits, cwd=cfg.scratch,
             readonly=[cfg.files_dir, *cfg.readonly], writable=[cfg.scratch],
         )
@@ -159,7 +165,11 @@ class WorkerProcess:
             ready, _, _ = select.select([self._rep_r], [], [], min(left, self.POLL))
             if ready:
                 chunk = os.read(self._rep_r, 1 << 20)
-                if not chunk:
+                if not chunk:  # the worker closed its end: let it finish dying, so its status is its own
+                    try:
+                        self.job.proc.wait(timeout=2)
+                    except subprocess.TimeoutExpired:
+                        pass
                     self.stop()
                     raise StudentCrash(self._death_message(what))
                 self._buffer += chunk
@@ -205,7 +215,7 @@ class WorkerProcess:
         self.stop()
         if self.job.limit_hit:
             return self.limit_message(self.job.limit_hit, what)
-        if code in (-signal.SIGKILL, 137):
+        if code in (-signal.SIGKILL, 137) and self.job.cgroup is None:  # RLIMIT_AS kills look like this
             return (f"your code was killed while {what}: it probably used more than "
                     f"{fmt_bytes(self.cfg.limits.memory)} of memory")
         if code == -signal.SIGXCPU:
