@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from autograder.gradebook import Row
 from autograder.gradebook.late import aware
@@ -99,8 +100,10 @@ def _png(fig: Figure) -> str:
 def grade_histogram(rows: list[Row], points: float) -> str:
     fig = Figure(figsize=(6, 3))
     ax = fig.add_subplot()
-    ax.hist([r.final_score for r in rows], bins=min(20, max(5, int(points) + 1)), range=(0, points),
+    bins = [i - 0.5 for i in range(int(points) + 2)] if points <= 30 else 20  # one bar per point when few
+    ax.hist([r.final_score for r in rows], bins=bins, range=None if points <= 30 else (0, points),
             color="#3b6ea8", edgecolor="white")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("final score")
     ax.set_ylabel("students")
     ax.set_title("Grade distribution")
