@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -67,6 +68,14 @@ def test_class_graded_in_parallel_with_late_policy(klass, tmp_path):
     per_test = db.execute("SELECT count(*) FROM tests").fetchone()[0]
     assert per_test == 3 * len(CLASS), "every test of every submission is in the gradebook"
     db.close()
+
+    exported = run_course(klass, "gradebook", "export", "--db", str(out / "gradebook.sqlite"),
+                          "--out", str(tmp_path / "grades.csv"))
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.reader((tmp_path / "grades.csv").read_text().splitlines()))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "Section", "Mini module (mini)"]
+    assert {r[2]: r[4] for r in rows[2:]} == {"ada": "3.2", "ben": "4", "cy": "0", "dee": "2", "eve": "0",
+                                              "fox": "2", "gus": "4", "hal": "0"}
 
     # A re-run grades nothing, and a changed submission alone is graded again.
     (subs / "dee" / "mini.py").write_text(GOOD)
