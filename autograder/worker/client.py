@@ -240,6 +240,8 @@ class WorkerProcess:
             except OSError:
                 pass
         self.output.thread.join(timeout=2)
+        if not self.output.thread.is_alive():
+            self.job.proc.stdout.close()
 
 
 class StudentHandle:
