@@ -136,7 +136,7 @@ def _grade_batch(module: str, folder: Path, out: Path, jobs: int, gradebook: Pat
     try:
         layout = _layout()
         layout.course.module(module)
-        subs = discover(folder)
+        subs = discover(folder, skip=out)
         time_of = load_times(times) if times else {}
         extra = load_extensions(extensions) if extensions else {}
     except (BatchError, ConfigError, OSError, ValueError) as exc:

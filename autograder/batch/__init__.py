@@ -66,13 +66,14 @@ class Outcome:
     seconds: float
 
 
-def discover(folder: Path) -> list[Submission]:
-    """Every subfolder or .zip directly inside `folder`, named by student id; other files are ignored."""
+def discover(folder: Path, skip: Path | None = None) -> list[Submission]:
+    """Every subfolder or .zip directly inside `folder`, named by student id; other files are ignored,
+    and so is `skip` (the output folder, when a TA puts it inside the submissions folder)."""
     if not folder.is_dir():
         raise BatchError(f"{folder} is not a folder of submissions")
     found: dict[str, Submission] = {}
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith((".", "__")):
+        if entry.name.startswith((".", "__")) or (skip is not None and entry.resolve() == skip.resolve()):
             continue
         if entry.is_dir() or entry.is_symlink():  # a symlink is graded, so its student is told why it is refused
             student = entry.name
@@ -222,11 +223,13 @@ class BatchGrader:
         self._sweep_orphans()
         results = _read_results(self.out / job.sub.student / "results.json")
         status = "graded" if code == 0 and results is not None else "error"
+        why = (f"took longer than {self.limits.wall + STARTUP_ALLOWANCE:.0f} s" if timed_out
+               else f"stopped with exit status {code}")
         if results is None:
-            why = (f"took longer than {self.limits.wall + STARTUP_ALLOWANCE:.0f} s" if timed_out
-                   else f"stopped with exit status {code}")
             results = failure_results(f"The autograder itself failed on this submission (it {why}). This is not "
                                       "your fault: your instructor has been told.", self.module.points).to_json()
+        elif timed_out:  # keep the tests that finished; say why the rest did not run
+            results["output"] = f"Grading was stopped: it {why}.\n{results.get('output', '')}".strip()
         self._finish(job.sub, job.content_hash, results, job.lateness, status, time.monotonic() - job.started)
         return True
 

@@ -149,6 +149,9 @@ def test_discovery(tmp_path):
     (tmp_path / "times.csv").write_text("")
     (tmp_path / ".DS_Store").write_text("")
     assert [(s.student, s.path.name) for s in discover(tmp_path)] == [("a", "a"), ("b", "b.zip")]
+    (tmp_path / "out").mkdir()
+    assert [s.student for s in discover(tmp_path, skip=tmp_path / "out")] == ["a", "b"], "output is no student"
+    (tmp_path / "out").rmdir()
     assert looks_like_batch(tmp_path, ["mini.py"])
     (tmp_path / "mini.py").write_text("")
     assert not looks_like_batch(tmp_path, ["mini.py"]), "a student file at the top means one submission"
