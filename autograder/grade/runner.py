@@ -119,8 +119,8 @@ def grade(
             worker_peak_memory_bytes=student.peak_rss,
             grader_peak_memory_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
             worker_calls=student.calls,
-            student_seconds=round(getattr(student, "student_seconds", 0.0), 3),
-            student_import_seconds=round(getattr(student, "import_seconds", 0.0), 3),
+            student_seconds=round(student.student_seconds, 3),
+            student_import_seconds=round(student.import_seconds, 3),
         )
         if isinstance(fixtures["reference"], ReferenceHandle):
             ctx.results.extra_data["reference_seconds"] = round(fixtures["reference"].seconds, 3)

@@ -254,6 +254,8 @@ class StudentHandle:
         self._worker: WorkerProcess | None = None
         self.peak_rss = 0
         self.calls = 0
+        self.student_seconds = 0.0  # inside student calls, as the worker timed them
+        self.import_seconds = 0.0  # importing the student's files, summed over worker restarts
 
     # references the worker resolves on its own side
     def tokenizer(self, asset: str, **kwargs: Any) -> dict[str, Any]:
@@ -307,6 +309,8 @@ class StudentHandle:
             self._retire()
             raise type(exc)(f"{str(exc)[:1].upper()}{str(exc)[1:]}.{note}") from None
         if reply.get("ok"):
+            self.student_seconds += float(reply.get("seconds") or 0.0)
+            self.import_seconds += float(reply.get("import_seconds") or 0.0)
             return reply.get("value")
         error = str(reply.get("error", "unknown error"))
         note = self._output_note()
