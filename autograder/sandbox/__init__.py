@@ -208,7 +208,8 @@ class UidBackend(Backend):
         return []
 
     def prepare(self, spec: LaunchSpec) -> list[str]:
-        setpriv = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--nnp"]
+        setpriv = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--nnp",
+                   "--pdeathsig", "KILL"]
         return [*self._grant(spec), *setpriv, *spec.argv]
 
     def close(self) -> None:

@@ -34,6 +34,19 @@ def _own_dirs() -> dict[str, Path]:
     return dirs
 
 
+def _sweep(parent: Path) -> None:
+    """Kill and remove what graders that were killed themselves left behind (their pid is gone)."""
+    for stale in parent.glob("course-worker-*"):
+        if Path(f"/proc/{stale.name.split('-')[2]}").exists():
+            continue
+        try:
+            for pid in (stale / "cgroup.procs").read_text().split():
+                os.kill(int(pid), signal.SIGKILL)
+            stale.rmdir()
+        except (OSError, ValueError):
+            pass
+
+
 class Cgroup:
     """One fresh child cgroup per worker, removed when the worker is gone."""
 
@@ -43,6 +56,8 @@ class Cgroup:
     @classmethod
     def create(cls, memory: int, processes: int) -> Cgroup | None:
         dirs = _own_dirs()
+        for parent in dirs.values():
+            _sweep(parent)
         name = f"course-worker-{os.getpid()}-{next(_counter)}"
         try:
             if "memory" in dirs:  # v1: one hierarchy per controller
