@@ -111,11 +111,17 @@ def write_course(root: Path, bank: str = BANK) -> Layout:
     return Layout(root)
 
 
+@pytest.fixture(scope="session")
+def demo_assets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One asset cache for all demo courses, so each snippet runs once per test session."""
+    return tmp_path_factory.mktemp("demo-assets")
+
+
 @pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Layout:
-    """The demo course, as the current course (COURSE_ROOT) with its own asset cache."""
+def demo(tmp_path: Path, demo_assets: Path, monkeypatch: pytest.MonkeyPatch) -> Layout:
+    """The demo course, as the current course (COURSE_ROOT)."""
     monkeypatch.setenv("COURSE_ROOT", str(tmp_path))
-    monkeypatch.setenv("COURSE_ASSETS", str(tmp_path / ".assets"))
+    monkeypatch.setenv("COURSE_ASSETS", str(demo_assets))
     return write_course(tmp_path)
 
 

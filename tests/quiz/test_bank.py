@@ -41,28 +41,20 @@ def test_a_wrong_field_is_located_at_its_own_line_without_the_type_in_the_path(t
     assert "bank.yaml:8: questions.0.abs_tol: Input should be greater than or equal to 0" in msg
 
 
-def test_an_answer_expression_with_an_unknown_name(tmp_path):
-    msg = error_for(tmp_path, """\
+@pytest.mark.parametrize(("prompt", "answer", "expected"), [
+    ("{{ d_in }}", "d_in * d_out", "bank.yaml:8: questions.0.answer: 'd_in * d_out' uses d_out"),
+    ("Linear({{ d_in }}, {{ width }})", "d_in", "bank.yaml:5: questions.0.prompt: uses width"),
+])
+def test_names_in_answers_and_templates_must_be_params(tmp_path, prompt, answer, expected):
+    msg = error_for(tmp_path, f"""\
       - id: a
         type: numeric
-        prompt: "{{ d_in }}"
+        prompt: "{prompt}"
         tags: [t]
-        params: {d_in: {min: 1, max: 4}}
-        answer: d_in * d_out
+        params: {{d_in: {{min: 1, max: 4}}}}
+        answer: {answer}
     """)
-    assert "bank.yaml:8: questions.0.answer:" in msg and "d_out" in msg
-
-
-def test_a_prompt_that_uses_an_undefined_parameter(tmp_path):
-    msg = error_for(tmp_path, """\
-      - id: a
-        type: numeric
-        prompt: "Linear({{ d_in }}, {{ width }})"
-        tags: [t]
-        params: {d_in: {min: 1, max: 4}}
-        answer: d_in
-    """)
-    assert "questions.0.prompt: uses width" in msg
+    assert expected in msg
 
 
 def test_unknown_type_unparsable_code_and_bad_regex(tmp_path):

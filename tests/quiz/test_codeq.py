@@ -48,7 +48,8 @@ def test_asset_folders_are_injected_and_part_of_the_key(tmp_path):
     assert runner.key(q) != runner.key(code(q.code))
 
 
-def test_validate_notices_a_code_answer_that_no_longer_reproduces(demo: Layout):
+def test_validate_notices_a_code_answer_that_no_longer_reproduces(demo: Layout, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_ASSETS", str(tmp_path / "private-cache"))  # this test corrupts its cache
     rows = {name: (ok, detail) for name, ok, detail, _ in quiz_checks(demo, "q1")}
     assert rows["quiz code answers reproduce"] == (True, "2 snippets re-run, same output")
     for path in (demo.asset_cache / "quiz-outputs").glob("*.json"):
