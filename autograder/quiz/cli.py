@@ -105,6 +105,7 @@ def grade(
     module: str,
     responses: Annotated[Path, typer.Argument(help="CSV (student + one column per question id) or JSON")],
     out: Annotated[Path, typer.Option("--out", "-o", help="folder for grades.csv and feedback/")] = Path("quiz-results"),
+    gradebook: Annotated[Path | None, typer.Option(help="also record in this SQLite gradebook, as MODULE-quiz")] = None,
 ) -> None:
     """Grade each student's answers against their own variant: OUT/grades.csv and OUT/feedback/<student>.json."""
     from autograder.quiz.grading import write_feedback, write_grades_csv
@@ -112,6 +113,12 @@ def grade(
     quiz, grades = _graded(module, responses)
     write_grades_csv(grades, [q.id for q in quiz.bank.questions], out / "grades.csv")
     write_feedback(grades, out / "feedback")
+    if gradebook:
+        from autograder.quiz.gradebook import gradebook_module, record
+
+        recorded, skipped = record(quiz, grades, gradebook)
+        console.print(f"gradebook {gradebook}: {recorded} recorded as {gradebook_module(module)}, "
+                      f"{skipped} unchanged")
     table = Table(title=f"{module}: {len(grades)} students")
     for col in ("student", "score", "percent", "ignored answers"):
         table.add_column(col)

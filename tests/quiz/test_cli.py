@@ -82,3 +82,22 @@ def test_errors_are_one_line_for_the_instructor(demo):
     assert result.exit_code == 2 and "questions: List should have at least 1 item" in result.output
     result = runner.invoke(app, ["quiz", "render", "nope", "-s", "a"])
     assert result.exit_code == 2 and "no such quiz bank" in result.output
+
+
+def test_grades_go_into_the_gradebook_once(quiz, tmp_path):
+    from autograder.gradebook import Gradebook
+
+    rows = [{"student": s, "answers": {i.qid: key_response(i) for i in quiz.variant(s).items[:k]}}
+            for s, k in (("ann", 13), ("ben", 4))]
+    (tmp_path / "r.json").write_text(json.dumps(rows))
+    book = tmp_path / "gradebook.sqlite"
+    args = ("grade", "q1", str(tmp_path / "r.json"), "-o", str(tmp_path / "out"), "--gradebook", str(book))
+    assert "2 recorded as q1-quiz, 0 unchanged" in invoke(*args)
+    assert "0 recorded as q1-quiz, 2 unchanged" in invoke(*args)
+    with Gradebook(book) as gb:
+        latest = {r.student: r for r in gb.latest("q1-quiz")}
+    assert latest["ann"].final_score == latest["ann"].max_score == quiz.variant("ann").max_score
+    assert 0 < latest["ben"].final_score < latest["ben"].max_score
+    tests = latest["ben"].results["tests"]
+    assert [t["name"] for t in tests] == [i.qid for i in quiz.variant("ben").items]
+    assert any(t["status"] == "failed" and "No answer given." in t["output"] for t in tests)
