@@ -44,7 +44,7 @@ def test_autograder_zip_has_gradescope_layout(mini, tmp_path):
     assert {"setup.sh", "run_autograder", "course/course.yaml", "course/assignments/mini/hidden/test_mini.py",
             "course/reference/mini/mini.py"} <= names
     assert modes["run_autograder"] == 0o755 and modes["setup.sh"] == 0o755
-    assert "course grade mini /autograder/submission" in run
+    assert 'course" grade mini "$ROOT/submission"' in run
 
 
 def test_release_is_byte_identical_when_rebuilt(mini, tmp_path):
