@@ -50,7 +50,7 @@ def test_class_graded_in_parallel_with_late_policy(klass, tmp_path):
     assert results["ada"]["score"] == pytest.approx(3.2) and results["ada"]["extra_data"]["late"]["penalty"] == 0.2
     assert results["ben"]["score"] == 4.0 and results["cy"]["score"] == 0.0
     assert "days late" in results["ada"]["output"]
-    assert "did not finish within 3 s" in results["fox"]["tests"][0]["output"]
+    assert "did not finish within 6 s" in results["fox"]["tests"][0]["output"]
     assert "line 1" in results["hal"]["tests"][0]["output"]  # the syntax error reaches the student
     for sid in CLASS:
         assert (out / sid / "feedback.html").is_file() and (out / sid / "feedback.md").is_file()
