@@ -23,10 +23,22 @@ TEMPLATES = jinja2.Environment(
 )
 
 
+def key_notes(item: Item) -> list[str]:
+    """The instructor's notes: why every choice is right or wrong, what else is accepted, the explanation."""
+    if item.kind in ("single", "multi"):
+        return [f"{'✓' if c.correct else '✗'} ({c.key}) {c.text}" + (f" — {c.explain}" if c.explain else "")
+                for c in item.choices] + ([item.explain.strip()] if item.explain else [])
+    notes = feedback(item, key_response(item))
+    if item.kind == "text" and (len(item.answer) > 1 or item.patterns):
+        notes.insert(0, "Accepted: " + " | ".join(item.answer)
+                     + "".join(f" | regex `{p}`" for p in item.patterns))
+    return notes
+
+
 def item_markdown(item: Item, key: bool = False) -> str:
     return TEMPLATES.get_template("item.md.j2").render(
         item=item, how=how_to_answer(item), key=key, answer=key_response(item),
-        feedback=feedback(item, key_response(item)) if key else [],
+        feedback=key_notes(item) if key else [],
     ).strip()
 
 

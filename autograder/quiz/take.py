@@ -89,6 +89,7 @@ def take(variant: Variant, session: Session, console: Console, ask: Callable[[st
     console.print(Panel(f"[bold]{variant.title}[/] · {len(items)} questions · {variant.max_score:g} points\n"
                         + (f"Resuming: {len(session.answers)} answered.\n" if session.answers else "") + HELP,
                         title=f"student {variant.student}"))
+    shown = None  # the question on screen: an invalid answer is asked again without redrawing it
     while True:
         if index >= len(items):
             missing = [str(i.number) for i in items if i.qid not in session.answers]
@@ -103,9 +104,12 @@ def take(variant: Variant, session: Session, console: Console, ask: Callable[[st
                 session.save()
                 return _finish(console, variant, session, show_feedback)
             index = next((i for i, item in enumerate(items) if item.qid not in session.answers), 0)
+            shown = None
             continue
         item = items[index]
-        show_question(console, variant, index, session.answers.get(item.qid))
+        if shown != index:
+            show_question(console, variant, index, session.answers.get(item.qid))
+            shown = index
         try:
             raw = ask(f"answer {index + 1}> ").strip()
         except EOFError:
@@ -124,6 +128,7 @@ def take(variant: Variant, session: Session, console: Console, ask: Callable[[st
                 index = int(arg) - 1
             else:
                 console.print(HELP)
+            shown = None
             continue
         if raw:
             try:

@@ -50,7 +50,8 @@ def test_invalid_input_is_explained_and_asked_again(quiz, tmp_path):
     variant = quiz.variant("dan")
     first = variant.items[0]
     _, screen = run(quiz, "dan", tmp_path / "d.json", ["zz", key_response(first), ":q"])
-    assert "there is no choice z" in screen or "answer with one of the letters" in screen
+    assert "answer with one of the letters a, b, c, d" in screen
+    assert screen.count("Question 1 of") == 1  # asked again without redrawing the question
     assert json.loads((tmp_path / "d.json").read_text())["answers"] == {first.qid: key_response(first)}
 
 
