@@ -215,7 +215,9 @@ class WorkerProcess:
         self.stop()
         if self.job.limit_hit:
             return self.limit_message(self.job.limit_hit, what)
-        if code in (-signal.SIGKILL, 137) and self.job.cgroup is None:  # RLIMIT_AS kills look like this
+        if 128 < code < 160:  # a shell or bwrap in between reports a death by signal N as 128 + N
+            code = 128 - code
+        if code == -signal.SIGKILL and self.job.cgroup is None:  # RLIMIT_AS kills look like this
             return (f"your code was killed while {what}: it probably used more than "
                     f"{fmt_bytes(self.cfg.limits.memory)} of memory")
         if code == -signal.SIGXCPU:

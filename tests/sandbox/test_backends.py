@@ -1,0 +1,70 @@
+"""Choosing a backend, and giving a uid exactly the paths it needs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import autograder.sandbox as sandbox
+from autograder.sandbox import BwrapBackend, NoBackend, SandboxUnavailable, UidBackend, choose_backend
+from autograder.sandbox.access import close_off, closed_ancestor, open_up, reachable
+
+NOBODY = 2_000_000_123
+
+
+def test_auto_prefers_bwrap_here_and_reports_it():
+    backend = choose_backend("auto")
+    assert isinstance(backend, BwrapBackend) and backend.name == "bwrap"
+    assert backend.details["network"] == "none"
+
+
+def test_none_only_on_request_and_loudly(capsys):
+    assert isinstance(choose_backend("none"), NoBackend)
+    assert "WITHOUT isolation" in capsys.readouterr().err
+    with pytest.raises(SandboxUnavailable, match="unknown sandbox backend"):
+        choose_backend("docker")
+
+
+def test_without_bwrap_or_root(monkeypatch, capsys):
+    """A student's laptop: checks fall back to `none` with a note; grading refuses and says why."""
+    monkeypatch.setattr(sandbox, "bwrap_works", lambda: False)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert isinstance(choose_backend(None, own_code=True), NoBackend)
+    assert "fine for your own checks" in capsys.readouterr().err
+    with pytest.raises(SandboxUnavailable, match="install bubblewrap.*--sandbox none"):
+        choose_backend(None)
+    with pytest.raises(SandboxUnavailable, match="needs the grader to run as root"):
+        UidBackend()
+
+
+@pytest.fixture
+def open_tmp():
+    """A folder straight under the temp dir (pytest's own tmp_path sits in a closed folder)."""
+    folder = Path(tempfile.mkdtemp())
+    os.chmod(folder, 0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_reachability_by_mode_bits(open_tmp):
+    closed = open_tmp / "closed"
+    inner = closed / "inner"
+    inner.mkdir(parents=True)
+    (inner / "f.txt").write_text("x")
+    os.chmod(closed, 0o700)
+    assert closed_ancestor(inner / "f.txt", NOBODY) == closed
+    assert not reachable(inner / "f.txt", NOBODY)
+    assert open_up([inner / "f.txt"], NOBODY) == []  # ours, under the temp dir: opened for traversal
+    assert os.stat(closed).st_mode & 0o777 == 0o701 and reachable(inner / "f.txt", NOBODY)
+    close_off([inner])
+    assert not reachable(inner / "f.txt", NOBODY)
+
+
+def test_paths_outside_the_temp_dir_are_never_loosened():
+    stuck = open_up([sandbox.runtime_paths()[0]], NOBODY)
+    root_mode = os.stat("/root").st_mode & 0o777
+    assert root_mode & 0o001 == 0 and stuck == [sandbox.runtime_paths()[0]]  # this machine: Python under /root
