@@ -43,7 +43,6 @@ def _write(text: str | bytes, out: Path | None) -> None:
     err.print(f"wrote {out}")
 
 
-Student = Annotated[str, typer.Option("--student", "-s", help="student id (the variant depends on it)")]
 
 
 @quiz_app.command()
@@ -73,9 +72,11 @@ def take(
 @quiz_app.command()
 def render(
     module: str,
-    student: Student,
+    student: Annotated[str, typer.Option("--student", "-s", help="student id (the variant depends on it)")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="md | html | ipynb")] = "md",
     key: Annotated[bool, typer.Option("--key", help="include answers and feedback (instructor copy)")] = False,
+    seed: Annotated[int | None, typer.Option(help="the variant number printed on a copy (overrides the student's)")]
+    = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="file to write (default: stdout)")] = None,
 ) -> None:
     """Print STUDENT's exact variant of MODULE's quiz, as Markdown, HTML or a notebook."""
@@ -85,7 +86,7 @@ def render(
     if fmt not in FORMATS:
         err.print(f"[bold red]error:[/] --format must be one of {', '.join(FORMATS)}")
         raise typer.Exit(2)
-    _write(run_render(_quiz(module).variant(student), fmt, key=key), out)
+    _write(run_render(_quiz(module).variant(student, seed), fmt, key=key), out)
 
 
 def _graded(module: str, responses: Path):  # noqa: ANN202 - (Quiz, list[QuizGrade])

@@ -166,8 +166,9 @@ class Quiz:
     def seed(self, student: str) -> int:
         return variant_seed(self.course_id, self.module, student, self.bank.quiz.salt)
 
-    def variant(self, student: str) -> Variant:
-        seed = self.seed(student)
+    def variant(self, student: str, seed: int | None = None) -> Variant:
+        """`student`'s variant; with `seed` (as printed on every copy), the variant of that seed."""
+        seed = self.seed(student) if seed is None else seed
         rng = random.Random(seed)
         chosen = {qid for pool in self.bank.pools.values() for qid in rng.sample(pool.questions, pool.pick)}
         asked = [q for q in self.bank.questions if self.bank.pool_of(q.id) is None or q.id in chosen]

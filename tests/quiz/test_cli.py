@@ -25,7 +25,11 @@ def test_render_every_format_for_a_student(quiz, tmp_path):
     variant = quiz.variant("s1")
     md = invoke("render", "q1", "--student", "s1")
     assert f"variant {variant.seed}" in md and variant.items[0].prompt in md and "Answer:" not in md
-    assert "Answer:" in invoke("render", "q1", "-s", "s1", "--key")
+    key = invoke("render", "q1", "-s", "s1", "--key")
+    assert "Answer:" in key
+    # the variant number printed on the copy regenerates it, whoever asks
+    assert invoke("render", "q1", "-s", "s1", "--key", "--seed", str(variant.seed)) == key
+    assert invoke("render", "q1", "-s", "s1", "--key", "--seed", str(variant.seed + 1)) != key
     invoke("render", "q1", "-s", "s1", "-f", "ipynb", "-o", str(tmp_path / "q.ipynb"))
     nb = nbformat.read(tmp_path / "q.ipynb", as_version=4)
     nbformat.validate(nb)
