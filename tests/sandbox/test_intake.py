@@ -1,0 +1,68 @@
+"""Intake on its own: what is accepted and from where, before anything runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import pytest
+
+from autograder.grade.intake import take_in
+
+SOURCE = "def add(a, b):\n    return a + b\n"
+
+
+def test_gradescope_submission_folder_with_a_nested_copy(tmp_path):
+    """Gradescope unpacks the upload into submission/; students often zip their whole folder."""
+    sub = tmp_path / "submission"
+    (sub / "lab" / "__MACOSX").mkdir(parents=True)
+    (sub / "lab" / "lab.py").write_text(SOURCE)
+    (sub / "lab" / "__MACOSX" / "._lab.py").write_bytes(b"\xff\xfe resource fork")
+    (sub / "notes.txt").write_text("hi")
+    intake = take_in(sub, tmp_path / "job", ["lab.py"])
+    assert intake.problem is None and intake.files == ["lab.py"]
+    assert (intake.files_dir / "lab.py").read_text() == SOURCE and len(intake.content_hash) == 64
+
+
+def test_notebook_and_single_file(tmp_path):
+    nb = {"cells": [{"cell_type": "code", "id": "c1", "metadata": {}, "source": SOURCE, "outputs": [], "execution_count": None}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "lab.ipynb").write_text(json.dumps(nb))
+    intake = take_in(tmp_path / "lab.ipynb", tmp_path / "job", ["lab.py"])
+    assert intake.problem is None and "return a + b" in (intake.files_dir / "lab.py").read_text()
+    (tmp_path / "lab.py").write_text(SOURCE)
+    assert take_in(tmp_path / "lab.py", tmp_path / "job2", ["lab.py"]).problem is None
+
+
+@pytest.mark.parametrize("name, data, phrase", [
+    ("lab.py", b"def add(a, b):\n    return a +\n", "lab.py, line 2: syntax error"),
+    ("lab.py", "x = 'é'\n".encode("utf-16"), "not UTF-8"),
+    ("lab.ipynb", b"{not json", "not a valid notebook"),
+])
+def test_unreadable_source(tmp_path, name, data, phrase):
+    with zipfile.ZipFile(tmp_path / "s.zip", "w") as zf:
+        zf.writestr(name, data)
+    intake = take_in(tmp_path / "s.zip", tmp_path / "job", ["lab.py"])
+    assert intake.problem.startswith("Your submission could not be graded:") and phrase in intake.problem
+
+
+def test_fifo_and_symlinked_folder_are_refused(tmp_path):
+    sub = tmp_path / "s"
+    sub.mkdir()
+    (sub / "lab.py").write_text(SOURCE)
+    os.mkfifo(sub / "pipe")
+    assert "not a regular file" in take_in(sub, tmp_path / "job", ["lab.py"]).problem
+    (sub / "pipe").unlink()
+    (sub / "elsewhere").symlink_to("/etc")
+    assert "symbolic link" in take_in(sub, tmp_path / "job", ["lab.py"]).problem
+    (tmp_path / "link").symlink_to(sub)
+    assert "symbolic link" in take_in(tmp_path / "link", tmp_path / "job", ["lab.py"]).problem
+
+
+def test_nothing_is_extracted_outside_the_job(tmp_path):
+    with zipfile.ZipFile(tmp_path / "s.zip", "w") as zf:
+        zf.writestr("lab.py", SOURCE)
+        zf.writestr("a/../../escaped.py", "x = 1\n")
+    intake = take_in(tmp_path / "s.zip", tmp_path / "job", ["lab.py"])
+    assert "leaves its folder" in intake.problem and not (tmp_path / "escaped.py").exists()
