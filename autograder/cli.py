@@ -81,8 +81,8 @@ def grade(
     """
     if jobs is not None or batch:
         _grade_batch(module, submission, out, jobs or max(1, (os.cpu_count() or 2) // 2), gradebook, times,
-                     extensions, [*(["--seed", str(seed)] if seed is not None else []),
-                                  *(["--sandbox", sandbox] if sandbox else []), "--suite", suite])
+                     extensions, suite, [*(["--seed", str(seed)] if seed is not None else []),
+                                         *(["--sandbox", sandbox] if sandbox else [])])
         return
     from autograder.grade.results import failure_results
 
@@ -127,7 +127,7 @@ def _apply_late(layout, module: str, metadata: Path, results: dict, out: Path) -
 
 
 def _grade_batch(module: str, folder: Path, out: Path, jobs: int, gradebook: Path | None, times: Path | None,
-                 extensions: Path | None, grade_args: list[str]) -> None:
+                 extensions: Path | None, suite: str, grade_args: list[str]) -> None:
     from autograder.batch import BatchError, BatchGrader, discover, summary_table, write_report
     from autograder.gradebook import Gradebook
     from autograder.gradebook.late import load_extensions, load_times
@@ -143,7 +143,7 @@ def _grade_batch(module: str, folder: Path, out: Path, jobs: int, gradebook: Pat
         _fail(str(exc))
     out.mkdir(parents=True, exist_ok=True)
     with Gradebook(gradebook or out / "gradebook.sqlite") as book:
-        grader = BatchGrader(layout, module, out, book, jobs=jobs, times=time_of, extensions=extra,
+        grader = BatchGrader(layout, module, out, book, jobs=jobs, times=time_of, extensions=extra, suite=suite,
                              grade_args=grade_args, console=console)
         outcomes = grader.run(subs)
         report = write_report(layout, module, book, out / "report.html")

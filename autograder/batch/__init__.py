@@ -35,7 +35,7 @@ from autograder.feedback import (
 )
 from autograder.grade.intake import take_in
 from autograder.grade.results import failure_results, write_json_atomic
-from autograder.grade.runner import grader_version
+from autograder.grade.runner import Suite, grader_version
 from autograder.gradebook import Gradebook
 from autograder.gradebook.late import Lateness, apply_to_results, assess, effective_due
 from autograder.layout import Layout
@@ -150,15 +150,15 @@ class Running:
 class BatchGrader:
     def __init__(self, layout: Layout, module_id: str, out: Path, gradebook: Gradebook, *, jobs: int = 1,
                  times: dict[str, datetime] | None = None, extensions: dict[str, timedelta | datetime] | None = None,
-                 grade_args: list[str] | None = None, console: Console | None = None) -> None:
+                 suite: Suite = "hidden", grade_args: list[str] | None = None, console: Console | None = None) -> None:
         self.layout, self.module_id, self.out, self.gradebook = layout, module_id, out, gradebook
         self.module = layout.course.module(module_id)
         self.policy = layout.course.late_for(module_id)
         self.limits = layout.course.limits_for(module_id)
-        self.version = grader_version(layout, module_id, "hidden")
+        self.version = grader_version(layout, module_id, suite)
         self.jobs = max(1, jobs)
         self.times, self.extensions = times or {}, extensions or {}
-        self.grade_args = grade_args or []
+        self.grade_args = ["--suite", suite, *(grade_args or [])]
         self.console = console or Console()
         self.running: list[Running] = []
         self.outcomes: list[Outcome] = []
