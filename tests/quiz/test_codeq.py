@@ -58,3 +58,15 @@ def test_validate_notices_a_code_answer_that_no_longer_reproduces(demo: Layout, 
     rows = {name: (ok, detail) for name, ok, detail, _ in quiz_checks(demo, "q1")}
     assert rows["quiz code answers reproduce"][0] is False
     assert "output changed" in rows["quiz code answers reproduce"][1]
+
+
+def test_course_validate_reports_the_quiz_rows(demo: Layout, monkeypatch):
+    """`course validate` adds the quiz rows to each module's checks (grading is stubbed out here)."""
+    import autograder.validate as validate
+
+    monkeypatch.setattr(validate, "validate_module", lambda *args, **kwargs: [])
+    monkeypatch.setattr(validate, "build_release", lambda *args, **kwargs: None)
+    rows = [(c.module, c.name, c.ok) for c in validate.validate(demo, ["q1"]) if c.name.startswith("quiz")]
+    assert rows == [("q1", name, True) for name in ("quiz bank loads", "quiz keys grade correct",
+                                                    "quiz variants render", "quiz LMS exports parse",
+                                                    "quiz code answers reproduce")]
