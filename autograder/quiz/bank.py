@@ -106,7 +106,7 @@ def _check_expr(text: str, known: set[str], key: str) -> None:
 
 
 class WithChoices(Question):
-    choices: list[Choice] = Field(min_length=2)
+    choices: list[Choice] = Field(min_length=2, max_length=26)  # lettered a..z
     shuffle: bool = True
 
     def template_fields(self) -> dict[str, str]:
@@ -193,7 +193,7 @@ class Ordering(Question):
     """Put `items` (listed in the right order) into order. Partial credit: share of pairs in the right order."""
 
     type: Literal["ordering"]
-    items: list[str] = Field(min_length=3)
+    items: list[str] = Field(min_length=3, max_length=26)
     partial: bool = False
 
     @field_validator("items")
@@ -215,7 +215,7 @@ class Code(Question):
     prompt: str = "What does this code print?"
     code: str
     assets: list[str] = []  # each is available to the snippet as a variable: minilm -> MINILM (its folder)
-    distractors: list[Choice] = []
+    distractors: list[Choice] = Field([], max_length=25)
     timeout: float = Field(60.0, gt=0)
 
     @field_validator("code")
@@ -275,9 +275,6 @@ class Bank(Strict):
             if pool.pick > len(pool.questions):
                 raise ValueError(f"pools.{name}: pick {pool.pick} of only {len(pool.questions)} questions")
         return self
-
-    def question(self, qid: str) -> AnyQuestion:
-        return next(q for q in self.questions if q.id == qid)
 
     def pool_of(self, qid: str) -> str | None:
         return next((name for name, pool in self.pools.items() if qid in pool.questions), None)
