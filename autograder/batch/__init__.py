@@ -235,8 +235,9 @@ class BatchGrader:
 
     def _finish(self, sub: Submission, digest: str, results: dict[str, Any], lateness: Lateness, status: str,
                 seconds: float) -> None:
-        results.setdefault("extra_data", {}).update(content_hash=digest, student=sub.student)
-        results.setdefault("extra_data", {}).setdefault("grader_version", self.version)
+        extra = results.setdefault("extra_data", {})
+        extra.update(content_hash=digest, student=sub.student)
+        extra.setdefault("grader_version", self.version)
         apply_to_results(results, lateness)
         write_json_atomic(self.out / sub.student / "results.json", results)
         self.gradebook.record(self.module_id, sub.student, digest, self.version, results, lateness, status)
@@ -250,7 +251,7 @@ class BatchGrader:
         row = self.gradebook.row(submission_id)
         results = apply_to_results(row.results, lateness)
         if self.gradebook.is_latest(submission_id):
-            self.gradebook.update_lateness(submission_id, lateness)
+            self.gradebook.update_lateness(submission_id, lateness, results)
         else:  # the student went back to work graded before: that grading becomes the current one again
             self.gradebook.record(self.module_id, sub.student, row.results["extra_data"]["content_hash"],
                                   self.version, results, lateness, row.status)

@@ -133,12 +133,13 @@ class Gradebook:
             raise
         return sid
 
-    def update_lateness(self, submission_id: int, lateness: Lateness) -> None:
+    def update_lateness(self, submission_id: int, lateness: Lateness, results: dict[str, Any]) -> None:
         """Re-apply the late policy (a new extension, a corrected time) without grading again."""
         self.db.execute(
             "UPDATE submissions SET submitted_at=?, due=?, days_late=?, penalty=?,"
-            " final_score=round(raw_score * (1 - ?), 4) WHERE id=?",
-            (*_times(lateness), lateness.days_late, lateness.penalty, lateness.penalty, submission_id),
+            " final_score=round(raw_score * (1 - ?), 4), output=?, results_json=? WHERE id=?",
+            (*_times(lateness), lateness.days_late, lateness.penalty, lateness.penalty, results.get("output", ""),
+             json.dumps(results), submission_id),
         )
 
     def latest(self, module: str | None = None) -> list[Row]:

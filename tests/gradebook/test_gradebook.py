@@ -101,9 +101,11 @@ def test_gradebook_records_finds_and_reprices(tmp_path):
     assert book.find("m", "ben", "h3", "v1") is None
     book.record("m", "ben", "h3", "v1", fake_results(0.0), on_time, status="error")
     assert book.find("m", "ben", "h3", "v1") is None, "a failed grading is retried"
-    book.update_lateness(first, Lateness(DUE, DUE, 1.5, 0.2))
+    repriced = apply_to_results(fake_results(2.0), Lateness(DUE, DUE, 1.5, 0.2))
+    book.update_lateness(first, Lateness(DUE, DUE, 1.5, 0.2), repriced)
     row = book.row(first)
     assert (row.raw_score, row.final_score, row.peak_memory_bytes, row.wall_time) == (2.0, 1.6, 123, 1.5)
+    assert row.results["score"] == 1.6 and row.output.startswith("Submitted 1.50 days late")
     second = book.record("m", "ada", "h2", "v1", fake_results(0.0), on_time)
     assert not book.is_latest(first) and book.is_latest(second)
     assert [(r.student, r.final_score) for r in book.latest("m")] == [("ada", 0.0), ("ben", 0.0)]
