@@ -230,6 +230,8 @@ def read_responses(path: Path) -> list[Response]:
             rows = list(csv.DictReader(fh))
         if rows and "student" not in rows[0]:
             raise ConfigError(f"{path}: needs a `student` column (found: {', '.join(rows[0])})")
+        if missing := [str(i) for i, r in enumerate(rows, start=2) if not (r["student"] or "").strip()]:
+            raise ConfigError(f"{path}: line {', '.join(missing)}: no student id")
         return [Response(r.pop("student").strip(), {k: v for k, v in r.items() if k and v and v.strip()})
                 for r in rows]
     try:

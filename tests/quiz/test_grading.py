@@ -140,3 +140,14 @@ def _json(tmp_path, student, answers):
     path = tmp_path / "one.json"
     path.write_text(json.dumps({"student": student, "answers": answers}))
     return path
+
+
+def test_unreadable_responses_files_are_refused_with_the_line(tmp_path):
+    from autograder.yamlconf import ConfigError
+
+    (tmp_path / "r.csv").write_text("student,tf\na1,true\n,false\n")
+    with pytest.raises(ConfigError, match="r.csv: line 3: no student id"):
+        read_responses(tmp_path / "r.csv")
+    (tmp_path / "r.json").write_text('[{"student": "a1", "answers": ["b"]}]')
+    with pytest.raises(ConfigError, match="entry 0 must look like"):
+        read_responses(tmp_path / "r.json")
