@@ -50,6 +50,15 @@ class Analysis:
     def stdev(self) -> float:
         return statistics.pstdev(self.percents) if self.percents else 0.0
 
+    def by_tag(self) -> dict[str, float]:
+        """Mean credit per learning objective (tag), over every answer to a question with that tag."""
+        totals: dict[str, tuple[float, int]] = {}
+        for s in self.items:
+            for tag in s.tags:
+                credit, n = totals.get(tag, (0.0, 0))
+                totals[tag] = (credit + s.mean_credit * s.n, n + s.n)
+        return {tag: credit / n for tag, (credit, n) in sorted(totals.items())}
+
     def histogram(self, bins: int = 10) -> list[int]:
         """Counts of percent scores in [0, 10), [10, 20), ..., [90, 100]."""
         counts = [0] * bins

@@ -151,6 +151,8 @@ def analyze(
                       f"[red]{disc}[/]" if s.flagged() else disc)
     console.print(table)
     console.print("score distribution (10-point bins): " + " ".join(str(c) for c in result.histogram()))
+    console.print("mean credit by learning objective: "
+                  + ", ".join(f"{tag} {credit:.2f}" for tag, credit in result.by_tag().items()))
     console.print(f"[dim]red: discrimination below {LOW_DISCRIMINATION}; revise or check the key[/]")
     if html:
         _write(report_html(result, f"{quiz.bank.quiz.title} ({module})"), html)

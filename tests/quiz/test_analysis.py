@@ -41,9 +41,11 @@ def test_difficulty_discrimination_and_distribution(quiz):
     assert stats["tf"].discrimination < 0 and stats["tf"].flagged()
     assert sum(s.n for qid, s in stats.items() if qid.startswith("pool-")) == 30
     assert sum(result.histogram()) == 30 and len(result.percents) == 30
+    answers = [r for g in grades for r in g.items if r.qid in ("linear-params", "ratio")]  # tag model-size
+    assert result.by_tag()["model-size"] == pytest.approx(sum(r.score / r.points for r in answers) / len(answers))
 
 
 def test_html_report_embeds_a_png_plot(quiz):
     html = report_html(analyse(quiz.bank, cohort(quiz)), "Demo")
     assert '<img alt="score distribution' in html and "data:image/png;base64,iVBORw0KGgo" in html
-    assert 'class="flag"' in html and "<td>tf</td>" in html
+    assert 'class="flag"' in html and "<td>tf</td>" in html and "<td>model-size</td>" in html
