@@ -17,7 +17,7 @@ from autograder.quiz.bank import Code, Multi, Ordering, Text
 from autograder.quiz.variant import Item, Quiz, Variant
 from autograder.yamlconf import ConfigError
 
-SEPARATORS = r"[\s,_]"  # digit grouping a student may type: 22,700,000 or 22 700 000
+GROUPED = re.compile(r"[-+]?\d{1,3}([, _]\d{3})+(\.\d*)?")  # 22,700,000 or 22 700 000 (not 0,5)
 TRUE = {"t", "true", "yes", "y", "1"}
 FALSE = {"f", "false", "no", "n", "0"}
 HOW_TO_ANSWER = {
@@ -54,10 +54,13 @@ def parse_response(item: Item, raw: str) -> str:
                 return "true" if text.lower() in TRUE else "false"
             raise ValueError("answer true or false (t/f)")
         case "numeric":
+            if GROUPED.fullmatch(text):
+                text = re.sub(r"[, _]", "", text)
             try:
-                return f"{float(re.sub(SEPARATORS, '', text)):.15g}"
+                return f"{float(text):.15g}"
             except ValueError:
-                raise ValueError(f"{text!r} is not a number") from None
+                hint = "; write decimals with a point, e.g. 0.5" if "," in text else ""
+                raise ValueError(f"{text!r} is not a number{hint}") from None
     return text
 
 

@@ -70,6 +70,8 @@ def test_numeric_absolute_and_relative_tolerance(v):
 def test_numeric_accepts_digit_grouping(v):
     assert parse_response(v.item("linear-params"), "22,700,000") == "22700000"
     assert parse_response(v.item("linear-params"), "22 700 000") == "22700000"
+    with pytest.raises(ValueError, match="decimals with a point"):
+        parse_response(v.item("ratio"), "0,5")  # never read as 5
 
 
 def test_text_normalised_or_regex(v):
