@@ -107,12 +107,18 @@ class Running:
 
 
 def kill_uid(uid: int) -> None:
-    """SIGKILL every process of `uid`: daemons and double forks included (kill(-1) as that uid)."""
-    for _ in range(3):
-        done = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                               "kill", "-KILL", "--", "-1"], capture_output=True, check=False)
-        if done.returncode != 0:  # nothing left to signal
-            return
+    """SIGKILL every process of `uid`: daemons and double forks included. kill(-1) as that uid signals
+    them all at once (the kernel holds the task list), so a fork bomb cannot outrun it."""
+    pid = os.fork()
+    if pid == 0:  # only system calls from here on: safe even though the grader has threads
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
 
 
 def _rlimits(limits: Limits, cgroup: Cgroup | None, nproc: bool) -> None:

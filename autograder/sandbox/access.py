@@ -9,9 +9,11 @@ mount namespaces (many Docker containers), only folders the grader made itself a
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import stat
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -36,10 +38,9 @@ def reachable(path: Path, uid: int, write: bool = False) -> bool:
     return closed_ancestor(path, uid) is None and _allows(st, uid, need)
 
 
+@functools.cache
 def mount_namespaces_work() -> bool:
     """Whether this process may make a private mount namespace (root with CAP_SYS_ADMIN)."""
-    import subprocess
-
     if os.geteuid() != 0:
         return False
     probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
