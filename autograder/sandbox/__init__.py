@@ -149,15 +149,20 @@ class Backend:
         return spec.argv
 
     def spawn(self, spec: LaunchSpec) -> Running:
+        argv = self.prepare(spec)
         cgroup = Cgroup.create(spec.limits.memory, spec.limits.processes) if os.geteuid() == 0 else None
         self.details.update(memory="cgroup" if cgroup else "RLIMIT_AS",
                             processes="cgroup" if cgroup and cgroup.pids else "uid" if self.uid else "not limited")
-        argv = self.prepare(spec)
-        proc = subprocess.Popen(
-            argv, env=spec.env, pass_fds=spec.pass_fds, cwd=spec.cwd,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=functools.partial(_rlimits, spec.limits, cgroup, self.uid is not None),
-        )
+        try:
+            proc = subprocess.Popen(
+                argv, env=spec.env, pass_fds=spec.pass_fds, cwd=spec.cwd,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=functools.partial(_rlimits, spec.limits, cgroup, self.uid is not None),
+            )
+        except BaseException:
+            if cgroup:
+                cgroup.remove()
+            raise
         return Running(proc, cgroup, self.uid, spec.limits)
 
     def close(self) -> None:

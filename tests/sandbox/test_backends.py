@@ -68,3 +68,16 @@ def test_paths_outside_the_temp_dir_are_never_loosened():
     stuck = open_up([sandbox.runtime_paths()[0]], NOBODY)
     root_mode = os.stat("/root").st_mode & 0o777
     assert root_mode & 0o001 == 0 and stuck == [sandbox.runtime_paths()[0]]  # this machine: Python under /root
+
+
+def test_uid_without_mount_namespaces_needs_a_readable_python(monkeypatch, open_tmp):
+    """A container without CAP_SYS_ADMIN: the backend says what to fix instead of loosening /root."""
+    monkeypatch.setattr(sandbox, "mount_namespaces_work", lambda: False)
+    backend = UidBackend()
+    scratch = open_tmp / "scratch"
+    scratch.mkdir()
+    spec = sandbox.LaunchSpec(argv=["true"], env={}, pass_fds=(), limits=sandbox.Limits(), writable=[scratch])
+    with pytest.raises(SandboxUnavailable, match="install Python and the venv world-readable"):
+        backend.spawn(spec)
+    assert backend.details["network"] == "open"
+    backend.close()
