@@ -18,7 +18,7 @@ DUE = "2027-02-01T23:59:00+00:00"
 COURSE = f'''
 course: {{id: mini-course, title: Mini, term: test}}
 defaults:
-  limits: {{wall: 90s, call: 6s, memory: 2GiB}}
+  limits: {{wall: 90s, call: 6s, memory: 1GiB}}
   late: {{grace: 1h, penalty_per_day: 10%, max_days: 3}}
 modules:
   - id: mini
@@ -43,6 +43,7 @@ def write_file(path):
 WRONG_ADD = GOOD.replace("return a + b", "return a - b")
 CRASH = "import os\nos._exit(0)\n"
 LOOP = GOOD.replace("return a + b", "while True:\n        pass")
+MEMORY_BOMB = GOOD.replace("return a + b", "hog = bytearray(1536 * 2**20)\n    return len(hog)")
 DAEMON = GOOD + '''
 import os, time
 if os.fork() == 0:
@@ -56,6 +57,7 @@ if os.fork() == 0:
 CLASS = {
     "ada": (GOOD, 4.0), "ben": (GOOD, 4.0), "cy": (GOOD, 4.0), "dee": (WRONG_ADD, 2.0),
     "eve": (CRASH, 0.0), "fox": (LOOP, 2.0), "gus": (DAEMON, 4.0), "hal": ("def add(a, b)\n", 0.0),
+    "ivy": (MEMORY_BOMB, 2.0),
 }
 
 

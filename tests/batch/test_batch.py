@@ -52,6 +52,7 @@ def test_class_graded_in_parallel_with_late_policy(klass, tmp_path):
     assert "days late" in results["ada"]["output"]
     assert "did not finish within 6 s" in results["fox"]["tests"][0]["output"]
     assert "line 1" in results["hal"]["tests"][0]["output"]  # the syntax error reaches the student
+    assert "memory" in results["ivy"]["tests"][0]["output"]
     for sid in CLASS:
         assert (out / sid / "feedback.html").is_file() and (out / sid / "feedback.md").is_file()
     assert (out / "report.html").is_file()
@@ -75,7 +76,7 @@ def test_class_graded_in_parallel_with_late_policy(klass, tmp_path):
     rows = list(csv.reader((tmp_path / "grades.csv").read_text().splitlines()))
     assert rows[0] == ["Student", "ID", "SIS User ID", "Section", "Mini module (mini)"]
     assert {r[2]: r[4] for r in rows[2:]} == {"ada": "3.2", "ben": "4", "cy": "0", "dee": "2", "eve": "0",
-                                              "fox": "2", "gus": "4", "hal": "0"}
+                                              "fox": "2", "gus": "4", "hal": "0", "ivy": "2"}
 
     # A re-run grades nothing, and a changed submission alone is graded again.
     (subs / "dee" / "mini.py").write_text(GOOD)
