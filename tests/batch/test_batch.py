@@ -9,11 +9,12 @@ import signal
 import sqlite3
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from autograder.batch import BatchError, discover, looks_like_batch
+from autograder.batch import BatchError, discover, looks_like_batch, submitted_at
 from tests.batch.conftest import CLASS, GOOD, REPO, course_cmd, leftovers, run_course, write_class
 
 
@@ -159,3 +160,17 @@ def test_discovery(tmp_path):
     (tmp_path / "a.zip").write_bytes(b"")
     with pytest.raises(BatchError, match="two submissions for student a"):
         discover(tmp_path)
+
+
+def test_submission_time_from_times_file_else_newest_mtime(tmp_path):
+    (tmp_path / "a").mkdir()
+    for name, stamp in (("old.py", 1_800_000_000), ("new.py", 1_800_000_600)):
+        (tmp_path / "a" / name).write_text("")
+        os.utime(tmp_path / "a" / name, (stamp, stamp))
+    (tmp_path / "b.zip").write_bytes(b"")
+    os.utime(tmp_path / "b.zip", (1_700_000_000, 1_700_000_000))
+    a, b = discover(tmp_path)
+    assert submitted_at(a, {}) == datetime.fromtimestamp(1_800_000_600, UTC)
+    assert submitted_at(b, {}) == datetime.fromtimestamp(1_700_000_000, UTC)
+    given = datetime(2027, 1, 1, tzinfo=UTC)
+    assert submitted_at(a, {"a": given}) == given
