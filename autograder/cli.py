@@ -64,6 +64,7 @@ def grade(
     sandbox: Annotated[str | None, typer.Option(help="auto | none")] = None,
     metadata: Annotated[Path | None, typer.Option(help="Gradescope submission_metadata.json (late policy)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="print nothing but errors")] = False,
+    only: Annotated[list[str] | None, typer.Option(help="run only this test function (repeatable)")] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="batch mode: gradings run at once")] = None,
     batch: Annotated[bool, typer.Option("--batch", help="batch mode: SUBMISSION holds one entry per student")]
     = False,
@@ -91,7 +92,8 @@ def grade(
         from autograder.grade.runner import grade as run_grade
 
         layout = _layout()
-        results = run_grade(layout, module, submission, out, suite=suite, seed=seed, sandbox=sandbox).to_json()
+        results = run_grade(layout, module, submission, out, suite=suite, seed=seed, sandbox=sandbox,
+                            only=only).to_json()
     except Exception as exc:  # noqa: BLE001 - whatever failed, the student gets a results file
         (out / "grader.log").write_text(traceback.format_exc())
         failure_results(f"The autograder failed before it could grade your work ({type(exc).__name__}: {exc}). "
