@@ -105,13 +105,15 @@ def _graded(module: str, responses: Path):  # noqa: ANN202 - (Quiz, list[QuizGra
 def grade(
     module: str,
     responses: Annotated[Path, typer.Argument(help="CSV (student + one column per question id) or JSON")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="folder for grades.csv and feedback/")] = Path("quiz-results"),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="folder for grades.csv and feedback/ "
+                                                 "(default: results/quiz/MODULE)")] = None,
     gradebook: Annotated[Path | None, typer.Option(help="also record in this SQLite gradebook, as MODULE-quiz")] = None,
 ) -> None:
     """Grade each student's answers against their own variant: OUT/grades.csv and OUT/feedback/<student>.json."""
     from autograder.quiz.grading import write_feedback, write_grades_csv
 
     quiz, grades = _graded(module, responses)
+    out = out or Path("results") / "quiz" / module
     write_grades_csv(grades, [q.id for q in quiz.bank.questions], out / "grades.csv")
     write_feedback(grades, out / "feedback")
     if gradebook:
