@@ -52,22 +52,31 @@ def test_os_exit_mid_test(grade_it):
     assert "exit with status 0 while calling label()" in message
 
 
+def test_misnamed_function(grade_it):
+    message = only_failed(grade_it(GOOD.replace("def label(", "def labels(")), "test_label")
+    assert message == "solution.py has no function named label()"
+
+
 # -- forging results ----------------------------------------------------------------------------
-def test_forged_results_json_then_exit(grade_it, tmp_path):
-    out = tmp_path / "out"
-    forge = f"""
+FORGE = """
 import json, os
 fake = {{"score": 4, "tests": [{{"name": "all", "score": 4, "max_score": 4, "status": "passed"}}]}}
-for where in [{str(out)!r}, "/autograder/results", os.getcwd(), ".."]:
-    try:
-        with open(os.path.join(where, "results.json"), "w") as fh:
-            json.dump(fake, fh)
-    except OSError:
-        pass
-os._exit(0)
+for where in [{out!r}, "/autograder/results", os.getcwd(), ".."]:
+    for name in ("results.json", "forged.json"):
+        try:
+            with open(os.path.join(where, name), "w") as fh:
+                json.dump(fake, fh)
+        except OSError:
+            pass
 """
-    graded = grade_it(forge + GOOD)
-    assert graded.score == 0 and len(graded.tests) == 4
+
+
+@pytest.mark.parametrize("then, score", [("os._exit(0)\n", 0), ("", 4)])
+def test_forged_results_json(grade_it, tmp_path, then, score):
+    out = tmp_path / "out"
+    graded = grade_it(FORGE.format(out=str(out)) + then + with_body("add", "return a + b"))
+    assert graded.score == score and "all" not in [t["name"] for t in graded.data["tests"]]
+    assert not (out / "forged.json").exists()
 
 
 def test_printed_fake_json(grade_it):
