@@ -218,10 +218,13 @@ class UidBackend(Backend):
                                      "install Python and the venv world-readable (or use --sandbox bwrap)")
         return []
 
+    def _setpriv(self) -> list[str]:
+        """Become the job's uid, with no groups, no way to gain privileges, and dying with the grader."""
+        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--nnp",
+                "--pdeathsig", "KILL"]
+
     def prepare(self, spec: LaunchSpec) -> list[str]:
-        setpriv = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--nnp",
-                   "--pdeathsig", "KILL"]
-        return [*self._grant(spec), *setpriv, *spec.argv]
+        return [*self._grant(spec), *self._setpriv(), *spec.argv]
 
     def close(self) -> None:
         if self.uid is not None:
@@ -235,8 +238,8 @@ class BwrapBackend(UidBackend):
 
     name = "bwrap"
 
-    def __init__(self) -> None:  # noqa: D107 - deliberately not UidBackend's: root is optional here
-        Backend.__init__(self)
+    def __init__(self) -> None:
+        Backend.__init__(self)  # not UidBackend's: root is optional here (a student runs it as themselves)
         if not shutil.which("bwrap"):
             raise SandboxUnavailable("bubblewrap is not installed (apt-get install bubblewrap)")
         self.root = os.geteuid() == 0
@@ -273,8 +276,7 @@ class BwrapBackend(UidBackend):
         args += ["--", *spec.argv]
         if not self.root:
             return args
-        setpriv = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--nnp"]
-        return [*self._grant(spec), *setpriv, *args]
+        return [*self._grant(spec), *self._setpriv(), *args]
 
 
 @functools.cache
