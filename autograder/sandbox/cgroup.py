@@ -108,8 +108,9 @@ class Cgroup:
     def memory_exceeded(self) -> bool:
         if self.v2:
             return self._counter(self.memory, "memory.events", "oom_kill") > 0
-        return (self._counter(self.memory, "memory.oom_control", "oom_kill") > 0
-                or int(self._read(self.memory, "memory.failcnt") or 0) > 0)
+        if "oom_kill " in self._read(self.memory, "memory.oom_control"):
+            return self._counter(self.memory, "memory.oom_control", "oom_kill") > 0
+        return int(self._read(self.memory, "memory.failcnt") or 0) > 0  # kernels before 4.13: hit the limit
 
     def processes_exceeded(self) -> bool:
         return self._counter(self.pids, "pids.events", "max") > 0
