@@ -18,7 +18,7 @@ DUE = "2027-02-01T23:59:00+00:00"
 COURSE = f'''
 course: {{id: mini-course, title: Mini, term: test}}
 defaults:
-  limits: {{wall: 90s, call: 6s, memory: 1GiB}}
+  limits: {{wall: 90s, call: 10s, memory: 1GiB}}
   late: {{grace: 1h, penalty_per_day: 10%, max_days: 3}}
 modules:
   - id: mini
