@@ -288,28 +288,11 @@ class StudentHandle:
         if self.problem:
             raise StudentError(self.problem)
         timeout = timeout or self.cfg.limits.call
-        left = self._time_left()
-        what = f"calling {fn}()"
-        if left <= 0:
-            raise StudentTimeout(f"The {self.cfg.limits.wall:.0f} s time limit for grading this submission "
-                                 "was used up before this test.")
         if self._worker is None:
             self._worker = WorkerProcess(self.cfg)
+            self._ask({"op": "load"}, timeout, f"importing {self.cfg.module_name}.py")
         self.calls += 1
-        try:
-            reply = self._worker.request({"op": "call", "fn": fn, "args": args, "kwargs": kwargs},
-                                         min(timeout, left), what)
-        except StudentTimeout:
-            note = self._output_note()
-            self._retire()
-            if left < timeout:
-                raise StudentTimeout(f"The {self.cfg.limits.wall:.0f} s time limit for grading this submission "
-                                     f"ran out while {what}.{note}") from None
-            raise StudentTimeout(f"Your code did not finish within {timeout:.0f} s while {what}.{note}") from None
-        except StudentError as exc:
-            note = self._output_note()
-            self._retire()
-            raise type(exc)(f"{str(exc)[:1].upper()}{str(exc)[1:]}.{note}") from None
+        reply = self._ask({"op": "call", "fn": fn, "args": args, "kwargs": kwargs}, timeout, f"calling {fn}()")
         if reply.get("ok"):
             self.student_seconds += float(reply.get("seconds") or 0.0)
             self.import_seconds += float(reply.get("import_seconds") or 0.0)
@@ -321,9 +304,37 @@ class StudentHandle:
             None)
         if kind is None:
             raise StudentError(error + note)
-        message = self._worker.limit_message(kind, what)
+        message = self._worker.limit_message(kind, f"calling {fn}()")
         self._retire()  # a worker at its limits is in no state to answer the next test
         raise StudentLimit(f"{message[:1].upper()}{message[1:]}.\n({error.splitlines()[0]}){note}")
+
+    def _ask(self, message: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
+        """One request within the call's and the job's time; a breach retires the worker. An import
+        that outlives its time fails every later call at once, instead of eating the job's budget."""
+        if self.problem:
+            raise StudentError(self.problem)
+        left = self._time_left()
+        if left <= 0:
+            raise StudentTimeout(f"The {self.cfg.limits.wall:.0f} s time limit for grading this submission "
+                                 "was used up before this test.")
+        try:
+            return self._worker.request(message, min(timeout, left), what)
+        except StudentTimeout:
+            note = self._output_note()
+            self._retire()
+            if left < timeout:
+                raise StudentTimeout(f"The {self.cfg.limits.wall:.0f} s time limit for grading this submission "
+                                     f"ran out while {what}.{note}") from None
+            if message["op"] == "load":
+                self.problem = (f"Importing {self.cfg.module_name}.py did not finish within {timeout:.0f} s. "
+                                "Importing your file should only define functions: move experiments and "
+                                'training under `if __name__ == "__main__":`.')
+                raise StudentTimeout(self.problem + note) from None
+            raise StudentTimeout(f"Your code did not finish within {timeout:.0f} s while {what}.{note}") from None
+        except StudentError as exc:
+            note = self._output_note()
+            self._retire()
+            raise type(exc)(f"{str(exc)[:1].upper()}{str(exc)[1:]}.{note}") from None
 
     def _time_left(self) -> float:
         return float("inf") if self.deadline is None else self.deadline - time.monotonic()
