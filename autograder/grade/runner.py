@@ -15,8 +15,8 @@ import pytest
 
 from autograder import __version__
 from autograder.assets import AssetError, AssetStore
-from autograder.grade.intake import take_in
 from autograder.grade import plugin
+from autograder.grade.intake import take_in
 from autograder.grade.plugin import GradingContext, GradingPlugin
 from autograder.grade.reference import ReferenceHandle
 from autograder.grade.results import Results, failure_results
@@ -85,7 +85,9 @@ def grade(
         scratch = job / "scratch"
         scratch.mkdir()
         (job / "reference").mkdir(mode=0o700)
-        backend.protect([tests_dir, layout.reference_dir(module_id), out_dir.resolve(), job / "reference"])
+        backend.protect([tests_dir, layout.root / "reference", *(layout.hidden_tests(m.id) for m in course.modules),
+                         *(Path(path) for a, path in assets.items() if a not in visible),
+                         out_dir.resolve(), job / "reference"])
         data = layout.data_dir(module_id)
         cfg = WorkerConfig(
             files_dir=intake.files_dir, module_name=Path(module.files[0]).stem, scratch=scratch,
