@@ -137,6 +137,10 @@ class WorkerProcess:
         )
         try:
             self.job = cfg.backend.spawn(spec)
+        except BaseException:
+            os.close(self._req_w)
+            os.close(self._rep_r)
+            raise
         finally:
             os.close(req_r)
             os.close(rep_w)
