@@ -104,7 +104,8 @@ def main() -> None:
     table.add_column("figure")
     table.add_column("seconds", justify="right")
     table.add_row("one `course grade` process on a submission doing no work, wall", f"{wall:.2f}")
-    table.add_row("  of which grading inside it (extra_data.wall_time)", f"{in_process:.2f}")
+    table.add_row("  Python start-up and imports of that process (wall - grading)", f"{wall - in_process:.2f}")
+    table.add_row("  grading inside it: intake, sandbox, worker, pytest (extra_data.wall_time)", f"{in_process:.2f}")
     table.add_row("  student compute (import + calls, timed by the worker)", f"{student:.2f}")
     table.add_row("  reference compute", f"{reference:.2f}")
     table.add_row("[bold]framework overhead per submission[/] (wall - student - reference)",
