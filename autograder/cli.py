@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from autograder.hub.cli import hub_app
 from autograder.quiz.cli import quiz_app
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # grading and checks never touch the network unless asked
@@ -25,6 +26,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
 err = Console(stderr=True)
 app.add_typer(quiz_app, name="quiz")
+app.add_typer(hub_app, name="hub")
 
 
 def _layout():
