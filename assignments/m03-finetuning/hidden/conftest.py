@@ -1,0 +1,77 @@
+"""Hidden fixtures for module 3: a small CSV with another class balance, clean examples for the
+manual loop, the hidden test split, and one run of the student's train() shared by its graders."""
+
+import csv
+import random
+from pathlib import Path
+
+import pytest
+
+from autograder.api import StudentError
+
+DATA = Path(__file__).parent / "data"
+TRAIN_TIMEOUT = 1200  # seconds: one epoch on 1,080 tweets takes ~1 min on 2 idle cores, 10x that on a busy machine
+
+
+@pytest.fixture(scope="session")
+def imbalanced_csv() -> Path:
+    """200 rows, 15% positive: a split that is not stratified shows it."""
+    return DATA / "imbalanced.csv"
+
+
+@pytest.fixture(scope="session")
+def imbalanced_rows(imbalanced_csv) -> dict[str, int]:
+    with open(imbalanced_csv, encoding="utf-8", newline="") as fh:
+        return {row["id"]: int(row["sentiment"] == "positive") for row in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="session")
+def clean_examples(seed) -> tuple[list[str], list[int]]:
+    """128 short, unambiguous examples that any working loop fits within a few epochs."""
+    rng = random.Random(seed)
+    things = ["this phone", "the film", "our hotel", "the pizza", "this game", "the concert", "my new shoes",
+              "the app", "the service", "this book", "the weather", "our flight", "the coffee", "this album",
+              "the lecture", "my laptop"]
+    good = ["is wonderful", "is excellent, I love it", "made me so happy", "is the best thing ever"]
+    bad = ["is terrible", "is awful, I hate it", "made me so angry", "is the worst thing ever"]
+    rows = [(f"{t} {g}", 1) for t in things for g in good] + [(f"{t} {b}", 0) for t in things for b in bad]
+    rng.shuffle(rows)
+    return [text for text, _ in rows], [label for _, label in rows]
+
+
+def read_labelled(path: Path) -> dict[str, tuple[str, int]]:
+    """id -> (text, label) for a CSV with id, text and a sentiment or label column."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        return {row["id"]: (row["text"], int(row["label"]) if "label" in row else int(row["sentiment"] == "positive"))
+                for row in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="session")
+def public_tweets(assets) -> dict[str, tuple[str, int]]:
+    return read_labelled(assets.path("tweets") / "train.csv")
+
+
+@pytest.fixture(scope="session")
+def hidden_test(assets) -> dict[str, tuple[str, int]]:
+    return read_labelled(assets.path("tweets-test") / "test.csv")
+
+
+@pytest.fixture(scope="session")
+def trained(student, seed) -> dict:
+    """Run the student's train() once in the worker, with the grading seed; its graders share the run."""
+    try:
+        result = student.call("train", student.asset("minilm"), student.asset("tweets"), student.scratch("model"),
+                              seed, timeout=TRAIN_TIMEOUT)
+    except StudentError as exc:
+        return {"error": str(exc)}
+    if not isinstance(result, dict):
+        return {"error": "train() must return a dict (see its docstring)"}
+    return {"result": result}
+
+
+@pytest.fixture
+def train_result(trained) -> dict:
+    """The dict train() returned; if train() failed, its error fails each test that needs it."""
+    if "error" in trained:
+        raise StudentError(trained["error"])
+    return trained["result"]
