@@ -66,11 +66,12 @@ def mount_prefix(paths: list[Path], uid: int, stage: Path, hide: list[Path] = ()
             lines.append(f"mount --bind /dev/null {q}")
     for top, inside in covers.items():
         for i, path in inside:
-            lines.append(f"mkdir -p {stage}/{i} && mount --rbind {shlex.quote(str(path))} {stage}/{i}")
+            parked = shlex.quote(str(stage / str(i)))
+            lines.append(f"mkdir -p {parked} && mount --rbind {shlex.quote(str(path))} {parked}")
         lines.append(f"mount -t tmpfs -o mode=755,size=1m course-cover {shlex.quote(str(top))}")
         for i, path in inside:
             q = shlex.quote(str(path))
-            lines.append(f"mkdir -p {q} && mount --rbind {stage}/{i} {q}")
+            lines.append(f"mkdir -p {q} && mount --rbind {shlex.quote(str(stage / str(i)))} {q}")
     lines.append('exec "$@"')
     unshare = ["unshare", "--mount", "--propagation", "private", *(["--net"] if net else [])]
     return [*unshare, "sh", "-c", "\n".join(lines), "sh"]
