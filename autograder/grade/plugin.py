@@ -84,8 +84,9 @@ class GradingPlugin:
         global _current
         _current = None
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        for n, item in enumerate(items, 1):
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Every selected test gets a results entry now, marked not run until it reports."""
+        for n, item in enumerate(session.items, 1):
             tags = item.get_closest_marker("tags")
             result = TestResult(
                 name=_describe(item), max_score=float(_marker_arg(item, "points", 1)), number=str(n),
