@@ -1,0 +1,44 @@
+"""Hidden inputs for module 9: 400 generated dates none of which is in the training or validation
+split (same generator, builders/dates_data.py, another seed), and a fixed T5 the grader builds."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+TRAIN_TIMEOUT = 1800  # ~80 s on 2 idle cores; a busy machine is 10x slower or worse
+
+
+@pytest.fixture(scope="session")
+def hidden_pairs() -> list[dict[str, str]]:
+    return [json.loads(line) for line in (DATA / "test.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="session")
+def given_model(student, reference, assets, seed):
+    """A randomly initialised date T5, saved by the grader for the decoding tests.
+
+    The student's copy sits in their scratch folder; the reference decodes its own copy, so nothing
+    the student's code does to the folder reaches the trusted side.
+    """
+    import torch
+    from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
+
+    tokenizer = AutoTokenizer.from_pretrained(assets.path("dates-tokenizer"))
+    config = T5Config(vocab_size=len(tokenizer), d_model=128, d_ff=512, d_kv=32, num_heads=4, num_layers=2,
+                      num_decoder_layers=2, pad_token_id=tokenizer.pad_token_id,
+                      eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(seed)
+    model = T5ForConditionalGeneration(config)
+    model.save_pretrained(student.scratch_path("given-model"))
+    model.save_pretrained(reference.scratch_path("given-model"))
+    return "given-model"
+
+
+@pytest.fixture(scope="session")
+def trained(student, seed) -> dict:
+    """Train the student's model once: {"metrics": what train() returned, "path": the saved folder}."""
+    metrics = student.call("train", student.tokenizer("dates-tokenizer"), student.asset("dates"),
+                           student.scratch("dates-t5"), seed, timeout=TRAIN_TIMEOUT)
+    return {"metrics": metrics, "path": student.scratch_path("dates-t5")}
