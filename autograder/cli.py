@@ -63,7 +63,7 @@ def grade(
     = Path("results"),
     suite: Annotated[str, typer.Option(help="hidden (graders) or public (checks)")] = "hidden",
     seed: Annotated[int | None, typer.Option(help="override the course seed")] = None,
-    sandbox: Annotated[str | None, typer.Option(help="auto | none")] = None,
+    sandbox: Annotated[str | None, typer.Option(help="auto | bwrap | uid | none")] = None,
     metadata: Annotated[Path | None, typer.Option(help="Gradescope submission_metadata.json (late policy)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="print nothing but errors")] = False,
     only: Annotated[list[str] | None, typer.Option(help="run only this test function (repeatable)")] = None,
