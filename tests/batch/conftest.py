@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import psutil
@@ -97,8 +98,16 @@ def run_course(layout: Layout, *args: str, timeout: float = 300) -> subprocess.C
                           timeout=timeout)
 
 
-def leftovers(marker: str) -> list[str]:
-    """Live processes whose command line or environment mentions `marker` (a test's temporary folder)."""
+def leftovers(marker: str, grace: float = 10.0) -> list[str]:
+    """Live processes whose command line or environment mentions `marker` (a test's temporary folder),
+    after up to `grace` seconds for killed ones to finish exiting on a loaded machine."""
+    deadline = time.monotonic() + grace
+    while (found := _alive(marker)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
+def _alive(marker: str) -> list[str]:
     found = []
     for proc in psutil.process_iter(["pid", "cmdline", "status"]):
         try:
