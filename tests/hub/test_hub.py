@@ -147,3 +147,19 @@ api.upload_file(path_or_fileobj=b"hello", path_in_repo="hello.txt", repo_id="car
 print(json.dumps({"files": sorted(api.list_repo_files("carol/notes"))}))
 """, tmp_path, socket=socket)
     assert out["files"] == [".gitattributes", "hello.txt"]
+
+
+def test_token_command_hands_out_namespace_tokens(tmp_path):
+    """`course hub token` prints one token per user; the store maps each back to its user only."""
+    from typer.testing import CliRunner
+
+    from autograder.hub.cli import hub_app
+
+    result = CliRunner().invoke(hub_app, ["token", "dana", "eve", "--root", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split("\t") for line in result.output.strip().splitlines())
+    store = HubStore(tmp_path)
+    assert {user: store.user_for(token)["user"] for user, token in lines.items()} == {"dana": "dana", "eve": "eve"}
+    assert store.user_for("hf_not-a-token") is None
+    stored = (tmp_path / "tokens.json").read_text()
+    assert not any(token in stored for token in lines.values()), "tokens are stored hashed, never as given"

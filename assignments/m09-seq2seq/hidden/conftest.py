@@ -31,7 +31,10 @@ def given_model(student, reference, assets, seed):
                       eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.pad_token_id)
     torch.manual_seed(seed)
     model = T5ForConditionalGeneration(config)
-    model.save_pretrained(student.scratch_path("given-model"))
+    folder = student.scratch_path("given-model")
+    model.save_pretrained(folder)
+    for path in folder.iterdir():  # safetensors writes 0600: the sandboxed worker runs as another uid
+        path.chmod(0o644)
     model.save_pretrained(reference.scratch_path("given-model"))
     return "given-model"
 
