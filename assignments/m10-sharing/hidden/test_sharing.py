@@ -1,0 +1,213 @@
+"""Hidden graders for module 10. Saved folders are read in the trusted process (safetensors and
+JSON/YAML only); pushed repos are read from the grader's own hub store, at the revisions the
+student's code created."""
+
+import json
+
+import pytest
+import torch
+import yaml
+from huggingface_hub.repocard_data import model_index_to_eval_results
+from safetensors.torch import load_file
+
+from autograder.api import StudentError, load_saved_model, points, same_plain
+from autograder.hub import HubError, RepoId
+
+WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+CARD = {
+    "model_name": "minilm-emotions", "base_model": "sentence-transformers/all-MiniLM-L6-v2", "license": "mit",
+    "datasets": ["course/emotions-2027"], "metrics": ["accuracy", "f1"], "language": "en",
+    "eval": {"task_type": "text-classification", "dataset_type": "course/emotions-2027",
+             "dataset_name": "Emotions 2027 (hidden split)", "metric_type": "accuracy", "metric_value": 0.8731},
+}
+LABELS = ["anger", "fear", "joy", "love", "sadness", "surprise"]
+SCALE = 0.75
+
+
+@pytest.fixture(scope="session")
+def original(assets) -> dict:
+    """MiniLM's tensors as the course ships them, loaded in the trusted process."""
+    return load_file(assets.path("minilm") / "model.safetensors")
+
+
+@pytest.fixture(scope="session")
+def published(student, hub) -> dict:
+    """The student's publish(): model, tokenizer and card pushed, tagged v1.0."""
+    return student.call("publish", student.model("minilm", "AutoModel"), student.tokenizer("minilm"),
+                        "minilm-emotions", CARD, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def updated(student, hub, published) -> dict:
+    """The student's publish_update() on a fresh MiniLM: main before and after, and what it returned."""
+    repo = RepoId("model", hub.user, "minilm-emotions")
+    before = hub.store.refs(repo) if hub.store.exists(repo) else {"branches": {}, "tags": {}}
+    commit = student.call("publish_update", student.model("minilm", "AutoModel"), repo.id, SCALE, timeout=300)
+    return {"before": before, "commit": commit}
+
+
+def card_metadata(text: str) -> dict:
+    """The YAML front matter of a README, parsed as plain data."""
+    if not text.startswith("---"):
+        raise AssertionError("the model card has no YAML metadata block (---) at the top")
+    try:
+        meta = yaml.safe_load(text.split("---", 2)[1])
+    except yaml.YAMLError as exc:
+        raise AssertionError(f"the model card's metadata is not valid YAML: {exc}") from None
+    assert isinstance(meta, dict), "the model card's metadata must be a YAML mapping"
+    return meta
+
+
+def check_card(meta: dict) -> None:
+    for key in ("license", "base_model", "language"):
+        value = meta.get(key)
+        value = value[0] if isinstance(value, list) and key == "language" and len(value) == 1 else value
+        assert value == CARD[key], f"the card's {key} should be {CARD[key]!r}, not {meta.get(key)!r}"
+    for key in ("datasets", "metrics"):
+        assert meta.get(key) == CARD[key], f"the card's {key} should be {CARD[key]}, not {meta.get(key)!r}"
+    assert "model-index" in meta, "the card has no model-index: pass eval_results=[EvalResult(...)] to ModelCardData"
+    try:
+        _, results = model_index_to_eval_results(meta["model-index"])
+    except (KeyError, TypeError, IndexError) as exc:
+        raise AssertionError(f"the card's model-index is malformed ({exc})") from None
+    assert len(results) == 1, f"the card should hold exactly one evaluation result, not {len(results)}"
+    got, want = results[0], CARD["eval"]
+    for key, value in want.items():
+        assert same_plain(getattr(got, key), value, rel=1e-12), f"the evaluation result's {key} should be {value!r}"
+
+
+def read_file(hub, repo: RepoId, revision: str, path: str) -> tuple[dict, bytes]:
+    try:
+        entry = hub.store.get_commit(repo, revision)["files"].get(path)
+    except HubError as exc:
+        raise AssertionError(f"{repo.id} at {revision!r}: {exc.message}") from None
+    assert entry is not None, f"{repo.id} has no {path} at revision {revision!r}"
+    return entry, hub.store.read(entry)
+
+
+def pushed_tensors(hub, repo: RepoId, revision: str) -> dict[str, torch.Tensor]:
+    entry, _ = read_file(hub, repo, revision, "model.safetensors")
+    assert entry["lfs"], "model.safetensors should have gone through LFS"
+    try:
+        return load_file(hub.store.object_path(entry["sha256"]))
+    except Exception as exc:  # noqa: BLE001 - a broken upload is the student's to fix
+        raise StudentError(f"the pushed model.safetensors at {revision} does not load: {exc}") from None
+
+
+def same_tensors(got: dict, want: dict, scale: float = 1.0) -> list[str]:
+    """Names of the tensors that differ (word embeddings compared after scaling by `scale`)."""
+    bad = [k for k in want if k not in got and k != "embeddings.position_ids"]
+    for name, tensor in got.items():
+        if name not in want:
+            bad.append(name)
+            continue
+        expected = want[name] * scale if name == WORD_EMBEDDINGS else want[name]
+        if tensor.shape != expected.shape or not torch.allclose(tensor, expected, rtol=1e-6, atol=1e-7):
+            bad.append(name)
+    return bad
+
+
+@points(3)
+def test_save_round_trip(student, original):
+    """save_round_trip() saves safetensors weights, config and tokenizer files that reload identically."""
+    got = student.call("save_round_trip", student.model("minilm", "AutoModel"), student.tokenizer("minilm"),
+                       student.scratch("saved"))
+    assert isinstance(got, dict), "save_round_trip() must return a dict"
+    files = set(got.get("files") or [])
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"):
+        assert name in files, f"{name} is missing from the saved folder (files: {sorted(files)})"
+    assert "pytorch_model.bin" not in files, "save the weights as safetensors, not as a pickled pytorch_model.bin"
+    assert got.get("same_weights") is True and got.get("same_ids") is True, \
+        "the reloaded model or tokenizer should be identical to the original (same_weights/same_ids)"
+    model = load_saved_model(student.scratch_path("saved"), "AutoModel")
+    bad = same_tensors(model.state_dict(), original)
+    assert not bad, f"the saved weights differ from MiniLM's: {bad[:3]}"
+
+
+@points(2)
+def test_relabel_config(student):
+    """relabel_config() saves a config.json whose id2label and label2id name the new labels."""
+    got = student.call("relabel_config", student.asset("minilm"), LABELS, student.scratch("relabelled"))
+    path = student.scratch_path("relabelled") / "config.json"
+    assert path.is_file(), "no config.json was saved to the folder"
+    try:
+        saved = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        raise AssertionError("the saved config.json is not valid JSON") from None
+    want_id2label = {str(i): label for i, label in enumerate(LABELS)}
+    assert saved.get("id2label") == want_id2label, f"id2label should be {want_id2label}, not {saved.get('id2label')}"
+    assert saved.get("label2id") == {label: i for i, label in enumerate(LABELS)}, "label2id must map each label to its id"
+    assert saved.get("model_type") == "bert" and saved.get("hidden_size") == 384, "keep the rest of MiniLM's config"
+    assert isinstance(got, dict) and len(got.get("id2label") or {}) == len(LABELS), \
+        "return the reloaded config as a dict (config.to_dict())"
+
+
+@points(3)
+def test_model_card(student):
+    """write_card() writes README.md with license, datasets, metrics, base_model and the eval result."""
+    text = student.call("write_card", student.scratch(""), CARD)
+    path = student.scratch_path("README.md")
+    assert path.is_file(), "write_card() did not save README.md in the folder"
+    saved = path.read_text(encoding="utf-8", errors="replace")
+    assert isinstance(text, str) and text.strip() == saved.strip(), "return the card's text, as saved"
+    check_card(card_metadata(saved))
+
+
+@points(3)
+def test_publish_and_tag(hub, published, original):
+    """publish() pushes weights, tokenizer and card, and tags that commit v1.0."""
+    assert isinstance(published, dict), "publish() must return {'repo_id': ..., 'commit': ...}"
+    repo = RepoId("model", hub.user, "minilm-emotions")
+    assert published.get("repo_id") == repo.id, f"the repo should be {repo.id}, not {published.get('repo_id')!r}"
+    assert hub.store.exists(repo), f"{repo.id} was not created on the hub"
+    tags = hub.store.refs(repo)["tags"]
+    assert "v1.0" in tags, f"{repo.id} has no tag v1.0 (tags: {sorted(tags)})"
+    assert published.get("commit") == tags["v1.0"], "the returned commit is not the one v1.0 points to"
+    for path in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        read_file(hub, repo, "v1.0", path)
+    bad = same_tensors(pushed_tensors(hub, repo, "v1.0"), original)
+    assert not bad, f"the weights at v1.0 are not MiniLM's: {bad[:3]}"
+    _, readme = read_file(hub, repo, "v1.0", "README.md")
+    check_card(card_metadata(readme.decode("utf-8", "replace")))
+
+
+@points(3)
+def test_update_moves_main_not_the_tag(hub, updated, original):
+    """publish_update() pushes new weights to main; v1.0 still holds the first ones."""
+    repo = RepoId("model", hub.user, "minilm-emotions")
+    refs = hub.store.refs(repo)
+    assert updated["commit"] == refs["branches"]["main"], "publish_update() must return the new commit id of main"
+    assert refs["tags"].get("v1.0") == updated["before"]["tags"].get("v1.0"), \
+        "the v1.0 tag moved: a tag must keep pointing at the release"
+    bad = same_tensors(pushed_tensors(hub, repo, "main"), original, scale=SCALE)
+    assert not bad, f"main should hold MiniLM with its word embeddings scaled by {SCALE}; these differ: {bad[:3]}"
+    assert not same_tensors(pushed_tensors(hub, repo, "v1.0"), original), "the weights at v1.0 changed"
+
+
+@points(2)
+def test_load_pinned_revision(student, hub, updated, original):
+    """embedding_sum() loads the model at the revision asked for: v1.0 and main differ."""
+    repo = RepoId("model", hub.user, "minilm-emotions")
+    want = {"v1.0": original[WORD_EMBEDDINGS].sum().item(), "main": (original[WORD_EMBEDDINGS] * SCALE).sum().item()}
+    for revision, value in want.items():
+        got = student.call("embedding_sum", repo.id, revision, timeout=180)
+        assert same_plain(got, value, rel=1e-4), \
+            f"embedding_sum({repo.id!r}, {revision!r}) should be {value:.4f}, not {got!r}: pass revision= to from_pretrained"
+
+
+@points(2)
+def test_dataset_push(student, hub):
+    """publish_dataset() pushes the rows as Parquet through LFS; load_pushed_dataset() reads them back."""
+    rows = [{"text": f"sentence number {i} for the course", "label": i % 3} for i in range(17)]
+    repo_id = student.call("publish_dataset", rows, "course-rows", timeout=300)
+    repo = RepoId("dataset", hub.user, "course-rows")
+    assert repo_id == repo.id, f"publish_dataset() should return {repo.id}, not {repo_id!r}"
+    assert hub.store.exists(repo), f"the dataset repo {repo.id} was not created"
+    files = hub.store.get_commit(repo, "main")["files"]
+    parquet = {p: e for p, e in files.items() if p.endswith(".parquet")}
+    assert parquet and all(e["lfs"] for e in parquet.values()), "the rows should be stored as Parquet files, through LFS"
+    meta = card_metadata(hub.store.read(files["README.md"]).decode()) if "README.md" in files else {}
+    splits = {s.get("name"): s.get("num_examples") for s in (meta.get("dataset_info") or {}).get("splits", [])}
+    assert splits.get("train") == len(rows), f"the dataset card should list a train split of {len(rows)} rows, not {splits}"
+    back = student.call("load_pushed_dataset", repo.id, timeout=180)
+    assert back == rows, "load_pushed_dataset() does not return the rows that were pushed"
