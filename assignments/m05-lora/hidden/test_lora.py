@@ -1,0 +1,256 @@
+"""Hidden graders for module 5. The adapter the student saved is read here as data (JSON config and
+safetensors) and merged into the trusted base model by hand: W += alpha / r * B @ A. Quality,
+reloading, merging and parameter counts are all checked against that; memory is measured by the
+OS, on separate workers, never taken from the student's report."""
+
+import json
+import math
+
+import torch
+from safetensors.torch import load_file
+
+from autograder.api import StudentError, load_saved_model, points, record_metric, same_plain
+from autograder.worker.client import StudentHandle
+
+LM = "AutoModelForCausalLM"
+TEAMS = ["billing", "shipping", "technical"]
+BASE_PARAMETERS = 134_515_008  # SmolLM2-135M, the tied embedding counted once
+BASE_TENSORS = 272  # its distinct parameter tensors
+# r=8 on q_proj (576 -> 576) and v_proj (576 -> 192) of 30 layers: A is r x in, B is out x r
+LORA_PARAMETERS = 30 * ((8 * 576 + 576 * 8) + (8 * 576 + 192 * 8))
+LORA_TENSORS = 30 * 2 * 2
+
+
+def prompt(ticket: str) -> str:
+    return f"Ticket: {ticket}\nTeam:"
+
+
+def read_adapter(folder) -> tuple[dict, dict[str, torch.Tensor]]:
+    """The saved LoRA adapter as plain data: its config and its A/B matrices."""
+    try:
+        config = json.loads((folder / "adapter_config.json").read_text())
+        tensors = load_file(str(folder / "adapter_model.safetensors"))
+    except (OSError, ValueError) as exc:
+        raise StudentError(f"no readable adapter in {folder.name}/ (adapter_config.json + adapter_model.safetensors): "
+                           f"save it with model.save_pretrained() ({type(exc).__name__})") from None
+    if config.get("peft_type") != "LORA" or config.get("use_dora") or config.get("modules_to_save") \
+            or config.get("bias", "none") != "none":
+        raise StudentError("the saved adapter is not a plain LoRA adapter (peft_type LORA, bias 'none', no DoRA, "
+                           "no modules_to_save)")
+    if not isinstance(config.get("r"), int) or config["r"] <= 0 or not isinstance(config.get("lora_alpha"), int | float):
+        raise StudentError("adapter_config.json must give a positive rank r and a lora_alpha")
+    odd = [k for k in tensors if not k.endswith((".lora_A.weight", ".lora_B.weight"))]
+    if odd or not tensors:
+        raise StudentError(f"the adapter should hold only LoRA A/B matrices, not {odd[:3]}")
+    return config, tensors
+
+
+def merged_copy(base, config: dict, tensors: dict[str, torch.Tensor]):
+    """A copy of the base model with the adapter merged in, computed here from the saved matrices."""
+    import copy
+
+    model = copy.deepcopy(base)
+    modules = dict(model.named_modules())
+    scale = config["lora_alpha"] / (math.sqrt(config["r"]) if config.get("use_rslora") else config["r"])
+    with torch.no_grad():
+        for key, a in tensors.items():
+            if not key.endswith(".lora_A.weight"):
+                continue
+            name = key.removesuffix(".lora_A.weight").removeprefix("base_model.model.")
+            b = tensors.get(key.replace(".lora_A.", ".lora_B."))
+            layer = modules.get(name)
+            if b is None or layer is None or not hasattr(layer, "weight") or \
+                    tuple(layer.weight.shape) != (b.shape[0], a.shape[1]) or a.shape[0] != b.shape[1]:
+                raise StudentError(f"the adapter matrices for {name} do not fit the base model")
+            layer.weight += scale * (b.float() @ a.float())
+    return model.eval()
+
+
+def team_logits(model, tokenizer, tickets: list[str]) -> torch.Tensor:
+    team_ids = [tokenizer(" " + t)["input_ids"][0] for t in TEAMS]
+    rows = []
+    with torch.no_grad():
+        for ticket in tickets:
+            ids = tokenizer(prompt(ticket), return_tensors="pt")["input_ids"]
+            rows.append(model(input_ids=ids).logits[0, -1])
+    return torch.stack(rows), team_ids
+
+
+def quality(model, tokenizer, examples: list[dict]) -> dict:
+    logits, team_ids = team_logits(model, tokenizer, [e["ticket"] for e in examples])
+    targets = torch.tensor([team_ids[TEAMS.index(e["team"])] for e in examples])
+    return {"accuracy": (logits.argmax(-1) == targets).float().mean().item(),
+            "answer_loss": torch.nn.functional.cross_entropy(logits, targets).item()}
+
+
+def trained_adapter(trained):
+    report, folder = trained
+    config, tensors = read_adapter(folder)
+    return report, config, tensors
+
+
+@points(2)
+def test_tokenize_example(student, reference, hidden_tickets):
+    """tokenize_example() appends the team and the end token, and masks the prompt out of the labels."""
+    for ex in hidden_tickets[:5]:
+        got = student.call("tokenize_example", student.tokenizer("smollm2"), ex["ticket"], ex["team"])
+        want = reference.call("tokenize_example", reference.tokenizer("smollm2"), ex["ticket"], ex["team"])
+        assert isinstance(got, dict), "tokenize_example() must return a dict"
+        assert same_plain(got.get("input_ids"), want["input_ids"]), \
+            "input_ids must be the prompt's ids, then ' <team>' and the end-of-sequence token"
+        labels = got.get("labels")
+        assert isinstance(labels, list) and len(labels) == len(want["labels"]), "labels must be as long as input_ids"
+        if labels == want["input_ids"]:
+            raise AssertionError("the labels include the prompt: set every prompt position to -100")
+        assert labels == want["labels"], "labels must be -100 on the prompt and the answer's ids after it"
+        assert same_plain(got.get("attention_mask"), want["attention_mask"]), "attention_mask is wrong"
+
+
+@points(2)
+def test_evaluate(student, trusted_base, hidden_tickets):
+    """evaluate() measures accuracy and answer loss in eval mode, even for a model fresh from training."""
+    tokenizer, model = trusted_base
+    examples = hidden_tickets[:9]
+    got = student.call("evaluate", student.model("smollm2", LM, train=True, attention_dropout=0.2),
+                       student.tokenizer("smollm2"), examples)
+    want = quality(model, tokenizer, examples)
+    assert isinstance(got, dict), "evaluate() must return a dict"
+    assert same_plain(got.get("accuracy"), want["accuracy"], abs_=1e-9), "accuracy is wrong"
+    assert same_plain(got.get("answer_loss"), want["answer_loss"], rel=1e-3), \
+        f"answer_loss is {got.get('answer_loss')}, expected {want['answer_loss']:.4f} (is the model in eval mode?)"
+
+
+@points(2)
+def test_lora_config(trained):
+    """The saved adapter is LoRA with rank 8, alpha 16 and dropout 0.05 on q_proj and v_proj."""
+    _, config, tensors = trained_adapter(trained)
+    assert config["r"] == 8 and config["lora_alpha"] == 16, f"r={config['r']}, lora_alpha={config['lora_alpha']}: expected 8 and 16"
+    assert sorted(config.get("target_modules") or []) == ["q_proj", "v_proj"], \
+        f"target_modules is {config.get('target_modules')}: expected q_proj and v_proj"
+    assert same_plain(config.get("lora_dropout"), 0.05), f"lora_dropout is {config.get('lora_dropout')}, expected 0.05"
+    assert len(tensors) == 2 * 2 * 30, f"expected an A and a B matrix for q_proj and v_proj in 30 layers, found {len(tensors)}"
+
+
+@points(2)
+def test_trainable_ratio(trained):
+    """Counted from the saved adapter, LoRA trains a fraction of a percent of the parameters."""
+    _, _, tensors = trained_adapter(trained)
+    trainable = sum(t.numel() for t in tensors.values())
+    ratio = trainable / (BASE_PARAMETERS + trainable)
+    record_metric("trainable_params", trainable)
+    record_metric("trainable_ratio", round(ratio, 6))
+    assert ratio < 0.01, f"the adapter holds {trainable} parameters, {ratio:.2%} of the model: LoRA should train under 1%"
+    assert trainable == LORA_PARAMETERS, f"the adapter holds {trainable} parameters; r=8 on q_proj and v_proj gives {LORA_PARAMETERS}"
+
+
+@points(2)
+def test_trainable_report(student):
+    """trainable_report() counts the parameters LoRA trains and all the model's parameters."""
+    got = student.call("trainable_report", student.model("smollm2", LM))
+    assert isinstance(got, dict), "trainable_report() must return a dict"
+    assert got.get("trainable") == LORA_PARAMETERS, \
+        f"trainable is {got.get('trainable')}; LoRA as specified trains {LORA_PARAMETERS} (count only requires_grad parameters)"
+    total = BASE_PARAMETERS + LORA_PARAMETERS
+    assert got.get("total") == total, f"total is {got.get('total')}, expected {total} (adapters included, the tied embedding once)"
+    assert same_plain(got.get("ratio"), LORA_PARAMETERS / total, rel=1e-6), "ratio must be trainable / total"
+
+
+@points(4)
+def test_improves_on_hidden_tickets(trained, trusted_base, hidden_tickets):
+    """After LoRA fine-tuning the model routes tickets it has never seen, which the base model cannot."""
+    _, config, tensors = trained_adapter(trained)
+    tokenizer, base = trusted_base
+    before = quality(base, tokenizer, hidden_tickets)
+    after = quality(merged_copy(base, config, tensors), tokenizer, hidden_tickets)
+    for when, q in (("before", before), ("after", after)):
+        record_metric(f"{when}_accuracy", round(q["accuracy"], 4), leaderboard=when == "after")
+        record_metric(f"{when}_answer_loss", round(q["answer_loss"], 4))
+    assert after["accuracy"] >= 0.8, \
+        f"after fine-tuning, {after['accuracy']:.0%} of the hidden tickets are routed right (base model: {before['accuracy']:.0%}); expected at least 80%"
+    assert after["accuracy"] >= before["accuracy"] + 0.3, "fine-tuning did not improve accuracy by 30 points"
+    assert after["answer_loss"] <= 0.5 * before["answer_loss"], "the answer loss did not at least halve"
+
+
+@points(2)
+def test_reported_evaluation(trained, trusted_base, assets):
+    """finetune_lora() reports before/after figures on valid.jsonl that match the saved adapter's, in eval mode."""
+    report, config, tensors = trained_adapter(trained)
+    tokenizer, base = trusted_base
+    valid_file = assets.path("tickets") / "valid.jsonl"
+    valid = [json.loads(line) for line in valid_file.read_text().splitlines() if line.strip()]
+    after = quality(merged_copy(base, config, tensors), tokenizer, valid)
+    got = report.get("after")
+    assert isinstance(got, dict), "finetune_lora() must return {'before': {...}, 'after': {...}, 'train_loss': ...}"
+    assert same_plain(got.get("accuracy"), after["accuracy"], abs_=0.04) and \
+        same_plain(got.get("answer_loss"), after["answer_loss"], rel=0.02, abs_=0.01), (
+        f"you report {got} after training; the saved adapter gives {after} on valid.jsonl "
+        "(evaluate in eval mode: after training the LoRA dropout is still on)")
+    before = report.get("before")
+    assert isinstance(before, dict) and isinstance(before.get("accuracy"), int | float), "report 'before' too"
+
+
+@points(2)
+def test_reloaded_adapter_same_outputs(student, trained, trusted_base, hidden_tickets):
+    """The adapter reloaded onto a fresh base model gives the same outputs as the trained one."""
+    _, config, tensors = trained_adapter(trained)
+    tokenizer, base = trusted_base
+    tickets = [e["ticket"] for e in hidden_tickets[:6]]
+    logits, team_ids = team_logits(merged_copy(base, config, tensors), tokenizer, tickets)
+    got = student.call("predict_with_adapter", student.asset("smollm2"), student.scratch("adapter"), tickets)
+    assert isinstance(got, list) and len(got) == len(tickets), "predict_with_adapter() must return one row per ticket"
+    assert same_plain(got, logits[:, team_ids].tolist(), abs_=2e-3), \
+        "the reloaded adapter's team logits differ from the saved adapter's (load it with PeftModel.from_pretrained, eval mode)"
+
+
+@points(2)
+def test_merged_model(student, trained, trusted_base, hidden_tickets):
+    """merge_adapter() saves a plain model whose outputs equal base + adapter."""
+    _, config, tensors = trained_adapter(trained)
+    tokenizer, base = trusted_base
+    n = student.call("merge_adapter", student.asset("smollm2"), student.scratch("adapter"), student.scratch("merged"))
+    assert n == BASE_PARAMETERS, f"the merged model has {n} parameters; merging leaves the base model's {BASE_PARAMETERS}"
+    merged = load_saved_model(student.scratch_path("merged"), LM)
+    assert not any("lora" in name for name, _ in merged.named_parameters()), "the saved model still holds LoRA layers: merge_and_unload()"
+    tickets = [e["ticket"] for e in hidden_tickets[:6]]
+    got, _ = team_logits(merged, tokenizer, tickets)
+    want, _ = team_logits(merged_copy(base, config, tensors), tokenizer, tickets)
+    assert torch.allclose(got, want, atol=2e-3), "the merged model's outputs differ from base + adapter"
+
+
+def peak_of_call(student, fn: str, *args):
+    """Run one call alone in a new worker and return (its value, the OS-measured peak memory of that worker)."""
+    student.close()  # one worker at a time: the sandbox stops a worker with every process of its user
+    handle = StudentHandle(student.cfg, deadline=student.deadline)
+    try:
+        return handle.call(fn, *args), handle.peak_rss
+    finally:
+        handle.close()
+        student.peak_rss = max(student.peak_rss, handle.peak_rss)
+
+
+@points(4)
+def test_memory_savings(student, hidden_tickets):
+    """LoRA training needs far less memory than full fine-tuning of the same model on the same batch, measured by the OS."""
+    batch = hidden_tickets[:8]
+    lora, lora_peak = peak_of_call(student, "training_memory", student.asset("smollm2"), batch, "lora", 2)
+    full, full_peak = peak_of_call(student, "training_memory", student.asset("smollm2"), batch, "full", 2)
+    record_metric("lora_peak_bytes", lora_peak)
+    record_metric("full_peak_bytes", full_peak)
+    # exact: AdamW keeps exp_avg and exp_avg_sq (fp32) per trained parameter and a step counter per tensor
+    want = {"lora": (LORA_PARAMETERS, 4 * LORA_PARAMETERS, 8 * LORA_PARAMETERS + 4 * LORA_TENSORS),
+            "full": (BASE_PARAMETERS, 4 * BASE_PARAMETERS, 8 * BASE_PARAMETERS + 4 * BASE_TENSORS)}
+    for name, got in (("lora", lora), ("full", full)):
+        if not isinstance(got, dict):
+            raise StudentError(f"training_memory(..., {name!r}, ...) must return a dict")
+        trainable, grads, state = want[name]
+        assert got.get("trainable") == trainable, f"{name}: {got.get('trainable')} trainable parameters, expected {trainable}"
+        assert got.get("gradient_bytes") == grads, f"{name}: gradient_bytes is {got.get('gradient_bytes')}, expected {grads}"
+        assert got.get("optimizer_state_bytes") == state, (
+            f"{name}: optimizer_state_bytes is {got.get('optimizer_state_bytes')}, expected {state} "
+            "(AdamW: two fp32 moments per parameter and a step counter per tensor)")
+    record_metric("lora_optimizer_state_bytes", want["lora"][2])
+    record_metric("full_optimizer_state_bytes", want["full"][2])
+    assert lora_peak and full_peak, "the peak memory of the training workers could not be measured"
+    assert lora_peak <= 0.75 * full_peak, (
+        f"LoRA training peaked at {lora_peak / 2**30:.2f} GiB, full fine-tuning at {full_peak / 2**30:.2f} GiB: "
+        "expected LoRA at most 75%")
