@@ -136,17 +136,23 @@ def write_tree(dest: Path, files: Files) -> None:
 
 
 def solution_lines(layout: Layout, module: Module) -> set[str]:
-    """Distinctive lines from inside solution regions: none may appear in the student release."""
-    lines: set[str] = set()
+    """Distinctive lines found only inside solution regions: none may appear in the student release.
+
+    A line the reference also gives students outside its regions is scaffolding, not a solution.
+    """
+    inside: set[str] = set()
+    outside: set[str] = set()
     for name in module.files:
         ref = layout.reference_dir(module.id) / name
         source = ref.read_text(encoding="utf-8").splitlines()
+        in_region = set()
         for region in find_regions(source, str(ref)):
-            for line in source[region.start + 1:region.end]:
-                text = line.strip()
-                if len(text) >= 24 and not text.startswith("#"):
-                    lines.add(text)
-    return lines
+            in_region.update(range(region.start, region.end + 1))
+        for i, line in enumerate(source):
+            text = line.strip()
+            if len(text) >= 24 and not text.startswith("#"):
+                (inside if i in in_region else outside).add(text)
+    return inside - outside
 
 
 def check_no_leaks(student: Files, layout: Layout, modules: Iterable[Module]) -> None:
@@ -162,15 +168,17 @@ def check_no_leaks(student: Files, layout: Layout, modules: Iterable[Module]) ->
         for rel in student:
             if "/hidden/" in f"/{rel}" or rel.startswith("reference/"):
                 raise LeakError(f"{rel} would ship a hidden folder to students")
+        # A module's own handout and starter must not quote its solution. Later modules may teach
+        # what an earlier one asked for, and course tooling may share idioms.
         solution = solution_lines(layout, module)
-        module_dirs = tuple(f"{m.id}/" for m in modules)  # the handouts; course tooling may share idioms
         for rel, content in student.items():
-            if not rel.startswith(module_dirs) or not rel.endswith((".py", ".ipynb", ".md")):
+            if not rel.startswith(f"{module.id}/") or not rel.endswith((".py", ".ipynb", ".md")):
                 continue
-            text = content.decode("utf-8", "replace")
-            for line in solution:
-                if line in text:
-                    raise LeakError(f"{rel} contains a line of the solution to {module.id}: {line!r}")
+            lines = {line.strip().strip("`").strip() for line in content.decode("utf-8", "replace").splitlines()}
+            if rel.endswith(".ipynb"):  # notebook JSON holds each source line as a quoted string
+                lines |= {line.strip().strip('",').replace('\\"', '"').removesuffix("\\n").strip() for line in lines}
+            for line in sorted(solution & lines):
+                raise LeakError(f"{rel} contains a line of the solution to {module.id}: {line!r}")
 
 
 def build_release(layout: Layout, out: Path, module_ids: list[str] | None = None) -> list[ModuleRelease]:

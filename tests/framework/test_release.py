@@ -69,7 +69,7 @@ def test_a_planted_copy_of_a_hidden_test_is_refused(mini):
 def test_a_solution_line_in_the_handout_is_refused(mini):
     module = mini.course.module("mini")
     files = student_files(mini, module)
-    files["mini/README.md"] += b'\nHint: with open(path, "w") as fh:\n'
+    files["mini/README.md"] += b'\n```python\n    with open(path, "w") as fh:\n```\n'
     with pytest.raises(LeakError, match="line of the solution"):
         check_no_leaks(files, mini, [module])
 
