@@ -32,16 +32,17 @@ def _load(path: Path, name: str):
     return module
 
 
-def _hidden_test(module: str, name: str):
-    """The grader's own scoring function, so the benchmark measures exactly what is graded."""
-    sys.path.insert(0, str(ROOT / "assignments" / module / "hidden"))
-    return _load(ROOT / "assignments" / module / "hidden" / name, f"bench_{module}")
+def _module(module: str, lab: str, grader: str) -> tuple:
+    """The reference lab, the grader's own scoring functions (so the benchmark measures exactly what
+    is graded) and the hidden split."""
+    hidden = ROOT / "assignments" / module / "hidden"
+    sys.path.insert(0, str(hidden))
+    rows = [json.loads(line) for line in (hidden / "data" / "test.jsonl").read_text().splitlines()]
+    return _load(ROOT / "reference" / module / lab, lab[:-3]), _load(hidden / grader, f"bench_{module}"), rows
 
 
 def bench_ner(seed: int, store: AssetStore, work: Path) -> dict:
-    lab = _load(ROOT / "reference" / "m07-ner" / "ner_lab.py", "ner_lab")
-    grader = _hidden_test("m07-ner", "test_ner.py")
-    rows = [json.loads(line) for line in (ROOT / "assignments/m07-ner/hidden/data/test.jsonl").read_text().splitlines()]
+    lab, grader, rows = _module("m07-ner", "ner_lab.py", "test_ner.py")
     started = time.perf_counter()
     val = lab.train_ner(str(store.path("ner-data")), str(store.path("minilm")), str(work / "model"), seed=seed)
     seconds = time.perf_counter() - started
@@ -51,9 +52,7 @@ def bench_ner(seed: int, store: AssetStore, work: Path) -> dict:
 
 
 def bench_qa(seed: int, store: AssetStore, work: Path) -> dict:
-    lab = _load(ROOT / "reference" / "m08-qa" / "qa_lab.py", "qa_lab")
-    grader = _hidden_test("m08-qa", "test_qa.py")
-    rows = [json.loads(line) for line in (ROOT / "assignments/m08-qa/hidden/data/test.jsonl").read_text().splitlines()]
+    lab, grader, rows = _module("m08-qa", "qa_lab.py", "test_qa.py")
     started = time.perf_counter()
     info = lab.train_qa(str(store.path("qa-data")), str(store.path("minilm")), str(work / "model"), seed=seed)
     seconds = time.perf_counter() - started
