@@ -72,7 +72,8 @@ def data_summary(csv_path: str, tokenizer, val_fraction: float, seed: int) -> di
     """What load_splits() made, as plain values: for "train" and "validation", the "ids", the
     "labels" (in the same order) and the "columns"; and the "label_names" of the labels column."""
     splits = load_splits(csv_path, tokenizer, val_fraction, seed)
-    out = {name: {"ids": list(part["id"]), "labels": list(part["labels"]), "columns": sorted(part.column_names)}
+    out = {name: {"ids": list(part["id"]), "columns": sorted(part.column_names),
+                  "labels": list(part["labels"]) if "labels" in part.column_names else []}
            for name, part in splits.items()}
     feature = splits["train"].features.get("labels")
     out["label_names"] = list(getattr(feature, "names", []))

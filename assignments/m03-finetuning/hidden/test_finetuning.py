@@ -12,6 +12,8 @@ from transformers import AutoTokenizer
 
 from autograder.api import StudentError, load_saved_model, points, record_metric, same_plain
 
+# what torch, numpy and tokenizers say when asked to stack sequences of different lengths
+UNPADDED = ("expected sequence of length", "Unable to create tensor", "inhomogeneous", "same length")
 THRESHOLD = 0.85  # hidden-test accuracy to pass; always answering "positive" scores 0.680
 
 
@@ -57,6 +59,8 @@ def test_collate_pads_each_batch(student, reference):
     try:
         got = student.call("collate", student.tokenizer("minilm"), texts, labels)
     except StudentError as exc:
+        if not any(sign in str(exc) for sign in UNPADDED):
+            raise
         raise AssertionError("the batch could not be built. Texts of different lengths must be padded to one length: "
                              f"use DataCollatorWithPadding(tokenizer).\n\n{exc}") from None
     want = reference.call("collate", reference.tokenizer("minilm"), texts, labels)
