@@ -5,7 +5,8 @@
 Splits one grading into: Python imports of the trusted process, worker start (spawn + the
 framework's imports, measured with a no-op module), the student's own compute (the seconds
 inside student calls and the student's import, as the worker times them), the reference's
-compute in the trusted process, and what is left: the framework's overhead.
+compute in the trusted process, and what is left: the framework's overhead (which includes loading
+the models and tokenizers handed to both sides).
 """
 
 from __future__ import annotations
