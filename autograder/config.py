@@ -63,6 +63,7 @@ class Limits(Strict):
     processes: int = 256
     output: Bytes = 1024**2  # student stdout+stderr kept per job
     disk: Bytes = 2 * 1024**3  # writable scratch space
+    threads: int = Field(default=1, ge=1)  # OpenMP/MKL threads of the worker (torch's intra-op pool)
 
 
 class LatePolicy(Strict):
@@ -124,6 +125,7 @@ class LimitsOverride(Strict):
     processes: int | None = None
     output: Bytes | None = None
     disk: Bytes | None = None
+    threads: int | None = None
 
 
 class LateOverride(Strict):

@@ -67,7 +67,8 @@ def grade_in_subprocess(layout: Layout, module_id: str, submission: Path, out: P
 
 
 def _env(layout: Layout) -> dict[str, str]:
-    return {**os.environ, "COURSE_ROOT": str(layout.root)}
+    # Gradings run side by side: one OpenMP thread each keeps the trusted processes from thrashing.
+    return {**os.environ, "COURSE_ROOT": str(layout.root), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def write_submission(dest: Path, files: dict[str, bytes]) -> Path:

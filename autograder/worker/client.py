@@ -123,6 +123,9 @@ class WorkerProcess:
             "HF_DATASETS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false",
             "MPLBACKEND": "Agg", "PYTHONHASHSEED": str(cfg.seed), "PYTHONUNBUFFERED": "1",
             "LANG": "C.UTF-8",
+            # Oversubscribed OpenMP threads thrash: on a shared 2-core machine one training step went
+            # from 5 s to 24-70 s with 2 threads per worker. The module's limit decides.
+            "OMP_NUM_THREADS": str(cfg.limits.threads), "MKL_NUM_THREADS": str(cfg.limits.threads),
             "COURSE_WORKER_CONFIG": json.dumps({
                 "files_dir": str(cfg.files_dir), "module_name": cfg.module_name, "assets": cfg.assets,
                 "scratch": str(cfg.scratch), "data": str(cfg.data) if cfg.data else None, "seed": cfg.seed,
