@@ -222,10 +222,11 @@ def peak_of_call(student, fn: str, *args):
     student.close()  # one worker at a time: the sandbox stops a worker with every process of its user
     handle = StudentHandle(student.cfg, deadline=student.deadline)
     try:
-        return handle.call(fn, *args), handle.peak_rss
+        value = handle.call(fn, *args)
     finally:
-        handle.close()
+        handle.close()  # the peak is read when the worker is stopped
         student.peak_rss = max(student.peak_rss, handle.peak_rss)
+    return value, handle.peak_rss
 
 
 @points(4)
