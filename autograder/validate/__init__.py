@@ -129,12 +129,13 @@ def _check_mistake(module_id: str, mistake: Mistake, res: dict) -> Check:
     return Check(module_id, f"mistake: {mistake.name}", ok, detail, res.get("execution_time", 0.0))
 
 
-def validate_module(layout: Layout, module_id: str, work: Path, jobs: int = 2) -> list[Check]:
-    """Grade the reference (each seed), the starter and each mistake, `jobs` gradings at a time."""
+def validate_module(layout: Layout, module_id: str, work: Path, jobs: int = 2,
+                    seeds: list[int] | None = None) -> list[Check]:
+    """Grade the reference (each seed, or `seeds`), the starter and each mistake, `jobs` at a time."""
     module = layout.course.module(module_id)
     ref = reference_submission(layout, module_id, work / "reference")
     tasks: list[tuple[Callable[[dict], Check], Callable[[], dict]]] = []
-    for seed in module.seeds:
+    for seed in seeds or module.seeds:
         tasks.append((partial(_check_reference, module_id, seed),
                       partial(grade_in_subprocess, layout, module_id, ref, work / f"ref-{seed}", seed)))
     starter = starter_submission(layout, module_id, work / "starter")
