@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import textwrap
@@ -21,7 +22,9 @@ from tests.conftest import REPO
 
 LIMITS = {"wall": "25s", "call": "4s", "cpu": "20s", "memory": "384MiB", "processes": 48,
           "output": "64KiB", "disk": "8MiB"}
-SECRET = "RT-SECRET-7f3a"  # in the hidden test, hidden data and reference: must never reach the worker
+# In the hidden test, hidden data and reference: must never reach the worker. Random per run, so no
+# source file on the machine (another checkout of this repo, say) holds it.
+SECRET = f"RT-SECRET-{secrets.token_hex(6)}"
 
 COURSE = f"""
 course: {{id: redteam, title: Red team, term: test}}
