@@ -316,19 +316,25 @@ def gradebook_report(
 
 
 @app.command()
-def demo(out: Annotated[Path, typer.Option()] = Path("release")) -> None:
-    """Validate, build the release, grade the reference and a wrong submission, print the scores."""
+def demo(
+    out: Annotated[Path, typer.Option()] = Path("release"),
+    all_modules: Annotated[bool, typer.Option("--all", help="validate every module (slow: trains models)")] = False,
+) -> None:
+    """Validate, build the release, grade the reference and a wrong submission, print the scores.
+
+    The first module is validated unless --all is given; `course validate` proves every module.
+    """
     from autograder.grade.runner import grade as run_grade
     from autograder.validate import load_mistakes, mistake_submission, reference_submission
 
     layout = _layout()
+    module = layout.course.modules[0].id
     console.rule("1. assets")
     assets(None, False, False)
     console.rule("2. validate")
-    validate(None, 2)
+    validate(None if all_modules else [module], 2)
     console.rule("3. release")
     release(None, out)
-    module = layout.course.modules[0].id
     mistakes = load_mistakes(layout, module)
     demo_dir = out / "demo"
     shutil.rmtree(demo_dir, ignore_errors=True)
