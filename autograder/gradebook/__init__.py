@@ -16,6 +16,11 @@ from typing import Any
 
 from autograder.gradebook.late import Lateness
 
+def quiz_module(module: str) -> str:
+    """The gradebook's name for `module`'s quiz: its grades sit beside the assignment's."""
+    return f"{module}-quiz"
+
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
   id INTEGER PRIMARY KEY,

@@ -117,10 +117,11 @@ def grade(
     write_grades_csv(grades, [q.id for q in quiz.bank.questions], out / "grades.csv")
     write_feedback(grades, out / "feedback")
     if gradebook:
-        from autograder.quiz.gradebook import gradebook_module, record
+        from autograder.gradebook import quiz_module
+        from autograder.quiz.gradebook import record
 
         recorded, skipped = record(quiz, grades, gradebook)
-        console.print(f"gradebook {gradebook}: {recorded} recorded as {gradebook_module(module)}, "
+        console.print(f"gradebook {gradebook}: {recorded} recorded as {quiz_module(module)}, "
                       f"{skipped} unchanged")
     table = Table(title=f"{module}: {len(grades)} students")
     for col in ("student", "score", "percent", "ignored answers"):

@@ -12,14 +12,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from autograder.gradebook import Gradebook
+from autograder.gradebook import Gradebook, quiz_module
 from autograder.gradebook.late import Lateness
 from autograder.quiz.grading import QuizGrade
 from autograder.quiz.variant import Quiz
-
-
-def gradebook_module(module: str) -> str:
-    return f"{module}-quiz"
 
 
 def to_results(grade: QuizGrade) -> dict:
@@ -43,9 +39,9 @@ def record(quiz: Quiz, grades: list[QuizGrade], path: Path) -> tuple[int, int]:
     with Gradebook(path) as book:
         for g in grades:
             content = _digest([(r.qid, r.response) for r in g.items])
-            if book.find(gradebook_module(quiz.module), g.student, content, version) is not None:
+            if book.find(quiz_module(quiz.module), g.student, content, version) is not None:
                 skipped += 1
                 continue
-            book.record(gradebook_module(quiz.module), g.student, content, version, to_results(g), Lateness(None, None))
+            book.record(quiz_module(quiz.module), g.student, content, version, to_results(g), Lateness(None, None))
             recorded += 1
     return recorded, skipped

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from autograder.config import LatePolicy, load_course
-from autograder.gradebook import Gradebook
+from autograder.gradebook import Gradebook, quiz_module
 from autograder.gradebook.export import export_csv, load_roster
 from autograder.gradebook.late import (
     Lateness,
@@ -131,4 +131,22 @@ def test_canvas_export(tmp_path):
     assert rows[2] == ["Ada Lovelace", "101", "S-1", "A", "1.8", ""]
     assert rows[3] == ["Cyd Charisse", "102", "S-3", "B", "", ""]
     assert rows[4] == ["zed", "", "zed", "", "0", ""]
+    book.close()
+
+
+def test_canvas_export_puts_each_recorded_quiz_after_its_module(tmp_path):
+    yaml = ("course: {id: c, title: C}\nmodules:\n"
+            "  - {id: m1, title: First, points: 2, files: [a.py]}\n"
+            "  - {id: m2, title: Second, points: 5, files: [b.py]}\n")
+    (tmp_path / "course.yaml").write_text(yaml)
+    course = load_course(tmp_path / "course.yaml")
+    book = Gradebook(tmp_path / "gb.sqlite")
+    quiz = {"score": 3.0, "tests": [{"number": "1", "name": "q1", "status": "failed", "score": 3.0, "max_score": 4.0}]}
+    book.record(quiz_module("m2"), "ada", "h", "v", quiz, Lateness(None, None))
+    book.record("m1", "ben", "h", "v", fake_results(2.0), Lateness(DUE, DUE))
+    export_csv(book, course, tmp_path / "grades.csv")
+    rows = list(csv.reader((tmp_path / "grades.csv").read_text().splitlines()))
+    assert rows[0][4:] == ["First (m1)", "Second (m2)", "Second quiz (m2-quiz)"]
+    assert rows[1][4:] == ["2", "5", "4"]
+    assert rows[2][4:] == ["", "", "3"] and rows[3][4:] == ["2", "", ""]
     book.close()
