@@ -16,6 +16,7 @@ from typing import Any
 
 from autograder.gradebook.late import Lateness
 
+
 def quiz_module(module: str) -> str:
     """The gradebook's name for `module`'s quiz: its grades sit beside the assignment's."""
     return f"{module}-quiz"
