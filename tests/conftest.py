@@ -42,6 +42,19 @@ def write_file(path: str) -> str:
 RATE = 0.5  # SOLUTION a learning rate
 '''
 
+MINI_GOOD = '''
+def add(a, b):
+    return a + b
+
+def shout(text):
+    return text.upper() + "!"
+
+def write_file(path):
+    with open(path, "w") as fh:
+        fh.write("hello")
+    return path
+'''  # a student's full-mark submission of the mini module
+
 MINI_HIDDEN = '''
 from autograder.api import points, record_metric, visibility
 

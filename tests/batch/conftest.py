@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from autograder.layout import Layout
+from tests.conftest import MINI_GOOD as GOOD
 from tests.conftest import REPO, write_mini_course
 
 DUE = "2027-02-01T23:59:00+00:00"
@@ -29,18 +30,6 @@ modules:
     files: [mini.py]
 '''
 
-GOOD = '''
-def add(a, b):
-    return a + b
-
-def shout(text):
-    return text.upper() + "!"
-
-def write_file(path):
-    with open(path, "w") as fh:
-        fh.write("hello")
-    return path
-'''
 WRONG_ADD = GOOD.replace("return a + b", "return a - b")
 CRASH = "import os\nos._exit(0)\n"
 LOOP = GOOD.replace("return a + b", "while True:\n        pass")

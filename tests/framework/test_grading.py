@@ -6,19 +6,8 @@ import sys
 import zipfile
 
 from autograder.grade.runner import grade
+from tests.conftest import MINI_GOOD as GOOD
 from tests.conftest import submission
-
-GOOD = """
-def add(a, b):
-    return a + b
-
-def shout(text):
-    return text.upper() + "!"
-
-def write_file(path):
-    open(path, "w").write("hello")
-    return path
-"""
 
 
 def by_id(results):
