@@ -28,7 +28,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-STUDENT = '''
+BURN = """
 import time
 
 
@@ -37,21 +37,15 @@ def _burn(seconds):
     while time.process_time() < end:
         pass
 
-
-def add(a, b):
-    _burn({work})
-    return a + b{bug}
+"""
 
 
-def shout(text):
-    return text.upper() + "!"
+def burning_student(work: float, bug: str = "") -> str:
+    """The tests' full-mark submission, burning `work` CPU seconds in each add(), with `bug` appended to its sum."""
+    from tests.conftest import MINI_GOOD
 
+    return BURN + MINI_GOOD.replace("    return a + b", f"    _burn({work})\n    return a + b{bug}")
 
-def write_file(path):
-    with open(path, "w") as fh:
-        fh.write("hello")
-    return path
-'''
 
 
 def course(*args: str, root: Path) -> float:
@@ -75,10 +69,10 @@ def main() -> None:
         for i in range(8):
             (subs / f"student{i}").mkdir(parents=True)
             bug = " + 1" if i % 4 == 3 else ""  # two of the eight get add() wrong
-            (subs / f"student{i}" / "mini.py").write_text(STUDENT.format(work=args.work, bug=bug))
+            (subs / f"student{i}" / "mini.py").write_text(burning_student(args.work, bug))
 
         (tmp / "idle").mkdir()
-        (tmp / "idle" / "mini.py").write_text(STUDENT.format(work=0, bug=""))
+        (tmp / "idle" / "mini.py").write_text(burning_student(0))
         single = []
         for n in range(args.repeat):
             out = tmp / f"single{n}"

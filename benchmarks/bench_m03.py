@@ -3,7 +3,7 @@ way the grader does. Proves the 0.85 threshold's margin; never run by the test s
 
     .venv/bin/python benchmarks/bench_m03.py 1234 7 99
 
-Prints, per seed: train() wall time (one epoch on 1,080 tweets, with its 4 evaluations), the
+Prints, per seed: train() wall time (two epochs on 1,080 tweets, with its 4 evaluations), the
 validation accuracy train() reports, the hidden-test accuracy, and the machine's load average
 (shared cores slow training down several times).
 """
