@@ -36,7 +36,7 @@ MAX_LENGTH = 64  # tweets are short: 64 tokens keeps almost all of each and the 
 # Your hyperparameters: the manual loop and train() both use them.
 LEARNING_RATE = 1e-4  # SOLUTION fine-tuning takes small steps: between 1e-5 and 2e-4
 BATCH_SIZE = 16  # SOLUTION 8 to 32 examples per step
-EPOCHS = 1  # SOLUTION one pass over ~1,000 tweets is enough for MiniLM
+EPOCHS = 2  # SOLUTION two passes over ~1,000 tweets: one is enough on average, two leave a margin on every seed
 VAL_FRACTION = 0.1  # SOLUTION a tenth of train.csv for validation
 SEED = 1234  # the default seed; the grader passes its own to train()
 
