@@ -144,12 +144,18 @@ def test_nan_equals_nothing(grade_it):
 
 # -- reading what is not theirs ---------------------------------------------------------------
 STEAL = """
-import os
+import os, sys, time
 found = []
-for top in [{root!r}, "/root", "/tmp", os.path.dirname(os.getcwd())]:
+# The places a secret could be first; then a sweep of home, cut short before the 4 s call limit (a
+# cold disk made reading every stdlib file there take longer than that on CI).
+deadline = time.monotonic() + 2.5
+interpreter = {{os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}}
+for top in [{root!r}, "/tmp", os.path.dirname(os.getcwd()), os.path.expanduser("~"), "/root"]:
     for folder, dirs, files in os.walk(top):
-        if folder.count("/") - top.count("/") >= 6:
+        if (folder.count("/") - top.count("/") >= 6 or os.path.realpath(folder) in interpreter
+                or time.monotonic() > deadline):
             dirs.clear()
+            continue
         for name in files:
             try:
                 with open(os.path.join(folder, name), errors="replace") as fh:
@@ -166,6 +172,14 @@ def test_hidden_tests_reference_and_labels_are_out_of_reach(grade_it, rt, sandbo
     body = steal + "if found:\n    raise RuntimeError('LEAKED ' + ' '.join(found))\nreturn 'pos' if 'good' in text else 'neg'"
     graded = grade_it(with_body("label", body), sandbox=sandbox)
     assert graded.score == 4, graded.text  # check_sane() also proved SECRET is not in results.json
+
+
+def test_the_secret_hunt_finds_what_an_unsandboxed_worker_can_read(grade_it, rt):
+    """The control for the test above: without a sandbox the same hunt does find the hidden files."""
+    steal = STEAL.format(root=str(rt.root), head=SECRET[:4], tail=SECRET[4:])
+    body = steal + "if found:\n    return 'leaked'\nreturn 'pos' if 'good' in text else 'neg'"
+    message = only_failed(grade_it(with_body("label", body), sandbox="none"), "test_label")
+    assert "a hidden text got the wrong label" in message
 
 
 # -- time ---------------------------------------------------------------------------------------
