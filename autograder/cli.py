@@ -210,7 +210,7 @@ def release(
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("release"),
 ) -> None:
     """Build OUT/student/<module>/ and OUT/autograder/<module>.zip from reference/."""
-    from autograder.release.build import build_release
+    from autograder.release.build import GRADESCOPE_MAX_TIMEOUT_MINUTES, build_release
 
     layout = _layout()
     try:
@@ -218,11 +218,16 @@ def release(
     except Exception as exc:  # noqa: BLE001
         _fail(str(exc))
     table = Table(title=f"release in {out}")
-    for col in ("module", "student folder", "autograder zip", "sha256"):
+    for col in ("module", "student folder", "autograder zip", "sha256", "Gradescope timeout"):
         table.add_column(col)
     for r in built:
-        table.add_row(r.module, str(r.student_dir), str(r.autograder_zip), r.sha256[:16])
+        timeout = f"{r.gradescope_timeout} min"
+        if r.gradescope_timeout > GRADESCOPE_MAX_TIMEOUT_MINUTES:
+            timeout = f"[red]{timeout}: over Gradescope's {GRADESCOPE_MAX_TIMEOUT_MINUTES}; lower limits.wall[/]"
+        table.add_row(r.module, str(r.student_dir), str(r.autograder_zip), r.sha256[:16], timeout)
     console.print(table)
+    console.print("Set each assignment's autograder timeout on Gradescope to at least the time shown: the "
+                  "module's wall limit then stops a slow grading first, and every finished test is kept.")
 
 
 @app.command()

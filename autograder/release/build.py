@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import shutil
 import stat
 import zipfile
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import jinja2
 
-from autograder.config import Module
+from autograder.config import Limits, Module
 from autograder.layout import Layout
 from autograder.release.markers import assert_clean, find_regions, strip_solutions
 from autograder.release.notebook import script_to_notebook
@@ -39,12 +40,23 @@ class LeakError(Exception):
     """Something hidden would reach students. The release is refused."""
 
 
+GRADESCOPE_MAX_TIMEOUT_MINUTES = 40
+RESULTS_MARGIN = 120  # seconds for run_autograder to start, and to write results.json after the wall limit
+
+
+def gradescope_timeout(limits: Limits) -> int:
+    """The autograder timeout, in minutes, to set on Gradescope: long enough that the module's own
+    wall limit stops a slow grading first and the student still gets every finished test."""
+    return math.ceil((limits.wall + RESULTS_MARGIN) / 60)
+
+
 @dataclass
 class ModuleRelease:
     module: str
     student_dir: Path
     autograder_zip: Path
     sha256: str
+    gradescope_timeout: int  # minutes
 
 
 def _tree(folder: Path, prefix: str) -> Files:
@@ -197,6 +209,7 @@ def build_release(layout: Layout, out: Path, module_ids: list[str] | None = None
         path = out / "autograder" / f"{module.id}.zip"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        built.append(ModuleRelease(module.id, out / "student" / module.id, path, hashlib.sha256(data).hexdigest()))
+        built.append(ModuleRelease(module.id, out / "student" / module.id, path, hashlib.sha256(data).hexdigest(),
+                                   gradescope_timeout(layout.course.limits_for(module.id))))
     (out / "SHA256SUMS").write_text("".join(f"{r.sha256}  autograder/{r.module}.zip\n" for r in built))
     return built

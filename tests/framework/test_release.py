@@ -4,11 +4,14 @@ from pathlib import Path
 
 import pytest
 
+from autograder.config import Limits
 from autograder.release.build import (
+    GRADESCOPE_MAX_TIMEOUT_MINUTES,
     LeakError,
     build_release,
     check_no_leaks,
     deterministic_zip,
+    gradescope_timeout,
     student_files,
 )
 
@@ -45,6 +48,18 @@ def test_autograder_zip_has_gradescope_layout(mini, tmp_path):
             "course/reference/mini/mini.py"} <= names
     assert modes["run_autograder"] == 0o755 and modes["setup.sh"] == 0o755
     assert 'course" grade mini "$ROOT/submission"' in run
+
+
+def test_release_gives_the_gradescope_timeout_the_wall_limit_needs(mini, tmp_path):
+    assert gradescope_timeout(Limits(wall=600)) == 12  # 10 minutes of grading, 2 to start and write results
+    assert gradescope_timeout(Limits(wall=30)) == 3
+    built = build_release(mini, tmp_path / "rel")[0]
+    assert built.gradescope_timeout == gradescope_timeout(mini.course.limits_for("mini"))
+
+
+def test_the_real_course_fits_gradescope_timeouts(course):
+    assert all(gradescope_timeout(course.course.limits_for(m.id)) <= GRADESCOPE_MAX_TIMEOUT_MINUTES
+               for m in course.course.modules)
 
 
 def test_release_is_byte_identical_when_rebuilt(mini, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from autograder.api import StudentError
 
 DATA = Path(__file__).parent / "data"
-TRAIN_SECONDS = 2400  # 3 epochs of 120 tickets: ~4 CPU-minutes; a shared machine may give a fraction of that
+TRAIN_SECONDS = 1800  # 3 epochs of 120 tickets: ~4 CPU-minutes; a shared machine may give a fraction of that
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer, pipelin
 from autograder.api import StudentError, load_saved_model, points, record_metric, same_plain
 
 LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
-F1_THRESHOLD = 0.85  # the reference scores 0.956-0.984 (benchmarks/bench_m07_m08.py, seeds 1234 and 7)
+F1_THRESHOLD = 0.85  # the reference scores 0.944-0.984 (benchmarks/bench_m07_m08.py, seeds 1234, 7, 99)
 ENTITY_KEYS = ("entity_group", "word", "start", "end")
 
 
