@@ -10,7 +10,7 @@ from autograder.release.build import build_release
 def run(args, cwd, env_root):
     import os
 
-    env = {**os.environ, "COURSE_ROOT": str(env_root)}
+    env = {**os.environ, "COURSE_ROOT": str(env_root), "COLUMNS": "200"}  # no wrapping mid-phrase
     return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
