@@ -82,6 +82,7 @@ def grade(
     try:
         intake = take_in(submission.resolve(), job / "submission", module.files)
         extra["content_hash"] = intake.content_hash
+        extra["graded_files"] = intake.graded_from
         scratch = job / "scratch"
         scratch.mkdir()
         (job / "reference").mkdir(mode=0o700)

@@ -1,5 +1,6 @@
 """A student's side: the release installs nothing secret, `course check` and `course submit` work."""
 
+import json
 import subprocess
 import sys
 import zipfile
@@ -32,3 +33,20 @@ def test_check_and_submit_from_the_student_release(mini, tmp_path):
     assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(tmp_path / "sub.zip") as zf:
         assert sorted(zf.namelist()) == ["mini.ipynb", "mini.py"]
+
+
+def test_work_done_in_the_notebook_is_what_gets_graded(mini, tmp_path):
+    """`course submit` packs both starters; the one the student filled in is graded, not the other."""
+    from autograder.grade.runner import grade
+    from autograder.release.notebook import script_to_notebook
+
+    build_release(mini, tmp_path / "rel")
+    work = tmp_path / "rel" / "student" / "mini"
+    solution = (mini.reference_dir("mini") / "mini.py").read_text()
+    (work / "mini.ipynb").write_text(script_to_notebook(solution))  # the .py stays the untouched starter
+    done = run(["submit", "mini", str(work), "--out", str(tmp_path / "sub.zip")], work.parent, work.parent)
+    assert done.returncode == 0, done.stderr
+    results = grade(mini, "mini", tmp_path / "sub.zip", tmp_path / "out")
+    assert results.score == results.max_score
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["extra_data"]["graded_files"] == \
+        {"mini.py": "mini.ipynb"}

@@ -66,3 +66,26 @@ def test_nothing_is_extracted_outside_the_job(tmp_path):
         zf.writestr("a/../../escaped.py", "x = 1\n")
     intake = take_in(tmp_path / "s.zip", tmp_path / "job", ["lab.py"])
     assert "leaves its folder" in intake.problem and not (tmp_path / "escaped.py").exists()
+
+
+STUB = "def add(a, b):\n    # TODO: return the sum\n    raise NotImplementedError\n"
+
+
+@pytest.mark.parametrize("py, notebook, graded", [
+    (STUB, SOURCE, "lab.ipynb"),       # worked in the notebook: the starter .py beside it is ignored
+    (SOURCE, STUB, "lab.py"),          # worked in the .py
+    (SOURCE, SOURCE, "lab.py"),        # both filled in: the .py
+    ("def add(:\n", STUB, "lab.py"),   # a .py that does not parse was worked on: its syntax error is shown
+])
+def test_of_a_py_and_an_ipynb_the_one_worked_on_is_graded(tmp_path, py, notebook, graded):
+    from autograder.release.notebook import script_to_notebook
+
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "lab.py").write_text(py)
+    (tmp_path / "s" / "lab.ipynb").write_text(script_to_notebook(notebook))
+    intake = take_in(tmp_path / "s", tmp_path / "job", ["lab.py"])
+    assert intake.graded_from == {"lab.py": graded}
+    if py.startswith("def add(:"):
+        assert "lab.py, line 1: syntax error" in intake.problem
+    else:
+        assert intake.problem is None and "return a + b" in (intake.files_dir / "lab.py").read_text()
