@@ -79,7 +79,8 @@ def relabel_config(model_dir: str, labels: list[str], folder: str) -> dict:
 #
 # The card is the repo's `README.md`: YAML metadata (license, datasets, metrics, base_model, and a
 # `model-index` of evaluation results the Hub shows as a table) followed by prose.
-# `ModelCardData` and `EvalResult` write the YAML for you.
+# `ModelCardData` and `EvalResult` write the YAML for you. An evaluation result is a claim: report
+# what you measured on the model you publish. Here that is a sentence-similarity score.
 
 
 # %%
@@ -103,6 +104,26 @@ def write_card(folder: str, info: dict) -> str:
     ### END SOLUTION
 
 
+def pair_similarity(model, tokenizer, pairs: list[list[str]]) -> float:
+    """The evaluation result your card reports: the mean, over `pairs` ([sentence_a, sentence_b]),
+    of the cosine similarity of the two sentence embeddings, rounded to 4 decimals.
+
+    A sentence embedding is MiniLM's last hidden state mean-pooled over the real tokens (the
+    attention mask, as in module 2), computed in eval mode without gradients.
+    """
+    ### BEGIN SOLUTION tokenizer(firsts / seconds, padding=True, return_tensors="pt"); model(**batch).last_hidden_state; masked mean; F.cosine_similarity; mean; round(..., 4)
+    model.eval()
+    embeddings = []
+    for texts in ([a for a, _ in pairs], [b for _, b in pairs]):
+        batch = tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
+        with torch.no_grad():
+            hidden = model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        embeddings.append((hidden * mask).sum(dim=1) / mask.sum(dim=1))
+    return round(torch.nn.functional.cosine_similarity(*embeddings, dim=-1).mean().item(), 4)
+    ### END SOLUTION
+
+
 # %% [markdown]
 # ## 4. Pushing, tagging, and loading a pinned revision
 #
@@ -116,15 +137,18 @@ def publish(model, tokenizer, name: str, card_info: dict) -> dict:
     """Push `model`, `tokenizer` and a model card (see write_card) to the repo `<your user>/<name>`,
     then tag that state "v1.0".
 
-    Return {"repo_id": the full repo id, "commit": the commit id "v1.0" points to}.
+    `card_info` is write_card's `info` with no metric_value in its eval, plus "eval_pairs": measure
+    the metric_value with pair_similarity(model, tokenizer, card_info["eval_pairs"]) on the model
+    you push. Return {"repo_id": the full repo id, "commit": the commit id "v1.0" points to}.
     """
-    ### BEGIN SOLUTION HfApi().whoami()["name"] for the namespace; model.push_to_hub; tokenizer.push_to_hub; write_card into a temporary folder, then ModelCard.load(...).push_to_hub; api.create_tag; api.list_repo_refs
+    ### BEGIN SOLUTION HfApi().whoami()["name"] for the namespace; model.push_to_hub; tokenizer.push_to_hub; the card's eval with metric_value=pair_similarity(...); write_card into a temporary folder, then ModelCard.load(...).push_to_hub; api.create_tag; api.list_repo_refs
     api = HfApi()
     repo_id = f"{api.whoami()['name']}/{name}"
     model.push_to_hub(repo_id, commit_message="Upload model")
     tokenizer.push_to_hub(repo_id, commit_message="Upload tokenizer")
+    measured = {**card_info["eval"], "metric_value": pair_similarity(model, tokenizer, card_info["eval_pairs"])}
     with tempfile.TemporaryDirectory() as tmp:
-        write_card(tmp, card_info)
+        write_card(tmp, {**card_info, "eval": measured})
         ModelCard.load(os.path.join(tmp, "README.md")).push_to_hub(repo_id)
     api.create_tag(repo_id, tag="v1.0")
     tag = next(t for t in api.list_repo_refs(repo_id).tags if t.name == "v1.0")

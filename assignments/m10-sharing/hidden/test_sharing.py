@@ -20,6 +20,17 @@ CARD = {
     "eval": {"task_type": "text-classification", "dataset_type": "course/emotions-2027",
              "dataset_name": "Emotions 2027 (hidden split)", "metric_type": "accuracy", "metric_value": 0.8731},
 }
+# publish() measures its card's evaluation itself, on these pairs; the grader measures the pushed
+# weights on them too, and the two must agree.
+PAIRS = [["A man is playing a guitar.", "Someone plays an instrument."],
+         ["The cat sleeps on the sofa.", "A kitten is napping on the couch."],
+         ["Stocks fell sharply on Monday.", "The recipe needs two eggs."],
+         ["How do I reset my password?", "I forgot my password, how can I change it?"],
+         ["The train was late again.", "Photosynthesis happens in leaves."],
+         ["She won the chess tournament.", "The tournament was won by her."]]
+PUBLISH_CARD = {**CARD, "eval_pairs": PAIRS,
+                "eval": {"task_type": "sentence-similarity", "dataset_type": "course/pairs-2027",
+                         "dataset_name": "Sentence pairs (hidden)", "metric_type": "cosine_similarity"}}
 LABELS = ["anger", "fear", "joy", "love", "sadness", "surprise"]
 SCALE = 0.75
 
@@ -34,7 +45,7 @@ def original(assets) -> dict:
 def published(student, hub) -> dict:
     """The student's publish(): model, tokenizer and card pushed, tagged v1.0."""
     return student.call("publish", student.model("minilm", "AutoModel"), student.tokenizer("minilm"),
-                        "minilm-emotions", CARD, timeout=300)
+                        "minilm-emotions", PUBLISH_CARD, timeout=300)
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +69,7 @@ def card_metadata(text: str) -> dict:
     return meta
 
 
-def check_card(meta: dict) -> None:
+def check_card(meta: dict, want_eval: dict = CARD["eval"]) -> None:
     for key in ("license", "base_model", "language"):
         value = meta.get(key)
         value = value[0] if isinstance(value, list) and key == "language" and len(value) == 1 else value
@@ -71,9 +82,29 @@ def check_card(meta: dict) -> None:
     except (KeyError, TypeError, IndexError) as exc:
         raise AssertionError(f"the card's model-index is malformed ({exc})") from None
     assert len(results) == 1, f"the card should hold exactly one evaluation result, not {len(results)}"
-    got, want = results[0], CARD["eval"]
-    for key, value in want.items():
-        assert same_plain(getattr(got, key), value, rel=1e-12), f"the evaluation result's {key} should be {value!r}"
+    got = results[0]
+    for key, value in want_eval.items():
+        assert same_plain(getattr(got, key), value, rel=1e-12, abs_=1e-4 if key == "metric_value" else 0.0), \
+            f"the evaluation result's {key} should be {value!r}, not {getattr(got, key)!r}"
+
+
+def trusted_pair_similarity(tensors: dict, assets) -> float:
+    """The grader's own measurement of PAIRS on `tensors` (MiniLM's architecture): the mean cosine
+    similarity of attention-masked mean-pooled embeddings."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    path = assets.path("minilm")
+    model = AutoModel.from_config(AutoConfig.from_pretrained(path))
+    model.load_state_dict(tensors, strict=False)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    sides = []
+    for texts in ([a for a, _ in PAIRS], [b for _, b in PAIRS]):
+        batch = tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
+        with torch.no_grad():
+            hidden = model.eval()(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).float()
+        sides.append((hidden * mask).sum(1) / mask.sum(1))
+    return torch.nn.functional.cosine_similarity(*sides, dim=-1).mean().item()
 
 
 def read_file(hub, repo: RepoId, revision: str, path: str) -> tuple[dict, bytes]:
@@ -154,8 +185,9 @@ def test_model_card(student):
 
 
 @points(3)
-def test_publish_and_tag(hub, published, original):
-    """publish() pushes weights, tokenizer and card, and tags that commit v1.0."""
+def test_publish_and_tag(hub, published, original, assets):
+    """publish() pushes weights, tokenizer and card, and tags that commit v1.0; the card reports the
+    similarity the pushed weights really score."""
     assert isinstance(published, dict), "publish() must return {'repo_id': ..., 'commit': ...}"
     repo = RepoId("model", hub.user, "minilm-emotions")
     assert published.get("repo_id") == repo.id, f"the repo should be {repo.id}, not {published.get('repo_id')!r}"
@@ -165,10 +197,12 @@ def test_publish_and_tag(hub, published, original):
     assert published.get("commit") == tags["v1.0"], "the returned commit is not the one v1.0 points to"
     for path in ("config.json", "tokenizer.json", "tokenizer_config.json"):
         read_file(hub, repo, "v1.0", path)
-    bad = same_tensors(pushed_tensors(hub, repo, "v1.0"), original)
+    tensors = pushed_tensors(hub, repo, "v1.0")
+    bad = same_tensors(tensors, original)
     assert not bad, f"the weights at v1.0 are not MiniLM's: {bad[:3]}"
     _, readme = read_file(hub, repo, "v1.0", "README.md")
-    check_card(card_metadata(readme.decode("utf-8", "replace")))
+    measured = round(trusted_pair_similarity(tensors, assets), 4)
+    check_card(card_metadata(readme.decode("utf-8", "replace")), {**PUBLISH_CARD["eval"], "metric_value": measured})
 
 
 @points(3)

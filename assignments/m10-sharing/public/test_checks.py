@@ -37,3 +37,13 @@ def test_card_metadata(student):
     text = student.call("write_card", student.scratch(""), CARD)
     head = text.split("---")[1]
     assert "license: apache-2.0" in head and "model-index" in head and "value: 0.9" in head, head
+
+
+@points(1)
+def test_pair_similarity(student):
+    """pair_similarity() is 1.0 for a sentence paired with itself, and lower for unrelated ones."""
+    model, tokenizer = student.model("minilm", "AutoModel"), student.tokenizer("minilm")
+    same = student.call("pair_similarity", model, tokenizer, [["The cat sleeps.", "The cat sleeps."]])
+    apart = student.call("pair_similarity", model, tokenizer, [["The cat sleeps.", "Stocks fell on Monday."]])
+    assert isinstance(same, float) and abs(same - 1.0) < 1e-3, f"a sentence paired with itself scores {same!r}, not 1.0"
+    assert isinstance(apart, float) and apart < 0.5, f"unrelated sentences score {apart!r}: are you pooling over the mask?"
