@@ -264,7 +264,9 @@ def assets(
     for col in ("asset", "source", "path", "sha256", "build s"):
         table.add_column(col, overflow="fold")
     failed = False
-    for name in names or list(layout.course.assets):
+    # A student's copy has no hidden assets to build: those are the grader's alone.
+    everything = [n for n, a in layout.course.assets.items() if layout.is_instructor or not a.hidden]
+    for name in names or everything:
         try:
             r = store.resolve(name, rebuild=rebuild)
             if verify and not store.verify(name):

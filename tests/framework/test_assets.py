@@ -64,3 +64,25 @@ def test_the_course_models_resolve_offline(course):
     s = AssetStore(course.course, course.root, course.asset_cache)
     assert (s.path("minilm") / "config.json").exists()
     assert (s.path("smollm2") / "model.safetensors").exists()
+
+
+def test_a_students_course_assets_skips_the_graders_hidden_ones(tmp_path, monkeypatch):
+    """In the student release (no reference/), `course assets` builds what students use and leaves
+    out hidden assets, whose builders are not shipped; the instructor's copy builds them all."""
+    from typer.testing import CliRunner
+
+    from autograder.cli import app
+
+    (tmp_path / "b.py").write_text(BUILDER)
+    (tmp_path / "course.yaml").write_text(
+        "course: {id: c, title: C}\n"
+        "assets:\n"
+        "  public: {kind: dataset, offline: {build: 'b.py:build'}}\n"
+        "  secret: {kind: dataset, hidden: true, offline: {build: 'hidden/b.py:build'}}\n"
+        "modules: [{id: m, title: M, points: 1, files: [m.py], assets: [public, secret]}]\n")
+    monkeypatch.setenv("COURSE_ROOT", str(tmp_path))
+    student = CliRunner().invoke(app, ["assets"])
+    assert student.exit_code == 0 and "public" in student.output and "secret" not in student.output, student.output
+    (tmp_path / "reference").mkdir()
+    instructor = CliRunner().invoke(app, ["assets"])
+    assert instructor.exit_code == 1 and "secret" in instructor.output  # its builder is missing here
