@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import platform
 import resource
@@ -40,9 +41,17 @@ def library_versions() -> dict[str, str]:
 
 
 def grader_version(layout: Layout, module_id: str, suite: Suite) -> str:
-    """Changes whenever the graders or the framework change: a stored grade older than this is stale."""
+    """Changes whenever anything that decides a grade changes: the tests and their data, the
+    reference they compare against, the module's points, limits and seeds, or the framework. A
+    stored grade with another version is stale, and batch grading grades that submission again."""
     tests = layout.hidden_tests(module_id) if suite == "hidden" else layout.public_tests(module_id)
-    return f"{__version__}+{tree_hash(tests, ignore=('__pycache__',))[:12]}"
+    parts = [tree_hash(tests, ignore=("__pycache__",)),
+             layout.course.module(module_id).model_dump_json(),
+             layout.course.limits_for(module_id).model_dump_json(),
+             tree_hash(Path(plugin.__file__).resolve().parents[1], ignore=("__pycache__",))]
+    if layout.reference_dir(module_id).is_dir():
+        parts.append(tree_hash(layout.reference_dir(module_id), ignore=("__pycache__",)))
+    return f"{__version__}+{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:12]}"
 
 
 def grade(

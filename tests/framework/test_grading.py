@@ -115,3 +115,21 @@ def test_cli_exits_zero_whatever_the_score(mini, tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 0
     assert json.loads((tmp_path / "o" / "results.json").read_text())["score"] == 0
+
+
+def test_grader_version_moves_with_whatever_decides_a_grade(mini):
+    """Batch grading skips a submission already graded by the same grader version, so the version
+    must change when the tests, the reference they compare against or the module's limits do."""
+    from autograder.grade.runner import grader_version
+    from autograder.layout import Layout
+
+    first = grader_version(mini, "mini", "hidden")
+    assert grader_version(Layout(mini.root), "mini", "hidden") == first  # stable across processes
+    versions = {first}
+    reference = mini.reference_dir("mini") / "mini.py"
+    reference.write_text(reference.read_text() + "\n# a fix\n")
+    versions.add(grader_version(Layout(mini.root), "mini", "hidden"))
+    config = mini.root / "course.yaml"
+    config.write_text(config.read_text().replace("wall: 60s", "wall: 77s"))
+    versions.add(grader_version(Layout(mini.root), "mini", "hidden"))
+    assert len(versions) == 3
