@@ -95,9 +95,12 @@ def grade(
         scratch = job / "scratch"
         scratch.mkdir()
         (job / "reference").mkdir(mode=0o700)
+        # Also the repo's history and built releases (autograder zips hold hidden tests), and every
+        # module's hidden assets, built or not.
         backend.protect([tests_dir, layout.root / "reference", *(layout.hidden_tests(m.id) for m in course.modules),
                          *(Path(path) for a, path in assets.items() if a not in visible),
-                         out_dir.resolve(), job / "reference"])
+                         *(layout.asset_cache / name for name, spec in course.assets.items() if spec.hidden),
+                         layout.root / ".git", layout.root / "release", out_dir.resolve(), job / "reference"])
         data = layout.data_dir(module_id)
         cfg = WorkerConfig(
             files_dir=intake.files_dir, module_name=Path(module.files[0]).stem, scratch=scratch,

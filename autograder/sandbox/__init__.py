@@ -202,7 +202,10 @@ class UidBackend(Backend):
                         "files": "covered by a mount namespace" if self.namespaces else "secrets chmod 700"}
 
     def protect(self, secrets: list[Path]) -> None:
-        self.secrets = [p for p in secrets if p.exists()]
+        present = {p.resolve() for p in secrets if p.exists()}
+        # A secret inside another is covered with it; mounting over it too would fail once its
+        # parent is covered.
+        self.secrets = sorted(p for p in present if not any(p != q and p.is_relative_to(q) for q in present))
         if not self.namespaces:
             close_off(self.secrets)
 

@@ -90,3 +90,39 @@ def test_uid_without_mount_namespaces_needs_a_readable_python(monkeypatch, open_
         backend.spawn(spec)
     assert backend.details["network"] == "open"
     backend.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the uid backend needs root")
+@pytest.mark.parametrize("sandbox_name, full_marks", [("uid", True), ("none", False)])
+def test_a_checkouts_history_and_built_releases_are_out_of_the_workers_reach(sandbox_name, full_marks):
+    """An instructor's checkout is world-readable, and its .git and release/ zips hold the hidden
+    tests: the uid worker must not read them (without a sandbox it can, which proves the attempt)."""
+    from autograder.grade.runner import grade
+    from tests.conftest import MINI_GOOD, submission, write_mini_course
+
+    base = Path(tempfile.mkdtemp(prefix="course-open-"))
+    try:
+        base.chmod(0o755)
+        layout = write_mini_course(base / "course")
+        for rel in (".git/objects/ab/cdef", "release/autograder/mini/test_mini.py"):
+            (layout.root / rel).parent.mkdir(parents=True)
+            (layout.root / rel).write_text("hidden grader")
+        secrets = [str(layout.root / ".git/objects/ab/cdef"), str(layout.root / "release/autograder/mini/test_mini.py")]
+        peek = (f"    for p in {secrets!r}:\n"
+                "        try:\n            open(p).read()\n            return 0\n        except OSError:\n            pass\n"
+                "    return a + b\n")
+        source = MINI_GOOD.replace("def add(a, b):\n    return a + b\n", "def add(a, b):\n" + peek)
+        results = grade(layout, "mini", submission(base / "s", source), base / "out", sandbox=sandbox_name)
+        passed = next(t for t in results.tests if t.name.startswith("add()")).score > 0
+        assert passed == full_marks, [t.output for t in results.tests]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the uid backend needs root")
+def test_secrets_inside_other_secrets_are_covered_once(tmp_path):
+    for rel in ("a/b", "c"):
+        (tmp_path / rel).mkdir(parents=True)
+    backend = UidBackend()
+    backend.protect([tmp_path / "a" / "b", tmp_path / "a", tmp_path / "c", tmp_path / "missing"])
+    assert backend.secrets == [(tmp_path / "a").resolve(), (tmp_path / "c").resolve()]
