@@ -45,7 +45,10 @@ COPY builders/ builders/
 COPY reference/ reference/
 COPY assignments/ assignments/
 ENV COURSE_ROOT=/opt/course COURSE_ASSETS=/autograder/assets
-RUN course assets && chmod -R a+rX /autograder/assets
+# The reference and hidden graders stay root's alone, whichever course a grading runs (a
+# Gradescope zip in /autograder/source grades with this copy beside it).
+RUN course assets && chmod -R a+rX /autograder/assets \
+ && chmod -R go-rwx reference assignments/*/hidden
 
 # From here on nothing may reach the network: grading runs offline.
 ENV HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 \
