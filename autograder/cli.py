@@ -97,11 +97,14 @@ def grade(
         results = run_grade(layout, module, submission, out, suite=suite, seed=seed, sandbox=sandbox,
                             only=only).to_json()
     except Exception as exc:  # noqa: BLE001 - whatever failed, the student gets a results file
+        # results.json is written, so the exit status is 0 (the contract); scripts and batch grading
+        # tell this case by extra_data.grader_failed.
         (out / "grader.log").write_text(traceback.format_exc())
         failure_results(f"The autograder failed before it could grade your work ({type(exc).__name__}: {exc}). "
-                        "Your instructor has been told.", 0.0).write(out / "results.json")
+                        "Your instructor has been told.", 0.0,
+                        {"grader_failed": f"{type(exc).__name__}: {exc}"}).write(out / "results.json")
         err.print(f"[red]grading failed:[/] {exc} (details in {out / 'grader.log'})")
-        raise typer.Exit(1) from None
+        return
     if metadata is not None:
         results = _apply_late(layout, module, metadata, results, out)
     if not quiet:

@@ -222,7 +222,8 @@ class BatchGrader:
         self.running.remove(job)
         self._sweep_orphans()
         results = _read_results(self.out / job.sub.student / "results.json")
-        status = "graded" if code == 0 and results is not None else "error"
+        failed = results is None or bool(results.get("extra_data", {}).get("grader_failed"))
+        status = "graded" if code == 0 and not failed else "error"
         why = (f"took longer than {self.limits.wall + STARTUP_ALLOWANCE:.0f} s" if timed_out
                else f"stopped with exit status {code}")
         if results is None:

@@ -116,6 +116,15 @@ def test_cli_exits_zero_whatever_the_score(mini, tmp_path):
     assert done.returncode == 0
     assert json.loads((tmp_path / "o" / "results.json").read_text())["score"] == 0
 
+    # the grader itself failing (here: a broken course.yaml) still writes results.json, and exits 0
+    (mini.root / "course.yaml").write_text("modules: [oops\n")
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", "mini", str(sub), "--out", str(tmp_path / "o2")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    failed = json.loads((tmp_path / "o2" / "results.json").read_text())
+    assert failed["score"] == 0 and "failed before it could grade" in failed["tests"][0]["output"]
+    assert failed["extra_data"]["grader_failed"] and (tmp_path / "o2" / "grader.log").is_file()
+
 
 def test_grader_version_moves_with_whatever_decides_a_grade(mini):
     """Batch grading skips a submission already graded by the same grader version, so the version
