@@ -35,7 +35,7 @@ from autograder.feedback import (
 )
 from autograder.grade.intake import take_in
 from autograder.grade.results import failure_results, write_json_atomic
-from autograder.grade.runner import Suite, grader_version
+from autograder.grade.runner import HIDE_FROM_WORKER, Suite, grader_version
 from autograder.gradebook import Gradebook
 from autograder.gradebook.late import Lateness, apply_to_results, assess, effective_due
 from autograder.layout import Layout
@@ -208,7 +208,10 @@ class BatchGrader:
         with open(dest / "grade.log", "wb") as log:
             proc = subprocess.Popen(cmd, cwd=self.layout.root, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
-                                    env={**os.environ, "COURSE_ROOT": str(self.layout.root)})
+                                    env={**os.environ, "COURSE_ROOT": str(self.layout.root),
+                                         # classmates' submissions and results stay out of this worker's reach
+                                         HIDE_FROM_WORKER: os.pathsep.join([str(sub.path.parent.resolve()),
+                                                                            str(self.out.resolve())])})
         now = time.monotonic()
         self.running.append(Running(sub, proc, now, now + self.limits.wall + STARTUP_ALLOWANCE, digest, lateness))
 

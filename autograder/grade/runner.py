@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import os
 import platform
 import resource
 import shutil
@@ -27,6 +28,7 @@ from autograder.sandbox import choose_backend
 from autograder.worker.client import StudentHandle, WorkerConfig
 
 Suite = Literal["hidden", "public"]
+HIDE_FROM_WORKER = "COURSE_HIDE_FROM_WORKER"  # more paths to hide, os.pathsep-separated (batch grading sets it)
 LIBRARIES = ("torch", "transformers", "tokenizers", "datasets", "evaluate", "peft", "accelerate", "safetensors")
 
 
@@ -100,7 +102,8 @@ def grade(
         backend.protect([tests_dir, layout.root / "reference", *(layout.hidden_tests(m.id) for m in course.modules),
                          *(Path(path) for a, path in assets.items() if a not in visible),
                          *(layout.asset_cache / name for name, spec in course.assets.items() if spec.hidden),
-                         layout.root / ".git", layout.root / "release", out_dir.resolve(), job / "reference"])
+                         layout.root / ".git", layout.root / "release", out_dir.resolve(), job / "reference",
+                         submission.resolve(), *(Path(p) for p in os.environ.get(HIDE_FROM_WORKER, "").split(os.pathsep) if p)])
         data = layout.data_dir(module_id)
         cfg = WorkerConfig(
             files_dir=intake.files_dir, module_name=Path(module.files[0]).stem, scratch=scratch,

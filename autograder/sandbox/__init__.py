@@ -202,9 +202,11 @@ class UidBackend(Backend):
                         "files": "covered by a mount namespace" if self.namespaces else "secrets chmod 700"}
 
     def protect(self, secrets: list[Path]) -> None:
+        runtime = runtime_paths()
+        # Never a folder that holds the interpreter or the venv (a class folder around the course);
+        # a secret inside another is covered with it, and mounting over it too would fail.
         present = {p.resolve() for p in secrets if p.exists()}
-        # A secret inside another is covered with it; mounting over it too would fail once its
-        # parent is covered.
+        present = {p for p in present if not any(r.is_relative_to(p) for r in runtime)}
         self.secrets = sorted(p for p in present if not any(p != q and p.is_relative_to(q) for q in present))
         if not self.namespaces:
             close_off(self.secrets)

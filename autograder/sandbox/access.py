@@ -59,6 +59,8 @@ def mount_prefix(paths: list[Path], uid: int, stage: Path, hide: list[Path] = ()
             continue
         covers.setdefault(top, []).append((i, path))
     for secret in hide:  # first, so that the re-mounts below (recursive) carry the covers along
+        if any(path.is_relative_to(secret) for path in paths):
+            continue  # a folder that holds what the worker needs (a class folder around the course, say)
         q = shlex.quote(str(secret))
         if secret.is_dir():
             lines.append(f"mount -t tmpfs -o mode=000,size=4k course-hidden {q}")

@@ -94,10 +94,11 @@ def test_uid_without_mount_namespaces_needs_a_readable_python(monkeypatch, open_
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the uid backend needs root")
 @pytest.mark.parametrize("sandbox_name, full_marks", [("uid", True), ("none", False)])
-def test_a_checkouts_history_and_built_releases_are_out_of_the_workers_reach(sandbox_name, full_marks):
+def test_a_checkouts_history_and_built_releases_are_out_of_the_workers_reach(sandbox_name, full_marks, monkeypatch):
     """An instructor's checkout is world-readable, and its .git and release/ zips hold the hidden
-    tests: the uid worker must not read them (without a sandbox it can, which proves the attempt)."""
-    from autograder.grade.runner import grade
+    tests; a TA's class folder holds classmates' work: the uid worker must read none of them
+    (without a sandbox it can, which proves the attempt)."""
+    from autograder.grade.runner import HIDE_FROM_WORKER, grade
     from tests.conftest import MINI_GOOD, submission, write_mini_course
 
     base = Path(tempfile.mkdtemp(prefix="course-open-"))
@@ -107,12 +108,16 @@ def test_a_checkouts_history_and_built_releases_are_out_of_the_workers_reach(san
         for rel in (".git/objects/ab/cdef", "release/autograder/mini/test_mini.py"):
             (layout.root / rel).parent.mkdir(parents=True)
             (layout.root / rel).write_text("hidden grader")
-        secrets = [str(layout.root / ".git/objects/ab/cdef"), str(layout.root / "release/autograder/mini/test_mini.py")]
+        (base / "class" / "bob").mkdir(parents=True)
+        (base / "class" / "bob" / "mini.py").write_text("a classmate's work")
+        monkeypatch.setenv(HIDE_FROM_WORKER, str(base / "class"))  # as batch grading sets it
+        secrets = [str(layout.root / ".git/objects/ab/cdef"), str(layout.root / "release/autograder/mini/test_mini.py"),
+                   str(base / "class" / "bob" / "mini.py")]
         peek = (f"    for p in {secrets!r}:\n"
                 "        try:\n            open(p).read()\n            return 0\n        except OSError:\n            pass\n"
                 "    return a + b\n")
         source = MINI_GOOD.replace("def add(a, b):\n    return a + b\n", "def add(a, b):\n" + peek)
-        results = grade(layout, "mini", submission(base / "s", source), base / "out", sandbox=sandbox_name)
+        results = grade(layout, "mini", submission(base / "class" / "alice", source), base / "out", sandbox=sandbox_name)
         passed = next(t for t in results.tests if t.name.startswith("add()")).score > 0
         assert passed == full_marks, [t.output for t in results.tests]
     finally:
