@@ -29,7 +29,7 @@ from pathlib import Path
 
 import autograder
 from autograder.config import Limits
-from autograder.sandbox.access import close_off, mount_namespaces_work, mount_prefix, open_up
+from autograder.sandbox.access import close_off, coverable, mount_namespaces_work, mount_prefix, open_up
 from autograder.sandbox.cgroup import Cgroup
 
 BACKENDS = ("auto", "bwrap", "uid", "none")
@@ -202,22 +202,17 @@ class UidBackend(Backend):
                         "files": "covered by a mount namespace" if self.namespaces else "secrets chmod 700"}
 
     def protect(self, secrets: list[Path]) -> None:
-        runtime = runtime_paths()
-        # Never a folder that holds the interpreter or the venv (a class folder around the course);
-        # a secret inside another is covered with it, and mounting over it too would fail.
-        present = {p.resolve() for p in secrets if p.exists()}
-        present = {p for p in present if not any(r.is_relative_to(p) for r in runtime)}
-        self.secrets = sorted(p for p in present if not any(p != q and p.is_relative_to(q) for q in present))
-        if not self.namespaces:
-            close_off(self.secrets)
+        self.secrets = list(secrets)  # covered (or closed off) at each spawn, around what it needs
 
     def _grant(self, spec: LaunchSpec) -> list[str]:
         for folder in spec.writable:
             os.chown(folder, self.uid, self.uid)
         needed = [*runtime_paths(), *spec.readonly, *spec.writable]
+        hide = coverable(self.secrets, needed)
         if self.namespaces:
             self.stage = self.stage or Path(tempfile.mkdtemp(prefix="course-sandbox-"))
-            return mount_prefix(needed, self.uid, self.stage, hide=self.secrets, net=self.name == "uid")
+            return mount_prefix(needed, self.uid, self.stage, hide=hide, net=self.name == "uid")
+        close_off(hide)
         if stuck := open_up(needed, self.uid):
             raise SandboxUnavailable(f"an unprivileged uid cannot read {', '.join(map(str, stuck))}; "
                                      "install Python and the venv world-readable (or use --sandbox bwrap)")

@@ -48,6 +48,15 @@ def mount_namespaces_work() -> bool:
     return probe.returncode == 0
 
 
+def coverable(secrets: list[Path], needed: list[Path]) -> list[Path]:
+    """The secrets to cover: never a folder that holds a needed path (a class folder around the
+    course, say), and a secret inside another only through that one (covering both would fail)."""
+    needed = [p.resolve() for p in needed]
+    kept = {p.resolve() for p in secrets if p.exists()}
+    kept = {p for p in kept if not any(n.is_relative_to(p) for n in needed)}
+    return sorted(p for p in kept if not any(p != q and p.is_relative_to(q) for q in kept))
+
+
 def mount_prefix(paths: list[Path], uid: int, stage: Path, hide: list[Path] = (), net: bool = False) -> list[str]:
     """argv to prepend (run as root): a private mount namespace where `uid` reaches every path in
     `paths` and none of `hide`. With `net`, a new network namespace too (no interfaces up)."""
@@ -59,8 +68,6 @@ def mount_prefix(paths: list[Path], uid: int, stage: Path, hide: list[Path] = ()
             continue
         covers.setdefault(top, []).append((i, path))
     for secret in hide:  # first, so that the re-mounts below (recursive) carry the covers along
-        if any(path.is_relative_to(secret) for path in paths):
-            continue  # a folder that holds what the worker needs (a class folder around the course, say)
         q = shlex.quote(str(secret))
         if secret.is_dir():
             lines.append(f"mount -t tmpfs -o mode=000,size=4k course-hidden {q}")
