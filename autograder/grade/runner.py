@@ -50,7 +50,7 @@ def grader_version(layout: Layout, module_id: str, suite: Suite) -> str:
     parts = [tree_hash(tests, ignore=("__pycache__",)),
              layout.course.module(module_id).model_dump_json(),
              layout.course.limits_for(module_id).model_dump_json(),
-             tree_hash(Path(plugin.__file__).resolve().parents[1], ignore=("__pycache__",))]
+             tree_hash(Path(__file__).resolve().parents[1], ignore=("__pycache__",))]  # the framework
     if layout.reference_dir(module_id).is_dir():
         parts.append(tree_hash(layout.reference_dir(module_id), ignore=("__pycache__",)))
     return f"{__version__}+{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:12]}"
