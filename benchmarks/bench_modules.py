@@ -31,6 +31,7 @@ GRADESCOPE_DEFAULT_TIMEOUT = 600  # seconds
 
 def main() -> None:
     layout = Layout.discover(ROOT)
+    console = Console()
     modules = sys.argv[1:] or [m.id for m in layout.course.modules]
     table = Table(title="reference grading per module (first seed)")
     for col in ("module", "score", "grading s", "wall limit s", "headroom", "fits 10 min", "load"):
@@ -47,8 +48,8 @@ def main() -> None:
         table.add_row(module_id, f"{results['score']:g}/{total:g}", f"{seconds:.0f}", f"{limits.wall:.0f}",
                       f"{limits.wall / seconds:.1f}x", "yes" if seconds < GRADESCOPE_DEFAULT_TIMEOUT else "NO",
                       f"{os.getloadavg()[0]:.1f}")
-        Console().print(f"{module_id}: {seconds:.0f} s, {results['score']:g}/{total:g}")
-    Console().print(table)
+        console.print(f"{module_id}: {seconds:.0f} s, {results['score']:g}/{total:g}")
+    console.print(table)
 
 
 if __name__ == "__main__":

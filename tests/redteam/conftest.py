@@ -131,9 +131,6 @@ def write_course(root: Path) -> Layout:
         "assignments/rt/hidden/data/labels.json": json.dumps(
             {"secret": SECRET, "labels": {"a good day": "pos", "a bad day": "neg", "so good": "pos"}}),
         "assignments/rt/data/texts.txt": "a good day\n",
-        # what an instructor's checkout also holds: history, and built autograder zips
-        ".git/objects/ab/cdef": SECRET,
-        "release/autograder/rt/hidden/test_rt.py": HIDDEN,
     }
     for rel, text in files.items():
         path = root / rel
