@@ -4,6 +4,9 @@
 
     @points(2)
     def test_padding_is_masked(student, reference): ...
+
+    @extra_credit(2)  # on top of the module's points, when it passes
+    def test_stretch_goal(student): ...
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from autograder.grade.plugin import current
 from autograder.worker.client import StudentError
 from autograder.worker.protocol import same_plain
 
-__all__ = ["points", "visibility", "tags", "record_metric", "load_saved_model", "StudentError", "same_plain"]
+__all__ = ["points", "extra_credit", "visibility", "tags", "record_metric", "load_saved_model", "StudentError", "same_plain"]
 
 points = pytest.mark.points
+extra_credit = pytest.mark.extra_credit
 visibility = pytest.mark.visibility
 tags = pytest.mark.tags
 

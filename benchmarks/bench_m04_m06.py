@@ -4,8 +4,10 @@ the graders measure. Never run by the test suite.
     .venv/bin/python benchmarks/bench_m04_m06.py [m04-generation m05-lora m06-quantization]
 
 Grades each module's reference once, as `course grade` does for a student, and prints the wall
-time, the slowest tests, the worker's peak memory and the measured metrics (for m05: LoRA's and full
-fine-tuning's OS-measured peaks and the trainable ratio; for m06: footprints, perplexities, speed).
+time, the slowest tests, the worker's peak memory and the measured metrics (for m05: the trainable
+ratio, the OS-measured peaks of the memory comparison's workers, and each training's time, peak,
+hidden-ticket accuracy and saved bytes: LoRA, QLoRA and full fine-tuning; for m06: footprints,
+perplexities, speed).
 The machine's load average is printed before and after: shared cores slow everything several times.
 """
 

@@ -19,6 +19,7 @@ import jinja2
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from autograder.grade.results import score_text
 from autograder.gradebook import Row
 from autograder.gradebook.late import aware
 
@@ -36,6 +37,7 @@ class ShownTest:
     passed: bool
     score: float
     max_score: float
+    score_text: str
     message: str
 
 
@@ -71,7 +73,7 @@ def student_feedback(results: dict[str, Any], *, student: str, module: str, titl
             withheld += 1
             continue
         passed = t.get("status") == "passed"
-        tests.append(ShownTest(t["number"], t["name"], passed, t["score"], t["max_score"],
+        tests.append(ShownTest(t["number"], t["name"], passed, t["score"], t["max_score"], score_text(t),
                                "" if passed else t.get("output", "")))
     return StudentFeedback(
         student=student, module=module, title=title, tests=tests, withheld=withheld,
@@ -100,6 +102,7 @@ def _png(fig: Figure) -> str:
 def grade_histogram(rows: list[Row], points: float) -> str:
     fig = Figure(figsize=(6, 3))
     ax = fig.add_subplot()
+    points = max([points, *(r.final_score for r in rows)])  # extra credit can take a score past the points
     bins = [i - 0.5 for i in range(int(points) + 2)] if points <= 30 else 20  # one bar per point when few
     ax.hist([r.final_score for r in rows], bins=bins, range=None if points <= 30 else (0, points),
             color="#3b6ea8", edgecolor="white")

@@ -2,6 +2,8 @@
 
 Tests declare points and visibility with markers; their docstring names them for the student.
 Only the failure's message reaches the student: never a traceback, never the test's source.
+An extra-credit test has max_score 0 and scores its points when it passes: Gradescope adds a score
+above max_score to the total as extra credit, and the module's points possible stay the same.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def _describe(item: pytest.Item) -> str:
     doc = (getattr(item.obj, "__doc__", None) or "").strip()
     name = " ".join(doc.split("\n\n")[0].split()) if doc else item.name.removeprefix("test_").replace("_", " ")
     callspec = getattr(item, "callspec", None)
-    return f"{name} [{callspec.id}]" if callspec else name
+    name = f"{name} [{callspec.id}]" if callspec else name
+    return f"Extra credit: {name}" if item.get_closest_marker("extra_credit") else name
 
 
 def _marker_arg(item: pytest.Item, name: str, default: Any) -> Any:
@@ -77,6 +80,7 @@ class GradingPlugin:
         global _current
         _current = self.ctx
         config.addinivalue_line("markers", "points(n): the points this test is worth")
+        config.addinivalue_line("markers", "extra_credit(n): n points on top of the module's total when it passes")
         config.addinivalue_line("markers", "visibility(v): hidden | after_due_date | after_published | visible")
         config.addinivalue_line("markers", "tags(*t): learning objectives, shown in Gradescope")
 
@@ -88,11 +92,15 @@ class GradingPlugin:
         """Every selected test gets a results entry now, marked not run until it reports."""
         for n, item in enumerate(session.items, 1):
             tags = item.get_closest_marker("tags")
+            extra = item.get_closest_marker("extra_credit")
             result = TestResult(
-                name=_describe(item), max_score=float(_marker_arg(item, "points", 1)), number=str(n),
+                name=_describe(item), max_score=0.0 if extra else float(_marker_arg(item, "points", 1)), number=str(n),
                 visibility=_marker_arg(item, "visibility", "visible"),
-                tags=list(tags.args) if tags else [], extra_data={"id": getattr(item, "originalname", None) or item.name},
+                tags=[*(tags.args if tags else []), *(["extra credit"] if extra else [])],
+                extra_data={"id": getattr(item, "originalname", None) or item.name},
             )
+            if extra:
+                result.extra_data["extra_credit"] = float(_marker_arg(item, "extra_credit", 1))
             self.ctx.results.tests.append(result)
             self.ctx.by_nodeid[item.nodeid] = result
         self.ctx.save()
@@ -142,7 +150,7 @@ class GradingPlugin:
         message = self.failures.get(nodeid)
         passed = message is None
         result.status = "passed" if passed else "failed"
-        result.score = result.max_score if passed else 0.0
+        result.score = result.extra_data.get("extra_credit", result.max_score) if passed else 0.0
         result.output = "Passed." if passed else message
         self.ctx.save()
 

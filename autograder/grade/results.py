@@ -57,6 +57,14 @@ class Results:
         write_json_atomic(path, self.to_json())
 
 
+def score_text(test: dict[str, Any]) -> str:
+    """A test's score as people read it: "1/2", or "+2 of 2 extra" for an extra-credit test."""
+    extra = test.get("extra_data", {}).get("extra_credit")
+    if extra:
+        return f"+{test['score']:g} of {extra:g} extra"
+    return f"{test['score']:g}/{test['max_score']:g}"
+
+
 def finite(value: Any) -> Any:
     """JSON has no NaN or infinity: write them as null so results.json always parses."""
     if isinstance(value, float):

@@ -106,10 +106,13 @@ def _failing(results: dict) -> set[str]:
 
 
 def _check_reference(module_id: str, seed: int, res: dict) -> Check:
+    """Full marks: every test passes, extra credit included."""
     total = sum(t["max_score"] for t in res["tests"])
+    extra = sum(t["extra_data"].get("extra_credit", 0) for t in res["tests"])
     failing = sorted(_failing(res))
-    ok = bool(res["tests"]) and res["score"] == total and not _grader_errors(res)
-    detail = f"{res['score']:g}/{total:g}" + (f"; failing: {', '.join(failing)}" if failing else "")
+    ok = bool(res["tests"]) and not failing and res["score"] == total + extra and not _grader_errors(res)
+    detail = f"{res['score']:g}/{total:g}" + (f" (+{extra:g} extra credit possible)" if extra else "") \
+        + (f"; failing: {', '.join(failing)}" if failing else "")
     return Check(module_id, f"reference, seed {seed}", ok, detail, res.get("execution_time", 0.0))
 
 
@@ -129,25 +132,53 @@ def _check_mistake(module_id: str, mistake: Mistake, res: dict) -> Check:
     return Check(module_id, f"mistake: {mistake.name}", ok, detail, res.get("execution_time", 0.0))
 
 
+@dataclass
+class Task:
+    judge: Callable[[dict], Check]  # turns the grading's results into a check
+    grade: Callable[[], dict]  # runs the grading
+    long: bool = False  # a reference: it trains, so it starts first
+
+
+def module_tasks(layout: Layout, module_id: str, work: Path, seeds: list[int] | None = None) -> list[Task]:
+    """The gradings that prove one module: the reference (each seed, or `seeds`), the starter and
+    each mistake."""
+    module = layout.course.module(module_id)
+    ref = reference_submission(layout, module_id, work / "reference")
+    tasks: list[Task] = []
+    for seed in seeds or module.seeds:
+        tasks.append(Task(partial(_check_reference, module_id, seed),
+                          partial(grade_in_subprocess, layout, module_id, ref, work / f"ref-{seed}", seed), long=True))
+    starter = starter_submission(layout, module_id, work / "starter")
+    tasks.append(Task(partial(_check_starter, module_id),
+                      partial(grade_in_subprocess, layout, module_id, starter, work / "starter-out")))
+    for i, mistake in enumerate(load_mistakes(layout, module_id)):
+        sub = mistake_submission(layout, module_id, mistake, work / f"m{i}")
+        tasks.append(Task(partial(_check_mistake, module_id, mistake),
+                          partial(grade_in_subprocess, layout, module_id, sub, work / f"m{i}-out", only=mistake.fails)))
+    return tasks
+
+
+def run_tasks(batches: list[list[Task]], jobs: int) -> list[list[Check]]:
+    """Run every batch's gradings in one pool, `jobs` at a time, the long ones of every batch first,
+    so that no core idles behind one module's reference. Checks come back batch by batch, in order."""
+    tasks = sorted((task for batch in batches for task in batch), key=lambda task: not task.long)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {id(task): pool.submit(task.grade) for task in tasks}
+        return [[task.judge(futures[id(task)].result()) for task in batch] for batch in batches]
+
+
 def validate_module(layout: Layout, module_id: str, work: Path, jobs: int = 2,
                     seeds: list[int] | None = None) -> list[Check]:
     """Grade the reference (each seed, or `seeds`), the starter and each mistake, `jobs` at a time."""
-    module = layout.course.module(module_id)
-    ref = reference_submission(layout, module_id, work / "reference")
-    tasks: list[tuple[Callable[[dict], Check], Callable[[], dict]]] = []
-    for seed in seeds or module.seeds:
-        tasks.append((partial(_check_reference, module_id, seed),
-                      partial(grade_in_subprocess, layout, module_id, ref, work / f"ref-{seed}", seed)))
-    starter = starter_submission(layout, module_id, work / "starter")
-    tasks.append((partial(_check_starter, module_id),
-                  partial(grade_in_subprocess, layout, module_id, starter, work / "starter-out")))
-    for i, mistake in enumerate(load_mistakes(layout, module_id)):
-        sub = mistake_submission(layout, module_id, mistake, work / f"m{i}")
-        tasks.append((partial(_check_mistake, module_id, mistake),
-                      partial(grade_in_subprocess, layout, module_id, sub, work / f"m{i}-out", only=mistake.fails)))
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [(check, pool.submit(run)) for check, run in tasks]
-        return [check(future.result()) for check, future in futures]
+    return run_tasks([module_tasks(layout, module_id, work, seeds)], jobs)[0]
+
+
+def validate_modules(layout: Layout, module_ids: list[str], work: Path, jobs: int = 2,
+                     first_seed_only: bool = False) -> dict[str, list[Check]]:
+    """validate_module() for several modules at once, their gradings sharing one pool."""
+    batches = [module_tasks(layout, m, work / m, layout.course.module(m).seeds[:1] if first_seed_only else None)
+               for m in module_ids]
+    return dict(zip(module_ids, run_tasks(batches, jobs), strict=True))
 
 
 def validate(layout: Layout, module_ids: list[str] | None = None, jobs: int = 2) -> list[Check]:
@@ -159,7 +190,7 @@ def validate(layout: Layout, module_ids: list[str] | None = None, jobs: int = 2)
             checks.append(Check(", ".join(ids), "release holds nothing hidden", True, "built and scanned"))
         except Exception as exc:  # noqa: BLE001 - reported in the table
             checks.append(Check(", ".join(ids), "release holds nothing hidden", False, str(exc)))
-        for module_id in ids:
-            checks.extend(validate_module(layout, module_id, Path(tmp) / module_id, jobs))
+        for module_id, module_checks in validate_modules(layout, ids, Path(tmp), jobs).items():
+            checks.extend(module_checks)
             checks.extend(Check(module_id, *row) for row in quiz_checks(layout, module_id))
     return checks

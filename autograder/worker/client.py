@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from autograder.config import Limits
 from autograder.sandbox import Backend, LaunchSpec, package_root
@@ -253,6 +253,12 @@ class WorkerProcess:
             self.job.proc.stdout.close()
 
 
+class Measured(NamedTuple):
+    value: Any
+    peak_bytes: int  # the worker's peak memory, as the sandbox or the OS accounts it
+    seconds: float  # inside the call, as the worker timed it
+
+
 class StudentHandle:
     """What hidden tests use to reach the student's code. Every value that comes back is plain JSON."""
 
@@ -314,6 +320,20 @@ class StudentHandle:
         message = self._worker.limit_message(kind, f"calling {fn}()")
         self._retire()  # a worker at its limits is in no state to answer the next test
         raise StudentLimit(f"{message[:1].upper()}{message[1:]}.\n({error.splitlines()[0]}){note}")
+
+    def call_alone(self, fn: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Measured:
+        """Run one call in a fresh worker of its own, so that its peak memory is the call's alone."""
+        self.close()  # one worker at a time: the uid sandbox stops a worker with every process of its user
+        alone = StudentHandle(self.cfg, problem=self.problem, deadline=self.deadline)
+        try:
+            value = alone.call(fn, *args, timeout=timeout, **kwargs)
+        finally:
+            alone.close()  # the peak is read when the worker is stopped
+            self.peak_rss = max(self.peak_rss, alone.peak_rss)
+            self.calls += alone.calls
+            self.student_seconds += alone.student_seconds
+            self.import_seconds += alone.import_seconds
+        return Measured(value, alone.peak_rss, alone.student_seconds)
 
     def _ask(self, message: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
         """One request within the call's and the job's time; a breach retires the worker. An import

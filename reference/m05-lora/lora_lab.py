@@ -20,10 +20,11 @@ import math
 
 import torch
 from datasets import Dataset
-from peft import LoraConfig, PeftModel, get_peft_model
+from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
+    BitsAndBytesConfig,
     DataCollatorForSeq2Seq,
     Trainer,
     TrainingArguments,
@@ -137,33 +138,46 @@ def trainable_report(model) -> dict:
 
 
 # %%
-def finetune_lora(model_path: str, data_dir: str, out_dir: str, epochs: int, seed: int) -> dict:
-    """Fine-tune the model in `model_path` with add_lora() on data_dir/train.jsonl for `epochs` epochs.
-
-    Use the Trainer (batch size 8, learning rate 1e-3, seeded with `seed`, on the CPU, no
-    checkpoints, no reports). Save only the adapter to `out_dir` (adapter_model.safetensors and
-    adapter_config.json). Return {"before": evaluate(...) on data_dir/valid.jsonl before training,
-    "after": evaluate(...) after, "train_loss": the Trainer's final training loss}.
-    """
-    ### BEGIN SOLUTION tokenizer pad token; evaluate base; add_lora; Dataset.from_list(tokenize_example...); DataCollatorForSeq2Seq pads labels with -100; TrainingArguments(...); trainer.train(); save_pretrained(out_dir); evaluate again
+def load_tokenizer(model_path: str):
+    """The model's tokenizer, padding with the end-of-sequence token (SmolLM2 has no pad token)."""
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(model_path)
-    valid = load_examples(f"{data_dir}/valid.jsonl")
-    before = evaluate(model, tokenizer, valid)
-    model = add_lora(model)
-    train = Dataset.from_list([tokenize_example(tokenizer, ex["ticket"], ex["team"])
-                               for ex in load_examples(f"{data_dir}/train.jsonl")])
+    return tokenizer
+
+
+def train_and_save(model, tokenizer, data_dir: str, out_dir: str, epochs: int, seed: int, learning_rate: float) -> dict:
+    """Train `model` (its trainable parameters: LoRA's, or all of them) on data_dir/train.jsonl with the
+    Trainer: `epochs` epochs, batch size 8, `learning_rate`, seeded with `seed`, on the CPU, no
+    checkpoints, no reports, runs under out_dir + "-runs". Then save it to `out_dir` (a PEFT model
+    saves only its adapter) and return {"after": evaluate(...) on data_dir/valid.jsonl,
+    "train_loss": the Trainer's final training loss}."""
+    ### BEGIN SOLUTION Dataset.from_list(tokenize_example...); DataCollatorForSeq2Seq pads labels with -100; TrainingArguments(...); Trainer(..., processing_class=tokenizer).train(); save_pretrained(out_dir); evaluate
+    examples = Dataset.from_list([tokenize_example(tokenizer, ex["ticket"], ex["team"])
+                                  for ex in load_examples(f"{data_dir}/train.jsonl")])
     args = TrainingArguments(
-        output_dir=out_dir + "-runs", num_train_epochs=epochs, per_device_train_batch_size=8, learning_rate=1e-3,
-        seed=seed, use_cpu=True, report_to="none", save_strategy="no", logging_steps=5, disable_tqdm=True,
+        output_dir=out_dir + "-runs", num_train_epochs=epochs, per_device_train_batch_size=8,
+        learning_rate=learning_rate, seed=seed, use_cpu=True, report_to="none", save_strategy="no",
+        logging_steps=5, disable_tqdm=True,
     )
-    trainer = Trainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,
+    trainer = Trainer(model=model, args=args, train_dataset=examples, processing_class=tokenizer,
                       data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100))
-    result = trainer.train()
+    loss = trainer.train().training_loss
     model.save_pretrained(out_dir)
-    return {"before": before, "after": evaluate(model, tokenizer, valid), "train_loss": result.training_loss}
+    return {"after": evaluate(model, tokenizer, load_examples(f"{data_dir}/valid.jsonl")), "train_loss": loss}
+    ### END SOLUTION
+
+
+def finetune_lora(model_path: str, data_dir: str, out_dir: str, epochs: int, seed: int) -> dict:
+    """Fine-tune the model in `model_path` with add_lora() on data_dir/train.jsonl for `epochs` epochs,
+    with train_and_save() at learning rate 1e-3: `out_dir` gets only the adapter
+    (adapter_model.safetensors and adapter_config.json). Return {"before": evaluate(...) on
+    data_dir/valid.jsonl before training, "after": ..., "train_loss": ...} (train_and_save's two)."""
+    ### BEGIN SOLUTION load_tokenizer; evaluate the base; add_lora; train_and_save(..., 1e-3)
+    tokenizer = load_tokenizer(model_path)
+    model = AutoModelForCausalLM.from_pretrained(model_path)
+    before = evaluate(model, tokenizer, load_examples(f"{data_dir}/valid.jsonl"))
+    return {"before": before, **train_and_save(add_lora(model), tokenizer, data_dir, out_dir, epochs, seed, 1e-3)}
     ### END SOLUTION
 
 
@@ -223,9 +237,7 @@ def training_memory(model_path: str, tickets: list[dict], mode: str, steps: int)
     The grader measures this call's peak memory itself.
     """
     ### BEGIN SOLUTION build the batch with tokenize_example + DataCollatorForSeq2Seq; add_lora for "lora"; torch.optim.AdamW over trainable params; loss.backward(); step; count bytes with numel() * element_size()
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(model_path)
     model = AutoModelForCausalLM.from_pretrained(model_path)
     if mode == "lora":
         model = add_lora(model)
@@ -246,6 +258,47 @@ def training_memory(model_path: str, tickets: list[dict], mode: str, steps: int)
         "gradient_bytes": sum(p.grad.numel() * p.grad.element_size() for p in params if p.grad is not None),
         "optimizer_state_bytes": sum(t.numel() * t.element_size() for t in state),
     }
+    ### END SOLUTION
+
+
+# %% [markdown]
+# ## 7. Stretch goals (extra credit)
+#
+# **QLoRA** keeps the frozen base in 4-bit NF4 (module 6) and trains LoRA adapters on top, in
+# float32. `prepare_model_for_kbit_training` readies a quantized model for that (it freezes the
+# base, keeps the norms in fp32 and makes the inputs require gradients).
+#
+# **Full fine-tuning** trains every weight, at a learning rate twenty times smaller than LoRA's.
+
+
+# %%
+def finetune_qlora(model_path: str, data_dir: str, out_dir: str, epochs: int, seed: int) -> dict:
+    """finetune_lora(), on a 4-bit base: load the model with every linear layer of its blocks in
+    4-bit NF4 computing in float32, prepare it for k-bit training (without gradient checkpointing),
+    add_lora(), train_and_save() at 1e-3. Return what finetune_lora() does, "before" and "after"
+    measured on the 4-bit model.
+
+    On the CPU, a 4-bit layer run in eval mode without gradients repacks its weights for fast
+    inference, and a repacked layer passes no gradient: measure "before" on a copy of its own."""
+    ### BEGIN SOLUTION BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32); evaluate one loaded copy; train another: prepare_model_for_kbit_training(model, use_gradient_checkpointing=False), add_lora
+    tokenizer = load_tokenizer(model_path)
+    nf4 = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32)
+    base = AutoModelForCausalLM.from_pretrained(model_path, quantization_config=nf4)
+    before = evaluate(base, tokenizer, load_examples(f"{data_dir}/valid.jsonl"))
+    model = AutoModelForCausalLM.from_pretrained(model_path, quantization_config=nf4)
+    model = add_lora(prepare_model_for_kbit_training(model, use_gradient_checkpointing=False))
+    return {"before": before, **train_and_save(model, tokenizer, data_dir, out_dir, epochs, seed, 1e-3)}
+    ### END SOLUTION
+
+
+def finetune_full(model_path: str, data_dir: str, out_dir: str, epochs: int, seed: int) -> dict:
+    """Fine-tune every weight of the model in `model_path` with train_and_save() at learning rate
+    5e-5: `out_dir` gets the whole model. Return what finetune_lora() does."""
+    ### BEGIN SOLUTION as finetune_lora without add_lora, at 5e-5
+    tokenizer = load_tokenizer(model_path)
+    model = AutoModelForCausalLM.from_pretrained(model_path)
+    before = evaluate(model, tokenizer, load_examples(f"{data_dir}/valid.jsonl"))
+    return {"before": before, **train_and_save(model, tokenizer, data_dir, out_dir, epochs, seed, 5e-5)}
     ### END SOLUTION
 
 

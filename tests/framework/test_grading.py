@@ -64,6 +64,39 @@ def test_a_wrong_answer_shows_only_the_assertion_message(mini, tmp_path):
     assert tests["test_add"]["output"] == "add(2, 3) is wrong"
 
 
+EXTRA = '''
+from autograder.api import extra_credit
+
+
+@extra_credit(2)
+def test_bonus(student):
+    """bonus() doubles its argument."""
+    assert student.call("bonus", 21) == 42, "bonus(21) should be 42"
+'''
+
+
+def test_extra_credit_adds_to_the_score_not_to_the_points_possible(mini, tmp_path):
+    from autograder.feedback import render_student_markdown, student_feedback
+    from autograder.validate import _check_reference
+
+    (mini.assignment_dir("mini") / "hidden" / "test_extra.py").write_text(EXTRA)
+    without = grade(mini, "mini", submission(tmp_path / "a", GOOD), tmp_path / "oa")
+    bonus = by_id(without)["test_bonus"]
+    assert (without.score, bonus["score"], bonus["max_score"]) == (4, 0, 0)
+    assert bonus["name"] == "Extra credit: bonus() doubles its argument." and "extra credit" in bonus["tags"]
+    assert "mini.py has no function named bonus()" in bonus["output"]
+
+    results = grade(mini, "mini", submission(tmp_path / "b", GOOD + "\ndef bonus(x):\n    return 2 * x\n"), tmp_path / "ob")
+    data = json.loads((tmp_path / "ob" / "results.json").read_text())
+    assert data["score"] == 6 and results.max_score == 4  # Gradescope counts a score above max_score as extra credit
+    assert by_id(results)["test_bonus"]["status"] == "passed"
+    feedback = render_student_markdown(student_feedback(data, student="s", module="mini", title="Mini", due=None))
+    assert "**Score: 6 / 4**" in feedback and "passed, +2 of 2 extra" in feedback
+
+    # the reference must earn the extra credit too: 4/4 without it is not full marks
+    assert _check_reference("mini", 1, data).ok and not _check_reference("mini", 1, without.to_json()).ok
+
+
 def test_notebook_and_zip_submissions(mini, tmp_path):
     from autograder.release.notebook import script_to_notebook
 
@@ -142,3 +175,26 @@ def test_grader_version_moves_with_whatever_decides_a_grade(mini):
     config.write_text(config.read_text().replace("wall: 60s", "wall: 77s"))
     versions.add(grader_version(Layout(mini.root), "mini", "hidden"))
     assert len(versions) == 3
+
+
+def test_validation_runs_every_module_in_one_pool_references_first():
+    """`course validate` shares one pool across modules: each module's references (its training
+    runs) start before any starter or mistake, and every check returns to its own module, in order."""
+    import threading
+
+    from autograder.validate import Check, Task, run_tasks
+
+    started: list[str] = []
+    lock = threading.Lock()
+
+    def task(name: str, long: bool = False) -> Task:
+        def grade() -> dict:
+            with lock:
+                started.append(name)
+            return {"name": name}
+        return Task(lambda res: Check(name.split("/")[0], res["name"], True, ""), grade, long)
+
+    batches = [[task("a/ref", True), task("a/starter"), task("a/m0")], [task("b/ref", True), task("b/starter")]]
+    checks = run_tasks(batches, jobs=1)
+    assert started[:2] == ["a/ref", "b/ref"]
+    assert [[c.name for c in batch] for batch in checks] == [["a/ref", "a/starter", "a/m0"], ["b/ref", "b/starter"]]

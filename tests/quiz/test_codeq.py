@@ -64,7 +64,7 @@ def test_course_validate_reports_the_quiz_rows(demo: Layout, monkeypatch):
     """`course validate` adds the quiz rows to each module's checks (grading is stubbed out here)."""
     import autograder.validate as validate
 
-    monkeypatch.setattr(validate, "validate_module", lambda *args, **kwargs: [])
+    monkeypatch.setattr(validate, "module_tasks", lambda *args, **kwargs: [])
     monkeypatch.setattr(validate, "build_release", lambda *args, **kwargs: None)
     rows = [(c.module, c.name, c.ok) for c in validate.validate(demo, ["q1"]) if c.name.startswith("quiz")]
     assert rows == [("q1", name, True) for name in ("quiz bank loads", "quiz keys grade correct",

@@ -1,13 +1,14 @@
 """Hidden inputs for module 5: tickets the student never saw (drawn by builders/tickets.py with
-another seed, disjoint from the public split), the trusted base model, and the student's adapter,
-trained once per grading."""
+another seed, disjoint from the public split), the trusted base model in fp32 and in 4-bit, and the
+student's trainings (LoRA; QLoRA and full fine-tuning for extra credit), each run once per grading
+in a worker of its own, whose peak memory the OS measures."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from autograder.api import StudentError
+from autograder.api import StudentError, record_metric
 
 DATA = Path(__file__).parent / "data"
 TRAIN_SECONDS = 1800  # 3 epochs of 120 tickets: ~4 CPU-minutes; a shared machine may give a fraction of that
@@ -28,12 +29,41 @@ def trusted_base(assets):
 
 
 @pytest.fixture(scope="session")
-def trained(student, seed):
-    """The student's finetune_lora() report and the folder its adapter was saved to.
+def trusted_nf4(assets):
+    """SmolLM2 quantized to 4-bit NF4 here, as the spec asks the student to (float32 compute)."""
+    import torch
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
-    Session-scoped: a failure is raised again, as the student's, in every test that needs it."""
-    report = student.call("finetune_lora", student.asset("smollm2"), student.asset("tickets"),
-                          student.scratch("adapter"), 3, seed, timeout=TRAIN_SECONDS)
+    nf4 = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32)
+    return AutoModelForCausalLM.from_pretrained(assets.path("smollm2"), quantization_config=nf4).eval()
+
+
+def training(student, seed, fn: str, folder: str, label: str) -> tuple[dict, Path]:
+    """The report of the student's `fn` (3 epochs on the tickets, the grading seed) and the folder it
+    saved to; its peak memory and seconds go to the metrics as <label>_train_peak_bytes / _seconds."""
+    report, peak, seconds = student.call_alone(fn, student.asset("smollm2"), student.asset("tickets"),
+                                               student.scratch(folder), 3, seed, timeout=TRAIN_SECONDS)
     if not isinstance(report, dict):
-        raise StudentError("finetune_lora() must return a dict")
-    return report, student.scratch_path("adapter")
+        raise StudentError(f"{fn}() must return a dict")
+    record_metric(f"{label}_train_peak_bytes", peak)
+    record_metric(f"{label}_train_seconds", round(seconds, 1))
+    return report, student.scratch_path(folder)
+
+
+# Session-scoped: a failure is raised again, as the student's, in every test that needs it.
+@pytest.fixture(scope="session")
+def trained(student, seed):
+    """finetune_lora(): its report and the adapter's folder."""
+    return training(student, seed, "finetune_lora", "adapter", "lora")
+
+
+@pytest.fixture(scope="session")
+def qlora_trained(student, seed):
+    """finetune_qlora() (extra credit): its report and the adapter's folder."""
+    return training(student, seed, "finetune_qlora", "qlora-adapter", "qlora")
+
+
+@pytest.fixture(scope="session")
+def full_trained(student, seed):
+    """finetune_full() (extra credit): its report and the saved model's folder."""
+    return training(student, seed, "finetune_full", "full-model", "full")

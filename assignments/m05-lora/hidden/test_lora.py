@@ -1,16 +1,17 @@
 """Hidden graders for module 5. The adapter the student saved is read here as data (JSON config and
 safetensors) and merged into the trusted base model by hand: W += alpha / r * B @ A. Quality,
 reloading, merging and parameter counts are all checked against that; memory is measured by the
-OS, on separate workers, never taken from the student's report."""
+OS, on separate workers, never taken from the student's report. The stretch goals (QLoRA, full
+fine-tuning) are extra credit, checked the same way on the trusted 4-bit base and the saved model."""
 
+import contextlib
 import json
 import math
 
 import torch
 from safetensors.torch import load_file
 
-from autograder.api import StudentError, load_saved_model, points, record_metric, same_plain
-from autograder.worker.client import StudentHandle
+from autograder.api import StudentError, extra_credit, load_saved_model, points, record_metric, same_plain
 
 LM = "AutoModelForCausalLM"
 TEAMS = ["billing", "shipping", "technical"]
@@ -45,25 +46,46 @@ def read_adapter(folder) -> tuple[dict, dict[str, torch.Tensor]]:
     return config, tensors
 
 
+def adapter_layers(model, config: dict, tensors: dict[str, torch.Tensor]):
+    """(layer of `model`, its update alpha / r * B @ A) for each A/B pair of the adapter."""
+    modules = dict(model.named_modules())
+    scale = config["lora_alpha"] / (math.sqrt(config["r"]) if config.get("use_rslora") else config["r"])
+    for key, a in tensors.items():
+        if not key.endswith(".lora_A.weight"):
+            continue
+        name = key.removesuffix(".lora_A.weight").removeprefix("base_model.model.")
+        b = tensors.get(key.replace(".lora_A.", ".lora_B."))
+        layer = modules.get(name)
+        # out_features/in_features: a 4-bit layer's weight is packed, its shape is not the matrix's
+        if b is None or (getattr(layer, "out_features", None), getattr(layer, "in_features", None)) \
+                != (b.shape[0], a.shape[1]) or a.shape[0] != b.shape[1]:
+            raise StudentError(f"the adapter matrices for {name} do not fit the base model")
+        yield layer, scale * (b.float() @ a.float())
+
+
 def merged_copy(base, config: dict, tensors: dict[str, torch.Tensor]):
     """A copy of the base model with the adapter merged in, computed here from the saved matrices."""
     import copy
 
     model = copy.deepcopy(base)
-    modules = dict(model.named_modules())
-    scale = config["lora_alpha"] / (math.sqrt(config["r"]) if config.get("use_rslora") else config["r"])
     with torch.no_grad():
-        for key, a in tensors.items():
-            if not key.endswith(".lora_A.weight"):
-                continue
-            name = key.removesuffix(".lora_A.weight").removeprefix("base_model.model.")
-            b = tensors.get(key.replace(".lora_A.", ".lora_B."))
-            layer = modules.get(name)
-            if b is None or layer is None or not hasattr(layer, "weight") or \
-                    tuple(layer.weight.shape) != (b.shape[0], a.shape[1]) or a.shape[0] != b.shape[1]:
-                raise StudentError(f"the adapter matrices for {name} do not fit the base model")
-            layer.weight += scale * (b.float() @ a.float())
+        for layer, update in adapter_layers(model, config, tensors):
+            layer.weight += update
     return model.eval()
+
+
+@contextlib.contextmanager
+def adapter_hooks(model, config: dict, tensors: dict[str, torch.Tensor]):
+    """`model` computing base + adapter without touching its weights (a 4-bit base cannot take a
+    merge): each adapted layer's output gets x @ update.T added, as PEFT's LoRA layer does."""
+    handles = []
+    try:
+        for layer, update in adapter_layers(model, config, tensors):
+            handles.append(layer.register_forward_hook(lambda _m, inputs, out, t=update.T: out + inputs[0] @ t))
+        yield model
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def team_logits(model, tokenizer, tickets: list[str]) -> torch.Tensor:
@@ -87,6 +109,28 @@ def trained_adapter(trained):
     report, folder = trained
     config, tensors = read_adapter(folder)
     return report, config, tensors
+
+
+def valid_examples(assets) -> list[dict]:
+    lines = (assets.path("tickets") / "valid.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def check_learned(before: dict, after: dict) -> None:
+    """The bar every training in this module must clear on the hidden tickets."""
+    assert after["accuracy"] >= 0.8, \
+        f"after fine-tuning, {after['accuracy']:.0%} of the hidden tickets are routed right (base model: {before['accuracy']:.0%}); expected at least 80%"
+    assert after["accuracy"] >= before["accuracy"] + 0.3, "fine-tuning did not improve accuracy by 30 points"
+    assert after["answer_loss"] <= 0.5 * before["answer_loss"], "the answer loss did not at least halve"
+
+
+def check_reported(report: dict, key: str, measured: dict, fn: str, hint: str) -> None:
+    """`fn`'s reported figures under `key` match what the grader measured on valid.jsonl."""
+    got = report.get(key)
+    assert isinstance(got, dict), f"{fn}() must return {{'before': {{...}}, 'after': {{...}}, 'train_loss': ...}}"
+    assert same_plain(got.get("accuracy"), measured["accuracy"], abs_=0.04) and \
+        same_plain(got.get("answer_loss"), measured["answer_loss"], rel=0.02, abs_=0.01), (
+        f"{fn}() reports {got} {key} training; the grader measures {measured} on valid.jsonl ({hint})")
 
 
 @points(2)
@@ -165,10 +209,7 @@ def test_improves_on_hidden_tickets(trained, trusted_base, hidden_tickets):
     for when, q in (("before", before), ("after", after)):
         record_metric(f"{when}_accuracy", round(q["accuracy"], 4), leaderboard=when == "after")
         record_metric(f"{when}_answer_loss", round(q["answer_loss"], 4))
-    assert after["accuracy"] >= 0.8, \
-        f"after fine-tuning, {after['accuracy']:.0%} of the hidden tickets are routed right (base model: {before['accuracy']:.0%}); expected at least 80%"
-    assert after["accuracy"] >= before["accuracy"] + 0.3, "fine-tuning did not improve accuracy by 30 points"
-    assert after["answer_loss"] <= 0.5 * before["answer_loss"], "the answer loss did not at least halve"
+    check_learned(before, after)
 
 
 @points(2)
@@ -176,15 +217,9 @@ def test_reported_evaluation(trained, trusted_base, assets):
     """finetune_lora() reports before/after figures on valid.jsonl that match the saved adapter's, in eval mode."""
     report, config, tensors = trained_adapter(trained)
     tokenizer, base = trusted_base
-    valid_file = assets.path("tickets") / "valid.jsonl"
-    valid = [json.loads(line) for line in valid_file.read_text().splitlines() if line.strip()]
-    after = quality(merged_copy(base, config, tensors), tokenizer, valid)
-    got = report.get("after")
-    assert isinstance(got, dict), "finetune_lora() must return {'before': {...}, 'after': {...}, 'train_loss': ...}"
-    assert same_plain(got.get("accuracy"), after["accuracy"], abs_=0.04) and \
-        same_plain(got.get("answer_loss"), after["answer_loss"], rel=0.02, abs_=0.01), (
-        f"you report {got} after training; the saved adapter gives {after} on valid.jsonl "
-        "(evaluate in eval mode: after training the LoRA dropout is still on)")
+    after = quality(merged_copy(base, config, tensors), tokenizer, valid_examples(assets))
+    check_reported(report, "after", after, "finetune_lora",
+                   "the saved adapter's figures: evaluate in eval mode, after training the LoRA dropout is still on")
     before = report.get("before")
     assert isinstance(before, dict) and isinstance(before.get("accuracy"), int | float), "report 'before' too"
 
@@ -217,24 +252,12 @@ def test_merged_model(student, trained, trusted_base, hidden_tickets):
     assert torch.allclose(got, want, atol=2e-3), "the merged model's outputs differ from base + adapter"
 
 
-def peak_of_call(student, fn: str, *args):
-    """Run one call alone in a new worker and return (its value, the OS-measured peak memory of that worker)."""
-    student.close()  # one worker at a time: the sandbox stops a worker with every process of its user
-    handle = StudentHandle(student.cfg, deadline=student.deadline)
-    try:
-        value = handle.call(fn, *args)
-    finally:
-        handle.close()  # the peak is read when the worker is stopped
-        student.peak_rss = max(student.peak_rss, handle.peak_rss)
-    return value, handle.peak_rss
-
-
 @points(4)
 def test_memory_savings(student, hidden_tickets):
     """LoRA training needs far less memory than full fine-tuning of the same model on the same batch, measured by the OS."""
     batch = hidden_tickets[:8]
-    lora, lora_peak = peak_of_call(student, "training_memory", student.asset("smollm2"), batch, "lora", 2)
-    full, full_peak = peak_of_call(student, "training_memory", student.asset("smollm2"), batch, "full", 2)
+    lora, lora_peak, _ = student.call_alone("training_memory", student.asset("smollm2"), batch, "lora", 2)
+    full, full_peak, _ = student.call_alone("training_memory", student.asset("smollm2"), batch, "full", 2)
     record_metric("lora_peak_bytes", lora_peak)
     record_metric("full_peak_bytes", full_peak)
     # exact: AdamW keeps exp_avg and exp_avg_sq (fp32) per trained parameter and a step counter per tensor
@@ -255,3 +278,47 @@ def test_memory_savings(student, hidden_tickets):
     assert lora_peak <= 0.75 * full_peak, (
         f"LoRA training peaked at {lora_peak / 2**30:.2f} GiB, full fine-tuning at {full_peak / 2**30:.2f} GiB: "
         "expected LoRA at most 75%")
+
+
+@extra_credit(2)
+def test_qlora_on_a_4bit_base(qlora_trained, trusted_nf4, trusted_base, hidden_tickets, assets):
+    """QLoRA: the adapter trained on the 4-bit NF4 base routes hidden tickets on that base, and the figures you report were measured on it."""
+    report, config, tensors = trained_adapter(qlora_trained)
+    tokenizer, _ = trusted_base
+    assert (config["r"], config["lora_alpha"], sorted(config.get("target_modules") or [])) == (8, 16, ["q_proj", "v_proj"]), \
+        "the QLoRA adapter should use add_lora()'s settings: r=8, alpha 16 on q_proj and v_proj"
+    before = quality(trusted_nf4, tokenizer, hidden_tickets)
+    with adapter_hooks(trusted_nf4, config, tensors) as adapted:
+        after = quality(adapted, tokenizer, hidden_tickets)
+        valid_after = quality(adapted, tokenizer, valid_examples(assets))
+    record_metric("qlora_before_accuracy", round(before["accuracy"], 4))
+    record_metric("qlora_accuracy", round(after["accuracy"], 4))
+    record_metric("qlora_answer_loss", round(after["answer_loss"], 4))
+    check_learned(before, after)
+    check_reported(report, "after", valid_after, "finetune_qlora",
+                   "the adapter on the grader's 4-bit NF4 base, float32 compute: is your base quantized that way?")
+
+
+@extra_credit(2)
+def test_lora_versus_full_finetuning(full_trained, trained, trusted_base, hidden_tickets, assets):
+    """Full fine-tuning: every weight trained and saved, the model routes hidden tickets; its quality, time and memory are set beside LoRA's."""
+    report, folder = full_trained
+    tokenizer, base = trusted_base
+    model = load_saved_model(folder, LM).eval()
+    tuned = dict(model.named_parameters())
+    assert not any("lora" in name for name in tuned), "the saved model holds LoRA layers: full fine-tuning trains the model itself"
+    assert sum(p.numel() for p in tuned.values()) == BASE_PARAMETERS, "the saved model is not SmolLM2-135M"
+    unchanged = [name for name, p in base.named_parameters() if name not in tuned or torch.equal(p, tuned[name])]
+    assert not unchanged, (f"{len(unchanged)} of the model's {BASE_TENSORS} weight tensors did not change, "
+                           f"such as {unchanged[0]}: full fine-tuning trains every weight")
+    before = quality(base, tokenizer, hidden_tickets)
+    after = quality(model, tokenizer, hidden_tickets)
+    record_metric("full_accuracy", round(after["accuracy"], 4))
+    record_metric("full_answer_loss", round(after["answer_loss"], 4))
+    check_learned(before, after)
+    check_reported(report, "after", quality(model, tokenizer, valid_examples(assets)), "finetune_full",
+                   "the saved model's figures: evaluate in eval mode")
+    # what each must keep: LoRA an adapter beside the shared base, full fine-tuning a whole model
+    adapter_bytes = sum(f.stat().st_size for f in trained[1].glob("*.safetensors"))
+    record_metric("lora_saved_bytes", adapter_bytes)
+    record_metric("full_saved_bytes", sum(f.stat().st_size for f in folder.glob("*.safetensors")))
