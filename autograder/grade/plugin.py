@@ -2,8 +2,8 @@
 
 Tests declare points and visibility with markers; their docstring names them for the student.
 Only the failure's message reaches the student: never a traceback, never the test's source.
-An extra-credit test has max_score 0 and scores its points when it passes: Gradescope adds a score
-above max_score to the total as extra credit, and the module's points possible stay the same.
+An extra-credit test has max_score 0 and scores its points when it passes: the top-level score (which
+Gradescope takes over the tests' sum) then exceeds the module's points, which stay the same.
 """
 
 from __future__ import annotations

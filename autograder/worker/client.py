@@ -329,6 +329,7 @@ class StudentHandle:
             value = alone.call(fn, *args, timeout=timeout, **kwargs)
         finally:
             alone.close()  # the peak is read when the worker is stopped
+            self.problem = self.problem or alone.problem  # an import that hung will hang again
             self.peak_rss = max(self.peak_rss, alone.peak_rss)
             self.calls += alone.calls
             self.student_seconds += alone.student_seconds

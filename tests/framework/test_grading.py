@@ -88,7 +88,7 @@ def test_extra_credit_adds_to_the_score_not_to_the_points_possible(mini, tmp_pat
 
     results = grade(mini, "mini", submission(tmp_path / "b", GOOD + "\ndef bonus(x):\n    return 2 * x\n"), tmp_path / "ob")
     data = json.loads((tmp_path / "ob" / "results.json").read_text())
-    assert data["score"] == 6 and results.max_score == 4  # Gradescope counts a score above max_score as extra credit
+    assert data["score"] == 6 and results.max_score == 4  # the top-level score Gradescope shows includes it
     assert by_id(results)["test_bonus"]["status"] == "passed"
     feedback = render_student_markdown(student_feedback(data, student="s", module="mini", title="Mini", due=None))
     assert "**Score: 6 / 4**" in feedback and "passed, +2 of 2 extra" in feedback
