@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from autograder.grade.results import score_text
+from autograder.grade.results import extra_credit_possible, score_text
 from autograder.hub.cli import hub_app
 from autograder.quiz.cli import quiz_app
 
@@ -52,7 +52,7 @@ def results_table(results: dict, title: str) -> Table:
         message = "" if t["status"] == "passed" else t["output"].splitlines()[0] if t["output"] else ""
         table.add_row(t["number"], t["name"], f"[{colour}]{score_text(t)}[/]", message)
     total = sum(t["max_score"] for t in results["tests"])
-    extra = sum(t["extra_data"].get("extra_credit", 0) for t in results["tests"])
+    extra = extra_credit_possible(results["tests"])
     table.caption = (f"total {results['score']:g}/{total:g}" + (f" (extra credit included, {extra:g} possible)" if extra else "")
                      + f" in {results.get('execution_time', 0):.1f} s")
     return table

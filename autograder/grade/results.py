@@ -65,6 +65,11 @@ def score_text(test: dict[str, Any]) -> str:
     return f"{test['score']:g}/{test['max_score']:g}"
 
 
+def extra_credit_possible(tests: list[dict[str, Any]]) -> float:
+    """The points a results file's extra-credit tests are worth together (0 when it has none)."""
+    return sum(t.get("extra_data", {}).get("extra_credit", 0) for t in tests)
+
+
 def finite(value: Any) -> Any:
     """JSON has no NaN or infinity: write them as null so results.json always parses."""
     if isinstance(value, float):

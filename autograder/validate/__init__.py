@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from autograder.grade.results import extra_credit_possible
 from autograder.layout import Layout
 from autograder.quiz.checks import quiz_checks
 from autograder.release.build import build_release, starter_sources
@@ -108,7 +109,7 @@ def _failing(results: dict) -> set[str]:
 def _check_reference(module_id: str, seed: int, res: dict) -> Check:
     """Full marks: every test passes, extra credit included."""
     total = sum(t["max_score"] for t in res["tests"])
-    extra = sum(t["extra_data"].get("extra_credit", 0) for t in res["tests"])
+    extra = extra_credit_possible(res["tests"])
     failing = sorted(_failing(res))
     ok = bool(res["tests"]) and not failing and res["score"] == total + extra and not _grader_errors(res)
     detail = f"{res['score']:g}/{total:g}" + (f" (+{extra:g} extra credit possible)" if extra else "") \
@@ -167,15 +168,10 @@ def run_tasks(batches: list[list[Task]], jobs: int) -> list[list[Check]]:
         return [[task.judge(futures[id(task)].result()) for task in batch] for batch in batches]
 
 
-def validate_module(layout: Layout, module_id: str, work: Path, jobs: int = 2,
-                    seeds: list[int] | None = None) -> list[Check]:
-    """Grade the reference (each seed, or `seeds`), the starter and each mistake, `jobs` at a time."""
-    return run_tasks([module_tasks(layout, module_id, work, seeds)], jobs)[0]
-
-
 def validate_modules(layout: Layout, module_ids: list[str], work: Path, jobs: int = 2,
                      first_seed_only: bool = False) -> dict[str, list[Check]]:
-    """validate_module() for several modules at once, their gradings sharing one pool."""
+    """Grade each module's reference (every seed, or the first), starter and mistakes, `jobs` at a
+    time, all modules' gradings sharing one pool."""
     batches = [module_tasks(layout, m, work / m, layout.course.module(m).seeds[:1] if first_seed_only else None)
                for m in module_ids]
     return dict(zip(module_ids, run_tasks(batches, jobs), strict=True))
