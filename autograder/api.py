@@ -1,12 +1,12 @@
 """What hidden graders and public checks import. Small on purpose.
 
-    from autograder.api import points, visibility, record_metric, load_saved_model
+from autograder.api import points, visibility, record_metric, load_saved_model
 
-    @points(2)
-    def test_padding_is_masked(student, reference): ...
+@points(2)
+def test_padding_is_masked(student, reference): ...
 
-    @extra_credit(2)  # on top of the module's points, when it passes
-    def test_stretch_goal(student): ...
+@extra_credit(2)  # on top of the module's points, when it passes
+def test_stretch_goal(student): ...
 """
 
 from __future__ import annotations
@@ -21,7 +21,16 @@ from autograder.grade.plugin import current
 from autograder.worker.client import StudentError
 from autograder.worker.protocol import same_plain
 
-__all__ = ["points", "extra_credit", "visibility", "tags", "record_metric", "load_saved_model", "StudentError", "same_plain"]
+__all__ = [
+    "points",
+    "extra_credit",
+    "visibility",
+    "tags",
+    "record_metric",
+    "load_saved_model",
+    "StudentError",
+    "same_plain",
+]
 
 points = pytest.mark.points
 extra_credit = pytest.mark.extra_credit
@@ -50,7 +59,9 @@ def load_saved_model(folder: Path, cls: str = "AutoModelForSequenceClassificatio
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise StudentError(f"no saved model was found at {folder.name}/: call save_pretrained() on that folder")
+        raise StudentError(
+            f"no saved model was found at {folder.name}/: call save_pretrained() on that folder"
+        )
     for path in folder.rglob("*"):
         if path.is_symlink():
             raise StudentError(f"{path.name} in your saved model is a symbolic link")
@@ -60,13 +71,20 @@ def load_saved_model(folder: Path, cls: str = "AutoModelForSequenceClassificatio
                 "(save with save_pretrained(), which writes safetensors by default)"
             )
     if not list(folder.glob("*.safetensors")):
-        raise StudentError(f"{folder.name}/ has no .safetensors weights: save the model with save_pretrained()")
+        raise StudentError(
+            f"{folder.name}/ has no .safetensors weights: save the model with save_pretrained()"
+        )
     config = json.loads((folder / "config.json").read_text()) if (folder / "config.json").exists() else {}
     if "auto_map" in config:
-        raise StudentError("your saved config asks for custom code (auto_map); save a standard transformers model")
+        raise StudentError(
+            "your saved config asks for custom code (auto_map); save a standard transformers model"
+        )
     try:
         model = getattr(transformers, cls).from_pretrained(
-            folder, use_safetensors=True, trust_remote_code=False, local_files_only=True, **kwargs)
+            folder, use_safetensors=True, trust_remote_code=False, local_files_only=True, **kwargs
+        )
     except Exception as exc:  # noqa: BLE001 - any load failure is the student's to fix
-        raise StudentError(f"your saved model could not be loaded as {cls}: {type(exc).__name__}: {exc}") from None
+        raise StudentError(
+            f"your saved model could not be loaded as {cls}: {type(exc).__name__}: {exc}"
+        ) from None
     return model.eval()

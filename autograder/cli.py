@@ -53,32 +53,44 @@ def results_table(results: dict, title: str) -> Table:
         table.add_row(t["number"], t["name"], f"[{colour}]{score_text(t)}[/]", message)
     total = sum(t["max_score"] for t in results["tests"])
     extra = extra_credit_possible(results["tests"])
-    table.caption = (f"total {results['score']:g}/{total:g}" + (f" (extra credit included, {extra:g} possible)" if extra else "")
-                     + f" in {results.get('execution_time', 0):.1f} s")
+    table.caption = (
+        f"total {results['score']:g}/{total:g}"
+        + (f" (extra credit included, {extra:g} possible)" if extra else "")
+        + f" in {results.get('execution_time', 0):.1f} s"
+    )
     return table
 
 
 @app.command()
 def grade(
     module: str,
-    submission: Annotated[Path, typer.Argument(help="one submission, or (batch) a folder of per-student ones")],
-    out: Annotated[Path, typer.Option("--out", help="folder for results.json (batch: one folder per student)")]
-    = Path("results"),
+    submission: Annotated[
+        Path, typer.Argument(help="one submission, or (batch) a folder of per-student ones")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="folder for results.json (batch: one folder per student)")
+    ] = Path("results"),
     suite: Annotated[str, typer.Option(help="hidden (graders) or public (checks)")] = "hidden",
     seed: Annotated[int | None, typer.Option(help="override the course seed")] = None,
     sandbox: Annotated[str | None, typer.Option(help="auto | bwrap | uid | none")] = None,
-    metadata: Annotated[Path | None, typer.Option(help="Gradescope submission_metadata.json (late policy)")] = None,
+    metadata: Annotated[
+        Path | None, typer.Option(help="Gradescope submission_metadata.json (late policy)")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="print nothing but errors")] = False,
     only: Annotated[list[str] | None, typer.Option(help="run only this test function (repeatable)")] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="batch mode: gradings run at once")] = None,
-    batch: Annotated[bool, typer.Option("--batch", help="batch mode: SUBMISSION holds one entry per student")]
-    = False,
-    gradebook: Annotated[Path | None, typer.Option(help="batch: SQLite gradebook (default OUT/gradebook.sqlite)")]
-    = None,
-    times: Annotated[Path | None, typer.Option(help="batch: CSV student_id,submitted_at (default: file mtimes)")]
-    = None,
-    extensions: Annotated[Path | None, typer.Option(help="batch: CSV student_id,extra_days or student_id,due")]
-    = None,
+    batch: Annotated[
+        bool, typer.Option("--batch", help="batch mode: SUBMISSION holds one entry per student")
+    ] = False,
+    gradebook: Annotated[
+        Path | None, typer.Option(help="batch: SQLite gradebook (default OUT/gradebook.sqlite)")
+    ] = None,
+    times: Annotated[
+        Path | None, typer.Option(help="batch: CSV student_id,submitted_at (default: file mtimes)")
+    ] = None,
+    extensions: Annotated[
+        Path | None, typer.Option(help="batch: CSV student_id,extra_days or student_id,due")
+    ] = None,
 ) -> None:
     """Grade one submission (a folder, .zip, .py or .ipynb) into OUT/results.json.
 
@@ -86,9 +98,20 @@ def grade(
     student id: each is graded in its own process into OUT/<student>/, recorded in the gradebook.
     """
     if jobs is not None or batch:
-        _grade_batch(module, submission, out, jobs or max(1, (os.cpu_count() or 2) // 2), gradebook, times,
-                     extensions, suite, [*(["--seed", str(seed)] if seed is not None else []),
-                                         *(["--sandbox", sandbox] if sandbox else [])])
+        _grade_batch(
+            module,
+            submission,
+            out,
+            jobs or max(1, (os.cpu_count() or 2) // 2),
+            gradebook,
+            times,
+            extensions,
+            suite,
+            [
+                *(["--seed", str(seed)] if seed is not None else []),
+                *(["--sandbox", sandbox] if sandbox else []),
+            ],
+        )
         return
     from autograder.grade.results import failure_results
 
@@ -97,15 +120,19 @@ def grade(
         from autograder.grade.runner import grade as run_grade
 
         layout = _layout()
-        results = run_grade(layout, module, submission, out, suite=suite, seed=seed, sandbox=sandbox,
-                            only=only).to_json()
+        results = run_grade(
+            layout, module, submission, out, suite=suite, seed=seed, sandbox=sandbox, only=only
+        ).to_json()
     except Exception as exc:  # noqa: BLE001 - whatever failed, the student gets a results file
         # results.json is written, so the exit status is 0 (the contract); scripts and batch grading
         # tell this case by extra_data.grader_failed.
         (out / "grader.log").write_text(traceback.format_exc())
-        failure_results(f"The autograder failed before it could grade your work ({type(exc).__name__}: {exc}). "
-                        "Your instructor has been told.", 0.0,
-                        {"grader_failed": f"{type(exc).__name__}: {exc}"}).write(out / "results.json")
+        failure_results(
+            f"The autograder failed before it could grade your work ({type(exc).__name__}: {exc}). "
+            "Your instructor has been told.",
+            0.0,
+            {"grader_failed": f"{type(exc).__name__}: {exc}"},
+        ).write(out / "results.json")
         err.print(f"[red]grading failed:[/] {exc} (details in {out / 'grader.log'})")
         return
     if metadata is not None:
@@ -116,8 +143,10 @@ def grade(
         from autograder.batch import looks_like_batch
 
         if results["score"] == 0 and looks_like_batch(submission, layout.course.module(module).files):
-            err.print(f"[yellow]{submission} looks like a folder of per-student submissions: "
-                      "add --jobs N to grade it as a batch.[/]")
+            err.print(
+                f"[yellow]{submission} looks like a folder of per-student submissions: "
+                "add --jobs N to grade it as a batch.[/]"
+            )
 
 
 def _apply_late(layout, module: str, metadata: Path, results: dict, out: Path) -> dict:
@@ -136,8 +165,17 @@ def _apply_late(layout, module: str, metadata: Path, results: dict, out: Path) -
     return results
 
 
-def _grade_batch(module: str, folder: Path, out: Path, jobs: int, gradebook: Path | None, times: Path | None,
-                 extensions: Path | None, suite: str, grade_args: list[str]) -> None:
+def _grade_batch(
+    module: str,
+    folder: Path,
+    out: Path,
+    jobs: int,
+    gradebook: Path | None,
+    times: Path | None,
+    extensions: Path | None,
+    suite: str,
+    grade_args: list[str],
+) -> None:
     from autograder.batch import BatchError, BatchGrader, discover, summary_table, write_report
     from autograder.gradebook import Gradebook
     from autograder.gradebook.late import load_extensions, load_times
@@ -153,21 +191,35 @@ def _grade_batch(module: str, folder: Path, out: Path, jobs: int, gradebook: Pat
         _fail(str(exc))
     out.mkdir(parents=True, exist_ok=True)
     with Gradebook(gradebook or out / "gradebook.sqlite") as book:
-        grader = BatchGrader(layout, module, out, book, jobs=jobs, times=time_of, extensions=extra, suite=suite,
-                             grade_args=grade_args, console=console)
+        grader = BatchGrader(
+            layout,
+            module,
+            out,
+            book,
+            jobs=jobs,
+            times=time_of,
+            extensions=extra,
+            suite=suite,
+            grade_args=grade_args,
+            console=console,
+        )
         outcomes = grader.run(subs)
         report = write_report(layout, module, book, out / "report.html")
     console.print(summary_table(outcomes, f"{module}: {len(outcomes)} submissions from {folder}"))
     console.print(f"results in {out}/<student>/, gradebook {book.path}, report {report}")
     if any(o.status == "error" for o in outcomes):
-        err.print("[red]some gradings failed (status error): see OUT/<student>/grade.log; a re-run retries them[/]")
+        err.print(
+            "[red]some gradings failed (status error): see OUT/<student>/grade.log; a re-run retries them[/]"
+        )
         raise typer.Exit(1)
 
 
 @app.command()
 def check(
     module: str,
-    folder: Annotated[Path | None, typer.Argument(help="folder with your files (default: ./MODULE or .)")] = None,
+    folder: Annotated[
+        Path | None, typer.Argument(help="folder with your files (default: ./MODULE or .)")
+    ] = None,
 ) -> None:
     """Run a module's public checks on your work, with the same machinery as the real grader."""
     layout = _layout()
@@ -181,14 +233,18 @@ def check(
     for t in results["tests"]:
         if t["status"] != "passed":
             console.print(f"[red]✗ {t['name']}[/]\n{t['output']}\n")
-    console.print("[bold yellow]These are the public checks only.[/] Hidden tests on inputs you have not seen "
-                  "will also grade your work when you submit: passing here does not guarantee full marks.")
+    console.print(
+        "[bold yellow]These are the public checks only.[/] Hidden tests on inputs you have not seen "
+        "will also grade your work when you submit: passing here does not guarantee full marks."
+    )
 
 
 @app.command()
 def submit(
     module: str,
-    folder: Annotated[Path | None, typer.Argument(help="folder with your files (default: ./MODULE or .)")] = None,
+    folder: Annotated[
+        Path | None, typer.Argument(help="folder with your files (default: ./MODULE or .)")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="zip to write")] = None,
 ) -> None:
     """Pack your files for MODULE into a zip to upload."""
@@ -229,11 +285,15 @@ def release(
     for r in built:
         timeout = f"{r.gradescope_timeout} min"
         if r.gradescope_timeout > GRADESCOPE_MAX_TIMEOUT_MINUTES:
-            timeout = f"[red]{timeout}: over Gradescope's {GRADESCOPE_MAX_TIMEOUT_MINUTES}; lower limits.wall[/]"
+            timeout = (
+                f"[red]{timeout}: over Gradescope's {GRADESCOPE_MAX_TIMEOUT_MINUTES}; lower limits.wall[/]"
+            )
         table.add_row(r.module, str(r.student_dir), str(r.autograder_zip), r.sha256[:16], timeout)
     console.print(table)
-    console.print("Set each assignment's autograder timeout on Gradescope to at least the time shown: the "
-                  "module's wall limit then stops a slow grading first, and every finished test is kept.")
+    console.print(
+        "Set each assignment's autograder timeout on Gradescope to at least the time shown: the "
+        "module's wall limit then stops a slow grading first, and every finished test is kept."
+    )
 
 
 @app.command()
@@ -249,7 +309,9 @@ def validate(
     for col in ("module", "check", "ok", "detail", "s"):
         table.add_column(col, overflow="fold")
     for c in checks:
-        table.add_row(c.module, c.name, "[green]ok[/]" if c.ok else "[red]FAIL[/]", c.detail, f"{c.seconds:.1f}")
+        table.add_row(
+            c.module, c.name, "[green]ok[/]" if c.ok else "[red]FAIL[/]", c.detail, f"{c.seconds:.1f}"
+        )
     console.print(table)
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
@@ -294,7 +356,9 @@ app.add_typer(gradebook_app, name="gradebook")
 def gradebook_export(
     db: Annotated[Path, typer.Option("--db", help="the gradebook")] = Path("results/gradebook.sqlite"),
     out: Annotated[Path, typer.Option("--out", help="CSV to write")] = Path("grades.csv"),
-    roster: Annotated[Path | None, typer.Option(help="CSV student_id[,name,canvas_id,sis_id,section]")] = None,
+    roster: Annotated[
+        Path | None, typer.Option(help="CSV student_id[,name,canvas_id,sis_id,section]")
+    ] = None,
 ) -> None:
     """Write final scores as a CSV the LMS imports (Canvas gradebook columns), one row per student."""
     from autograder.gradebook import Gradebook
@@ -331,7 +395,9 @@ def gradebook_report(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option()] = Path("release"),
-    all_modules: Annotated[bool, typer.Option("--all", help="validate every module (slow: trains models)")] = False,
+    all_modules: Annotated[
+        bool, typer.Option("--all", help="validate every module (slow: trains models)")
+    ] = False,
 ) -> None:
     """Validate, build the release, grade the reference and a wrong submission, print the scores.
 

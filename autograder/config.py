@@ -12,8 +12,19 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from autograder.yamlconf import ConfigError, load_model
 
-_SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1000, "KIB": 1024, "M": 1024**2, "MB": 1000**2,
-               "MIB": 1024**2, "G": 1024**3, "GB": 1000**3, "GIB": 1024**3}
+_SIZE_UNITS = {
+    "": 1,
+    "B": 1,
+    "K": 1024,
+    "KB": 1000,
+    "KIB": 1024,
+    "M": 1024**2,
+    "MB": 1000**2,
+    "MIB": 1024**2,
+    "G": 1024**3,
+    "GB": 1000**3,
+    "GIB": 1024**3,
+}
 _TIME_UNITS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
@@ -173,7 +184,9 @@ class Course(Strict):
             seen.add(mod.id)
             for name in mod.assets:
                 if name not in self.assets:
-                    raise ValueError(f"modules.{i} ({mod.id}): unknown asset {name!r}; add it under `assets:`")
+                    raise ValueError(
+                        f"modules.{i} ({mod.id}): unknown asset {name!r}; add it under `assets:`"
+                    )
         for name, asset in self.assets.items():
             for need in asset.offline.needs if asset.offline else []:
                 if need not in self.assets:

@@ -47,11 +47,16 @@ def burning_student(work: float, bug: str = "") -> str:
     return BURN + MINI_GOOD.replace("    return a + b", f"    _burn({work})\n    return a + b{bug}")
 
 
-
 def course(*args: str, root: Path) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=ROOT, check=False,
-                   env={**os.environ, "COURSE_ROOT": str(root)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "autograder.cli", *args],
+        cwd=ROOT,
+        check=False,
+        env={**os.environ, "COURSE_ROOT": str(root)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
@@ -79,13 +84,22 @@ def main() -> None:
             wall = course("grade", "mini", str(tmp / "idle"), "--out", str(out), "--quiet", root=layout.root)
             extra = json.loads((out / "results.json").read_text())["extra_data"]
             student = extra.get("student_seconds", 0.0) + extra.get("student_import_seconds", 0.0)
-            single.append((wall, student, extra.get("reference_seconds", 0.0), extra.get("wall_time", 0.0),
-                           extra.get("sandbox", "?")))
+            single.append(
+                (
+                    wall,
+                    student,
+                    extra.get("reference_seconds", 0.0),
+                    extra.get("wall_time", 0.0),
+                    extra.get("sandbox", "?"),
+                )
+            )
 
         batch = {}
         for jobs in (1, 2):
             out = tmp / f"batch-j{jobs}"
-            batch[jobs] = course("grade", "mini", str(subs), "--out", str(out), "--jobs", str(jobs), root=layout.root)
+            batch[jobs] = course(
+                "grade", "mini", str(subs), "--out", str(out), "--jobs", str(jobs), root=layout.root
+            )
             graded = len(list(out.glob("*/results.json")))
             assert graded == 8, f"--jobs {jobs} graded {graded} of 8 submissions"
 
@@ -93,17 +107,25 @@ def main() -> None:
     student = statistics.median(s[1] for s in single)
     reference = statistics.median(s[2] for s in single)
     in_process = statistics.median(s[3] for s in single)
-    table = Table(title=f"batch grading, mini course, sandbox {single[0][4]}, load {os.getloadavg()[0]:.1f} "
-                        f"on {os.cpu_count()} cores (median of {args.repeat})")
+    table = Table(
+        title=f"batch grading, mini course, sandbox {single[0][4]}, load {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores (median of {args.repeat})"
+    )
     table.add_column("figure")
     table.add_column("seconds", justify="right")
     table.add_row("one `course grade` process on a submission doing no work, wall", f"{wall:.2f}")
-    table.add_row("  Python start-up and imports of that process (wall - grading)", f"{wall - in_process:.2f}")
-    table.add_row("  grading inside it: intake, sandbox, worker, pytest (extra_data.wall_time)", f"{in_process:.2f}")
+    table.add_row(
+        "  Python start-up and imports of that process (wall - grading)", f"{wall - in_process:.2f}"
+    )
+    table.add_row(
+        "  grading inside it: intake, sandbox, worker, pytest (extra_data.wall_time)", f"{in_process:.2f}"
+    )
     table.add_row("  student compute (import + calls, timed by the worker)", f"{student:.2f}")
     table.add_row("  reference compute", f"{reference:.2f}")
-    table.add_row("[bold]framework overhead per submission[/] (wall - student - reference)",
-                  f"[bold]{wall - student - reference:.2f}[/]")
+    table.add_row(
+        "[bold]framework overhead per submission[/] (wall - student - reference)",
+        f"[bold]{wall - student - reference:.2f}[/]",
+    )
     table.add_row(f"batch of 8 ({3 * args.work:.1f} CPU s of student work each), --jobs 1", f"{batch[1]:.2f}")
     table.add_row("same batch, --jobs 2", f"{batch[2]:.2f}")
     table.add_row("[bold]speed-up --jobs 2 over --jobs 1[/]", f"[bold]{batch[1] / batch[2]:.2f}x[/]")

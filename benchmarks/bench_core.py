@@ -74,12 +74,17 @@ def main() -> None:
     wall = statistics.median(r[0] for r in rows)
     student = statistics.median(r[1] for r in rows)
     reference = statistics.median(r[2] for r in rows)
-    table = Table(title=f"grading m01-tokenizers' reference (median of {args.repeat}; score {rows[0][3]:g}/{rows[0][4]:g})")
+    table = Table(
+        title=f"grading m01-tokenizers' reference (median of {args.repeat}; score {rows[0][3]:g}/{rows[0][4]:g})"
+    )
     table.add_column("part")
     table.add_column("seconds", justify="right")
     table.add_row("Python start-up", f"{python:.2f}")
     table.add_row("imports of the trusted process (torch, transformers, pytest)", f"{imports:.2f}")
-    table.add_row("one worker start + one trivial call (whole job, fresh process)", f"{worker_start_seconds(layout):.2f}")
+    table.add_row(
+        "one worker start + one trivial call (whole job, fresh process)",
+        f"{worker_start_seconds(layout):.2f}",
+    )
     table.add_row("student compute (import + inside calls, timed by the worker)", f"{student:.2f}")
     table.add_row("reference compute (trusted process)", f"{reference:.2f}")
     table.add_row("framework overhead (wall - student - reference)", f"{wall - student - reference:.2f}")

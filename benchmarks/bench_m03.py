@@ -44,13 +44,21 @@ def bench(seed: int, store: AssetStore, work: Path) -> dict:
     started = time.perf_counter()
     result = lab.train(str(store.path("minilm")), str(store.path("tweets")), str(work / "model"), seed)
     seconds = time.perf_counter() - started
-    model, tokenizer = grader.load_saved_model(work / "model"), grader.AutoTokenizer.from_pretrained(work / "model")
+    model, tokenizer = (
+        grader.load_saved_model(work / "model"),
+        grader.AutoTokenizer.from_pretrained(work / "model"),
+    )
     rows = list(conftest.read_labelled(store.path("tweets-test") / "test.csv").values())
     predicted = grader._predict(model, tokenizer, [text for text, _ in rows])
     hidden = sum(p == y for p, (_, y) in zip(predicted, rows, strict=True)) / len(rows)
-    return {"seed": seed, "train_s": round(seconds, 1), "val_acc": round(result["metrics"]["accuracy"], 4),
-            "hidden_acc": round(hidden, 4), "threshold": grader.THRESHOLD,
-            "load": round(os.getloadavg()[0], 1)}
+    return {
+        "seed": seed,
+        "train_s": round(seconds, 1),
+        "val_acc": round(result["metrics"]["accuracy"], 4),
+        "hidden_acc": round(hidden, 4),
+        "threshold": grader.THRESHOLD,
+        "load": round(os.getloadavg()[0], 1),
+    }
 
 
 if __name__ == "__main__":

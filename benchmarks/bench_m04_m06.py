@@ -30,27 +30,53 @@ MODULES = ["m04-generation", "m05-lora", "m06-quantization"]
 
 def grade_reference(module: str, out: Path) -> tuple[dict, float]:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "autograder.cli", "grade", module, str(ROOT / "reference" / module),
-                    "--out", str(out), "--quiet"], cwd=ROOT, check=False, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "COURSE_ROOT": str(ROOT)})
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder.cli",
+            "grade",
+            module,
+            str(ROOT / "reference" / module),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        check=False,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "COURSE_ROOT": str(ROOT)},
+    )
     return json.loads((out / "results.json").read_text()), time.perf_counter() - started
 
 
 if __name__ == "__main__":
     console = Console()
-    table = Table("module", "score", "wall s", "slowest tests (s)", "worker peak MiB", "load before/after",
-                  title="reference gradings")
+    table = Table(
+        "module",
+        "score",
+        "wall s",
+        "slowest tests (s)",
+        "worker peak MiB",
+        "load before/after",
+        title="reference gradings",
+    )
     for module in sys.argv[1:] or MODULES:
         load_before = os.getloadavg()[0]
         with tempfile.TemporaryDirectory() as tmp:
             results, seconds = grade_reference(module, Path(tmp))
         extra = results["extra_data"]
         slowest = sorted(results["tests"], key=lambda t: -t["extra_data"].get("seconds", 0))[:3]
-        table.add_row(module, f"{results['score']:g}/{sum(t['max_score'] for t in results['tests']):g}",
-                      f"{seconds:.0f}",
-                      ", ".join(f"{t['extra_data']['id'].removeprefix('test_')} {t['extra_data'].get('seconds', 0):.0f}"
-                                for t in slowest),
-                      f"{extra.get('worker_peak_memory_bytes', 0) / 2**20:.0f}",
-                      f"{load_before:.1f} / {os.getloadavg()[0]:.1f}")
+        table.add_row(
+            module,
+            f"{results['score']:g}/{sum(t['max_score'] for t in results['tests']):g}",
+            f"{seconds:.0f}",
+            ", ".join(
+                f"{t['extra_data']['id'].removeprefix('test_')} {t['extra_data'].get('seconds', 0):.0f}"
+                for t in slowest
+            ),
+            f"{extra.get('worker_peak_memory_bytes', 0) / 2**20:.0f}",
+            f"{load_before:.1f} / {os.getloadavg()[0]:.1f}",
+        )
         console.print(module, extra.get("metrics", {}))
     console.print(table)

@@ -44,11 +44,18 @@ def _module(module: str, lab: str, grader: str) -> tuple:
 def bench_ner(seed: int, store: AssetStore, work: Path) -> dict:
     lab, grader, rows = _module("m07-ner", "ner_lab.py", "test_ner.py")
     started = time.perf_counter()
-    val = lab.train_ner(str(store.path("ner-data")), str(store.path("minilm")), str(work / "model"), seed=seed)
+    val = lab.train_ner(
+        str(store.path("ner-data")), str(store.path("minilm")), str(work / "model"), seed=seed
+    )
     seconds = time.perf_counter() - started
     f1 = grader.hidden_f1(work / "model", rows, store.path("minilm"))
-    return {"seed": seed, "train_s": round(seconds, 1), "val_f1": round(val["eval_f1"], 4), "hidden": round(f1, 4),
-            "threshold": grader.F1_THRESHOLD}
+    return {
+        "seed": seed,
+        "train_s": round(seconds, 1),
+        "val_f1": round(val["eval_f1"], 4),
+        "hidden": round(f1, 4),
+        "threshold": grader.F1_THRESHOLD,
+    }
 
 
 def bench_qa(seed: int, store: AssetStore, work: Path) -> dict:
@@ -57,8 +64,14 @@ def bench_qa(seed: int, store: AssetStore, work: Path) -> dict:
     info = lab.train_qa(str(store.path("qa-data")), str(store.path("minilm")), str(work / "model"), seed=seed)
     seconds = time.perf_counter() - started
     em, f1 = grader.hidden_scores(work / "model", rows, store.path("minilm"), lab.best_span)
-    return {"seed": seed, "train_s": round(seconds, 1), "windows": info["train_windows"],
-            "hidden_em": round(100 * em, 2), "hidden_f1": round(100 * f1, 2), "threshold": 100 * grader.EM_THRESHOLD}
+    return {
+        "seed": seed,
+        "train_s": round(seconds, 1),
+        "windows": info["train_windows"],
+        "hidden_em": round(100 * em, 2),
+        "hidden_f1": round(100 * f1, 2),
+        "threshold": 100 * grader.EM_THRESHOLD,
+    }
 
 
 BENCHES = {"ner": bench_ner, "qa": bench_qa}

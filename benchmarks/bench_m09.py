@@ -48,10 +48,19 @@ def bench(seed: int, store: AssetStore, work: Path) -> dict:
     started = time.perf_counter()
     metrics = lab.train(tokenizer, str(store.path("dates")), str(out), seed)
     seconds = time.perf_counter() - started
-    hidden = [json.loads(line) for line in
-              (ROOT / "assignments" / MODULE / "hidden" / "data" / "test.jsonl").read_text().splitlines()]
-    return {"seed": seed, "train_s": seconds, "valid_em": metrics["eval_exact_match"],
-            "hidden_em": graders.trusted_exact_match(out, tokenizer, hidden), "load": os.getloadavg()[0]}
+    hidden = [
+        json.loads(line)
+        for line in (ROOT / "assignments" / MODULE / "hidden" / "data" / "test.jsonl")
+        .read_text()
+        .splitlines()
+    ]
+    return {
+        "seed": seed,
+        "train_s": seconds,
+        "valid_em": metrics["eval_exact_match"],
+        "hidden_em": graders.trusted_exact_match(out, tokenizer, hidden),
+        "load": os.getloadavg()[0],
+    }
 
 
 def main() -> None:
@@ -65,8 +74,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             r = bench(seed, store, Path(tmp))
-            table.add_row(str(seed), f"{r['train_s']:.0f}", f"{r['valid_em']:.3f}", f"{r['hidden_em']:.3f}",
-                          f"{r['load']:.1f}")
+            table.add_row(
+                str(seed),
+                f"{r['train_s']:.0f}",
+                f"{r['valid_em']:.3f}",
+                f"{r['hidden_em']:.3f}",
+                f"{r['load']:.1f}",
+            )
             Console().print(r)
     Console().print(table)
 

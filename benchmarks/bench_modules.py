@@ -45,9 +45,15 @@ def main() -> None:
             results = grade_in_subprocess(layout, module_id, submission, Path(tmp) / "out", module.seeds[0])
             seconds = time.perf_counter() - started
         total = sum(t["max_score"] for t in results["tests"])
-        table.add_row(module_id, f"{results['score']:g}/{total:g}", f"{seconds:.0f}", f"{limits.wall:.0f}",
-                      f"{limits.wall / seconds:.1f}x", "yes" if seconds < GRADESCOPE_DEFAULT_TIMEOUT else "NO",
-                      f"{os.getloadavg()[0]:.1f}")
+        table.add_row(
+            module_id,
+            f"{results['score']:g}/{total:g}",
+            f"{seconds:.0f}",
+            f"{limits.wall:.0f}",
+            f"{limits.wall / seconds:.1f}x",
+            "yes" if seconds < GRADESCOPE_DEFAULT_TIMEOUT else "NO",
+            f"{os.getloadavg()[0]:.1f}",
+        )
         console.print(f"{module_id}: {seconds:.0f} s, {results['score']:g}/{total:g}")
     console.print(table)
 

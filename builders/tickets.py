@@ -16,8 +16,25 @@ TEAMS = ("billing", "shipping", "technical")
 SEED = 505
 N_TRAIN, N_VALID = 120, 30
 
-OPENERS = ["Hi,", "Hello team,", "Urgent:", "Good morning.", "Quick question:", "Hey there,", "Dear support,", ""]
-CLOSERS = ["Thanks.", "Please help.", "Can you fix this?", "What should I do?", "", "Regards, Sam.", "Any update?"]
+OPENERS = [
+    "Hi,",
+    "Hello team,",
+    "Urgent:",
+    "Good morning.",
+    "Quick question:",
+    "Hey there,",
+    "Dear support,",
+    "",
+]
+CLOSERS = [
+    "Thanks.",
+    "Please help.",
+    "Can you fix this?",
+    "What should I do?",
+    "",
+    "Regards, Sam.",
+    "Any update?",
+]
 PROBLEMS = {
     "billing": [
         "I was charged twice for my {plan} subscription",
@@ -50,7 +67,15 @@ PROBLEMS = {
 FILLERS = {
     "plan": ["Basic", "Pro", "Family", "Business", "Student", "Premium"],
     "month": ["January", "March", "April", "June", "August", "October", "December"],
-    "item": ["laptop stand", "blender", "desk lamp", "backpack", "headphones", "coffee grinder", "phone case"],
+    "item": [
+        "laptop stand",
+        "blender",
+        "desk lamp",
+        "backpack",
+        "headphones",
+        "coffee grinder",
+        "phone case",
+    ],
     "days": ["five", "ten", "twelve", "three", "eight"],
     "feature": ["dashboard", "export", "calendar", "profile", "reports", "notifications"],
     "code": ["500", "403", "E-17", "0x80070005", "429", "AUTH-2"],
@@ -61,7 +86,9 @@ FILLERS = {
 def ticket(rng: random.Random, team: str) -> str:
     problem = rng.choice(PROBLEMS[team])
     problem = problem.format(**{k: rng.choice(v) for k, v in FILLERS.items()})
-    text = " ".join(p for p in (rng.choice(OPENERS), problem[0].upper() + problem[1:] + ".", rng.choice(CLOSERS)) if p)
+    text = " ".join(
+        p for p in (rng.choice(OPENERS), problem[0].upper() + problem[1:] + ".", rng.choice(CLOSERS)) if p
+    )
     return text
 
 

@@ -29,7 +29,9 @@ def read_rated(path: Path) -> list[dict[str, str]]:
             doc_id, score, text = parts[0], float(parts[1]), "\t".join(parts[2:]).strip()
             if text and text not in seen:
                 seen.add(text)
-                rows.append({"id": doc_id, "text": text, "sentiment": "positive" if score > 0 else "negative"})
+                rows.append(
+                    {"id": doc_id, "text": text, "sentiment": "positive" if score > 0 else "negative"}
+                )
     return rows
 
 

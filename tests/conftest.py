@@ -42,7 +42,7 @@ def write_file(path: str) -> str:
 RATE = 0.5  # SOLUTION a learning rate
 '''
 
-MINI_GOOD = '''
+MINI_GOOD = """
 def add(a, b):
     return a + b
 
@@ -53,7 +53,7 @@ def write_file(path):
     with open(path, "w") as fh:
         fh.write("hello")
     return path
-'''  # a student's full-mark submission of the mini module
+"""  # a student's full-mark submission of the mini module
 
 MINI_HIDDEN = '''
 from autograder.api import points, record_metric, visibility
@@ -91,7 +91,7 @@ def test_add_small(student):
     assert student.call("add", 1, 1) == 2, "add(1, 1) should be 2"
 '''
 
-MINI_COURSE = '''
+MINI_COURSE = """
 course: {id: mini-course, title: Mini, term: test}
 defaults:
   limits: {wall: 60s, call: 10s, memory: 2GiB}
@@ -100,7 +100,7 @@ modules:
     title: Mini module
     points: 4
     files: [mini.py]
-'''
+"""
 
 
 def write_mini_course(root: Path) -> Layout:
@@ -110,14 +110,14 @@ def write_mini_course(root: Path) -> Layout:
         "assignments/mini/README.md": "# Mini\n\nAdd numbers.\n",
         "assignments/mini/hidden/test_mini.py": MINI_HIDDEN,
         "assignments/mini/public/test_public.py": MINI_PUBLIC,
-        "assignments/mini/mistakes.yaml": textwrap.dedent('''
+        "assignments/mini/mistakes.yaml": textwrap.dedent("""
             mistakes:
               - name: subtracts
                 append: |
                   def add(a, b):
                       return a - b
                 fails: [test_add]
-        '''),
+        """),
     }
     for rel, text in files.items():
         path = root / rel

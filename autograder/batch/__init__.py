@@ -75,14 +75,18 @@ def discover(folder: Path, skip: Path | None = None) -> list[Submission]:
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith((".", "__")) or (skip is not None and entry.resolve() == skip.resolve()):
             continue
-        if entry.is_dir() or entry.is_symlink():  # a symlink is graded, so its student is told why it is refused
+        if (
+            entry.is_dir() or entry.is_symlink()
+        ):  # a symlink is graded, so its student is told why it is refused
             student = entry.name
         elif entry.suffix == ".zip":
             student = entry.stem
         else:
             continue
         if student in found:
-            raise BatchError(f"two submissions for student {student}: {found[student].path.name} and {entry.name}")
+            raise BatchError(
+                f"two submissions for student {student}: {found[student].path.name} and {entry.name}"
+            )
         found[student] = Submission(student, entry)
     return list(found.values())
 
@@ -148,9 +152,20 @@ class Running:
 
 
 class BatchGrader:
-    def __init__(self, layout: Layout, module_id: str, out: Path, gradebook: Gradebook, *, jobs: int = 1,
-                 times: dict[str, datetime] | None = None, extensions: dict[str, timedelta | datetime] | None = None,
-                 suite: Suite = "hidden", grade_args: list[str] | None = None, console: Console | None = None) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        module_id: str,
+        out: Path,
+        gradebook: Gradebook,
+        *,
+        jobs: int = 1,
+        times: dict[str, datetime] | None = None,
+        extensions: dict[str, timedelta | datetime] | None = None,
+        suite: Suite = "hidden",
+        grade_args: list[str] | None = None,
+        console: Console | None = None,
+    ) -> None:
         self.layout, self.module_id, self.out, self.gradebook = layout, module_id, out, gradebook
         self.module = layout.course.module(module_id)
         self.policy = layout.course.late_for(module_id)
@@ -203,17 +218,40 @@ class BatchGrader:
         dest = self.out / sub.student
         dest.mkdir(parents=True, exist_ok=True)
         (dest / "results.json").unlink(missing_ok=True)  # what is read back must come from this grading
-        cmd = [sys.executable, "-m", "autograder.cli", "grade", self.module_id, str(sub.path.absolute()),
-               "--out", str(dest.absolute()), "--quiet", *self.grade_args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "autograder.cli",
+            "grade",
+            self.module_id,
+            str(sub.path.absolute()),
+            "--out",
+            str(dest.absolute()),
+            "--quiet",
+            *self.grade_args,
+        ]
         with open(dest / "grade.log", "wb") as log:
-            proc = subprocess.Popen(cmd, cwd=self.layout.root, stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
-                                    env={**os.environ, "COURSE_ROOT": str(self.layout.root),
-                                         # classmates' submissions and results stay out of this worker's reach
-                                         HIDE_FROM_WORKER: os.pathsep.join([str(sub.path.parent.resolve()),
-                                                                            str(self.out.resolve())])})
+            proc = subprocess.Popen(
+                cmd,
+                cwd=self.layout.root,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+                env={
+                    **os.environ,
+                    "COURSE_ROOT": str(self.layout.root),
+                    # classmates' submissions and results stay out of this worker's reach
+                    HIDE_FROM_WORKER: os.pathsep.join(
+                        [str(sub.path.parent.resolve()), str(self.out.resolve())]
+                    ),
+                },
+            )
         now = time.monotonic()
-        self.running.append(Running(sub, proc, now, now + self.limits.wall + STARTUP_ALLOWANCE, digest, lateness))
+        self.running.append(
+            Running(sub, proc, now, now + self.limits.wall + STARTUP_ALLOWANCE, digest, lateness)
+        )
 
     def _poll(self, job: Running) -> bool:
         code = job.proc.poll()
@@ -227,18 +265,31 @@ class BatchGrader:
         results = _read_results(self.out / job.sub.student / "results.json")
         failed = results is None or bool(results.get("extra_data", {}).get("grader_failed"))
         status = "graded" if code == 0 and not failed else "error"
-        why = (f"took longer than {self.limits.wall + STARTUP_ALLOWANCE:.0f} s" if timed_out
-               else f"stopped with exit status {code}")
+        why = (
+            f"took longer than {self.limits.wall + STARTUP_ALLOWANCE:.0f} s"
+            if timed_out
+            else f"stopped with exit status {code}"
+        )
         if results is None:
-            results = failure_results(f"The autograder itself failed on this submission (it {why}). This is not "
-                                      "your fault: your instructor has been told.", self.module.points).to_json()
+            results = failure_results(
+                f"The autograder itself failed on this submission (it {why}). This is not "
+                "your fault: your instructor has been told.",
+                self.module.points,
+            ).to_json()
         elif timed_out:  # keep the tests that finished; say why the rest did not run
             results["output"] = f"Grading was stopped: it {why}.\n{results.get('output', '')}".strip()
         self._finish(job.sub, job.content_hash, results, job.lateness, status, time.monotonic() - job.started)
         return True
 
-    def _finish(self, sub: Submission, digest: str, results: dict[str, Any], lateness: Lateness, status: str,
-                seconds: float) -> None:
+    def _finish(
+        self,
+        sub: Submission,
+        digest: str,
+        results: dict[str, Any],
+        lateness: Lateness,
+        status: str,
+        seconds: float,
+    ) -> None:
         extra = results.setdefault("extra_data", {})
         extra.update(content_hash=digest, student=sub.student)
         extra.setdefault("grader_version", self.version)
@@ -247,8 +298,17 @@ class BatchGrader:
         self.gradebook.record(self.module_id, sub.student, digest, self.version, results, lateness, status)
         self._write_feedback(sub.student, results)
         raw = results["extra_data"]["late"]["raw_score"]
-        self.outcomes.append(Outcome(sub.student, status, raw, results["score"],
-                                     sum(t["max_score"] for t in results["tests"]), lateness.days_late, seconds))
+        self.outcomes.append(
+            Outcome(
+                sub.student,
+                status,
+                raw,
+                results["score"],
+                sum(t["max_score"] for t in results["tests"]),
+                lateness.days_late,
+                seconds,
+            )
+        )
 
     def _refresh(self, submission_id: int, sub: Submission, lateness: Lateness) -> None:
         """Already graded: only the late policy (times, extensions) may have changed."""
@@ -257,16 +317,33 @@ class BatchGrader:
         if self.gradebook.is_latest(submission_id):
             self.gradebook.update_lateness(submission_id, lateness, results)
         else:  # the student went back to work graded before: that grading becomes the current one again
-            self.gradebook.record(self.module_id, sub.student, row.results["extra_data"]["content_hash"],
-                                  self.version, results, lateness, row.status)
+            self.gradebook.record(
+                self.module_id,
+                sub.student,
+                row.results["extra_data"]["content_hash"],
+                self.version,
+                results,
+                lateness,
+                row.status,
+            )
         write_json_atomic(self.out / sub.student / "results.json", results)
         self._write_feedback(sub.student, results)
-        self.outcomes.append(Outcome(sub.student, "skipped", row.raw_score, results["score"], row.max_score,
-                                     lateness.days_late, 0.0))
+        self.outcomes.append(
+            Outcome(
+                sub.student,
+                "skipped",
+                row.raw_score,
+                results["score"],
+                row.max_score,
+                lateness.days_late,
+                0.0,
+            )
+        )
 
     def _write_feedback(self, student: str, results: dict[str, Any]) -> None:
-        fb = student_feedback(results, student=student, module=self.module_id, title=self.module.title,
-                              due=self.due(student))
+        fb = student_feedback(
+            results, student=student, module=self.module_id, title=self.module.title, due=self.due(student)
+        )
         (self.out / student / "feedback.html").write_text(render_student_html(fb), encoding="utf-8")
         (self.out / student / "feedback.md").write_text(render_student_markdown(fb), encoding="utf-8")
 
@@ -295,19 +372,32 @@ def _read_results(path: Path) -> dict[str, Any] | None:
 
 def summary_table(outcomes: list[Outcome], title: str) -> Table:
     table = Table(title=title)
-    for col, justify in (("student", "left"), ("status", "left"), ("raw", "right"), ("final", "right"),
-                         ("late (days)", "right"), ("s", "right")):
+    for col, justify in (
+        ("student", "left"),
+        ("status", "left"),
+        ("raw", "right"),
+        ("final", "right"),
+        ("late (days)", "right"),
+        ("s", "right"),
+    ):
         table.add_column(col, justify=justify)
     colour = {"graded": "green", "skipped": "cyan", "error": "red"}
     for o in sorted(outcomes, key=lambda o: o.student):
-        table.add_row(o.student, f"[{colour[o.status]}]{o.status}[/]", f"{o.raw:g}/{o.max_score:g}", f"{o.final:g}",
-                      f"{o.days_late:.2f}" if o.days_late else "", f"{o.seconds:.1f}")
+        table.add_row(
+            o.student,
+            f"[{colour[o.status]}]{o.status}[/]",
+            f"{o.raw:g}/{o.max_score:g}",
+            f"{o.final:g}",
+            f"{o.days_late:.2f}" if o.days_late else "",
+            f"{o.seconds:.1f}",
+        )
     return table
 
 
 def write_report(layout: Layout, module_id: str, gradebook: Gradebook, path: Path) -> Path:
     module = layout.course.module(module_id)
-    html = instructor_report(gradebook.latest(module_id), module=module_id, title=module.title, points=module.points)
+    html = instructor_report(
+        gradebook.latest(module_id), module=module_id, title=module.title, points=module.points
+    )
     path.write_text(html, encoding="utf-8")
     return path
-

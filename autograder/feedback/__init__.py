@@ -23,11 +23,19 @@ from autograder.grade.results import score_text
 from autograder.gradebook import Row
 from autograder.gradebook.late import aware
 
-_html = jinja2.Environment(loader=jinja2.PackageLoader("autograder.feedback", "templates"),
-                           autoescape=True, undefined=jinja2.StrictUndefined)
-_text = jinja2.Environment(loader=jinja2.PackageLoader("autograder.feedback", "templates"),
-                           autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                           trim_blocks=True, lstrip_blocks=True)
+_html = jinja2.Environment(
+    loader=jinja2.PackageLoader("autograder.feedback", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+_text = jinja2.Environment(
+    loader=jinja2.PackageLoader("autograder.feedback", "templates"),
+    autoescape=False,
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 @dataclass
@@ -64,8 +72,15 @@ def shown(visibility: str, now: datetime, due: datetime | None) -> bool:
     return False  # hidden, after_published: released by the instructor, not by this report
 
 
-def student_feedback(results: dict[str, Any], *, student: str, module: str, title: str,
-                     due: datetime | None, now: datetime | None = None) -> StudentFeedback:
+def student_feedback(
+    results: dict[str, Any],
+    *,
+    student: str,
+    module: str,
+    title: str,
+    due: datetime | None,
+    now: datetime | None = None,
+) -> StudentFeedback:
     now = now or datetime.now(UTC)
     tests, withheld = [], 0
     for t in results.get("tests", []):
@@ -73,14 +88,29 @@ def student_feedback(results: dict[str, Any], *, student: str, module: str, titl
             withheld += 1
             continue
         passed = t.get("status") == "passed"
-        tests.append(ShownTest(t["number"], t["name"], passed, t["score"], t["max_score"], score_text(t),
-                               "" if passed else t.get("output", "")))
+        tests.append(
+            ShownTest(
+                t["number"],
+                t["name"],
+                passed,
+                t["score"],
+                t["max_score"],
+                score_text(t),
+                "" if passed else t.get("output", ""),
+            )
+        )
     return StudentFeedback(
-        student=student, module=module, title=title, tests=tests, withheld=withheld,
-        shown_score=round(sum(t.score for t in tests), 4), shown_max=round(sum(t.max_score for t in tests), 4),
+        student=student,
+        module=module,
+        title=title,
+        tests=tests,
+        withheld=withheld,
+        shown_score=round(sum(t.score for t in tests), 4),
+        shown_max=round(sum(t.max_score for t in tests), 4),
         total=None if withheld else results.get("score"),
         total_max=round(sum(t["max_score"] for t in results.get("tests", [])), 4),
-        output=results.get("output", ""), leaderboard=results.get("leaderboard", []) if not withheld else [],
+        output=results.get("output", ""),
+        leaderboard=results.get("leaderboard", []) if not withheld else [],
     )
 
 
@@ -104,8 +134,13 @@ def grade_histogram(rows: list[Row], points: float) -> str:
     ax = fig.add_subplot()
     points = max([points, *(r.final_score for r in rows)])  # extra credit can take a score past the points
     bins = [i - 0.5 for i in range(int(points) + 2)] if points <= 30 else 20  # one bar per point when few
-    ax.hist([r.final_score for r in rows], bins=bins, range=None if points <= 30 else (0, points),
-            color="#3b6ea8", edgecolor="white")
+    ax.hist(
+        [r.final_score for r in rows],
+        bins=bins,
+        range=None if points <= 30 else (0, points),
+        color="#3b6ea8",
+        edgecolor="white",
+    )
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("final score")
     ax.set_ylabel("students")
@@ -139,8 +174,10 @@ def instructor_report(rows: list[Row], *, module: str, title: str, points: float
     finals = [r.final_score for r in rows]
     rates = pass_rates(rows)
     timed = sorted((r for r in rows if r.wall_time is not None), key=lambda r: -(r.wall_time or 0))
-    failing = sorted((r for r in rows if r.status != "graded" or r.grader_errors or r.final_score < points / 2),
-                     key=lambda r: (r.final_score, r.student))
+    failing = sorted(
+        (r for r in rows if r.status != "graded" or r.grader_errors or r.final_score < points / 2),
+        key=lambda r: (r.final_score, r.student),
+    )
     summary = {
         "submissions": len(rows),
         "mean": statistics.fmean(finals) if finals else 0.0,
@@ -150,10 +187,16 @@ def instructor_report(rows: list[Row], *, module: str, title: str, points: float
         "not graded": sum(r.status != "graded" for r in rows),
     }
     return _html.get_template("report.html.j2").render(
-        module=module, title=title, points=points, summary=summary, rates=rates,
+        module=module,
+        title=title,
+        points=points,
+        summary=summary,
+        rates=rates,
         histogram=grade_histogram(rows, points) if rows else None,
         rate_chart=pass_rate_chart(rates) if rates else None,
-        slowest=timed[:top], failing=failing, first_failure=_first_failure,
+        slowest=timed[:top],
+        failing=failing,
+        first_failure=_first_failure,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 

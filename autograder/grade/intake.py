@@ -58,7 +58,9 @@ def extract_zip(archive: Path, dest: Path) -> None:
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_FILES * 5:
-            raise IntakeError(f"the archive holds {len(infos)} entries; at most {MAX_FILES} files are accepted")
+            raise IntakeError(
+                f"the archive holds {len(infos)} entries; at most {MAX_FILES} files are accepted"
+            )
         total = 0
         count = 0
         for info in infos:
@@ -67,7 +69,9 @@ def extract_zip(archive: Path, dest: Path) -> None:
                 continue
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
-                raise IntakeError(f"the archive holds a symbolic link ({info.filename}); submit regular files only")
+                raise IntakeError(
+                    f"the archive holds a symbolic link ({info.filename}); submit regular files only"
+                )
             count += 1
             if count > MAX_FILES:
                 raise IntakeError(f"the submission has more than {MAX_FILES} files")
@@ -80,9 +84,13 @@ def extract_zip(archive: Path, dest: Path) -> None:
                         written += len(chunk)
                         total += len(chunk)
                         if written > MAX_FILE_BYTES:
-                            raise IntakeError(f"{info.filename} is larger than {MAX_FILE_BYTES // 1024**2} MiB")
+                            raise IntakeError(
+                                f"{info.filename} is larger than {MAX_FILE_BYTES // 1024**2} MiB"
+                            )
                         if total > MAX_TOTAL_BYTES:
-                            raise IntakeError(f"the archive expands to more than {MAX_TOTAL_BYTES // 1024**2} MiB")
+                            raise IntakeError(
+                                f"the archive expands to more than {MAX_TOTAL_BYTES // 1024**2} MiB"
+                            )
                         out.write(chunk)
             except (zipfile.BadZipFile, EOFError, OSError, RuntimeError) as exc:
                 if isinstance(exc, IntakeError):
@@ -142,8 +150,11 @@ def stubs_left(source: str) -> int:
         tree = ast.parse(source)
     except SyntaxError:
         return 0
-    raised = (node.exc.func if isinstance(node.exc, ast.Call) else node.exc
-              for node in ast.walk(tree) if isinstance(node, ast.Raise))
+    raised = (
+        node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Raise)
+    )
     return sum(isinstance(exc, ast.Name) and exc.id == "NotImplementedError" for exc in raised)
 
 
@@ -203,13 +214,17 @@ def take_in(submission: Path, workdir: Path, expected: list[str]) -> Intake:
             try:
                 ast.parse(source, filename=name)
             except SyntaxError as exc:
-                raise IntakeError(f"{chosen.name}, line {exc.lineno}: syntax error: {exc.msg}. Fix it, then resubmit.") from None
+                raise IntakeError(
+                    f"{chosen.name}, line {exc.lineno}: syntax error: {exc.msg}. Fix it, then resubmit."
+                ) from None
             (files_dir / f"{stem}.py").write_text(source, encoding="utf-8")
             intake.files.append(f"{stem}.py")
     except IntakeError as exc:
         intake.problem = f"Your submission could not be graded: {exc}"
         if not intake.content_hash:
-            intake.content_hash = tree_hash(submission) if submission.exists() and not submission.is_symlink() else ""
+            intake.content_hash = (
+                tree_hash(submission) if submission.exists() and not submission.is_symlink() else ""
+            )
     return intake
 
 

@@ -19,8 +19,10 @@ import pytest
 from autograder.grade.results import Results, TestResult
 from autograder.worker.client import StudentError, StudentHandle
 
-INTERNAL = ("The grader itself hit an error in this test ({name}). This is not your fault: "
-            "please tell your instructor. Your other tests are unaffected.")
+INTERNAL = (
+    "The grader itself hit an error in this test ({name}). This is not your fault: "
+    "please tell your instructor. Your other tests are unaffected."
+)
 
 
 @dataclass
@@ -59,7 +61,9 @@ def current() -> GradingContext:
 def _describe(item: pytest.Item) -> str:
     """The docstring's first paragraph, plus the parameters of a parametrized test."""
     doc = (getattr(item.obj, "__doc__", None) or "").strip()
-    name = " ".join(doc.split("\n\n")[0].split()) if doc else item.name.removeprefix("test_").replace("_", " ")
+    name = (
+        " ".join(doc.split("\n\n")[0].split()) if doc else item.name.removeprefix("test_").replace("_", " ")
+    )
     callspec = getattr(item, "callspec", None)
     name = f"{name} [{callspec.id}]" if callspec else name
     return f"Extra credit: {name}" if item.get_closest_marker("extra_credit") else name
@@ -80,8 +84,12 @@ class GradingPlugin:
         global _current
         _current = self.ctx
         config.addinivalue_line("markers", "points(n): the points this test is worth")
-        config.addinivalue_line("markers", "extra_credit(n): n points on top of the module's total when it passes")
-        config.addinivalue_line("markers", "visibility(v): hidden | after_due_date | after_published | visible")
+        config.addinivalue_line(
+            "markers", "extra_credit(n): n points on top of the module's total when it passes"
+        )
+        config.addinivalue_line(
+            "markers", "visibility(v): hidden | after_due_date | after_published | visible"
+        )
         config.addinivalue_line("markers", "tags(*t): learning objectives, shown in Gradescope")
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -94,7 +102,9 @@ class GradingPlugin:
             tags = item.get_closest_marker("tags")
             extra = item.get_closest_marker("extra_credit")
             result = TestResult(
-                name=_describe(item), max_score=0.0 if extra else float(_marker_arg(item, "points", 1)), number=str(n),
+                name=_describe(item),
+                max_score=0.0 if extra else float(_marker_arg(item, "points", 1)),
+                number=str(n),
                 visibility=_marker_arg(item, "visibility", "visible"),
                 tags=[*(tags.args if tags else []), *(["extra credit"] if extra else [])],
                 extra_data={"id": getattr(item, "originalname", None) or item.name},
@@ -109,7 +119,9 @@ class GradingPlugin:
         if report.failed:  # a broken grader file: the instructor must see it, the student gets a note
             self.ctx.log(f"collection error in {report.nodeid}:\n{report.longreprtext}")
             self.ctx.results.output = "Some graders could not be loaded; your instructor has been told."
-            self.ctx.results.extra_data["grader_errors"] = self.ctx.results.extra_data.get("grader_errors", 0) + 1
+            self.ctx.results.extra_data["grader_errors"] = (
+                self.ctx.results.extra_data.get("grader_errors", 0) + 1
+            )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -134,9 +146,13 @@ class GradingPlugin:
             message = exc.msg
         else:
             message = INTERNAL.format(name=type(exc).__name__)
-            self.ctx.results.extra_data["grader_errors"] = self.ctx.results.extra_data.get("grader_errors", 0) + 1
-            self.ctx.log(f"internal error in {item.nodeid} ({report.when}):\n"
-                         + "".join(traceback.format_exception(exc)))
+            self.ctx.results.extra_data["grader_errors"] = (
+                self.ctx.results.extra_data.get("grader_errors", 0) + 1
+            )
+            self.ctx.log(
+                f"internal error in {item.nodeid} ({report.when}):\n"
+                + "".join(traceback.format_exception(exc))
+            )
         self.failures[item.nodeid] = message
 
     def pytest_runtest_logstart(self, nodeid: str, location: tuple) -> None:

@@ -16,11 +16,26 @@ from autograder.worker.server import Worker
 
 
 class ReferenceHandle:
-    def __init__(self, files_dir: Path, module_name: str, assets: dict[str, str], scratch: Path,
-                 data: Path | None, seed: int) -> None:
+    def __init__(
+        self,
+        files_dir: Path,
+        module_name: str,
+        assets: dict[str, str],
+        scratch: Path,
+        data: Path | None,
+        seed: int,
+    ) -> None:
         scratch.mkdir(parents=True, exist_ok=True)
-        self._worker = Worker({"files_dir": str(files_dir), "module_name": module_name, "assets": assets,
-                               "scratch": str(scratch), "data": str(data) if data else None, "seed": seed})
+        self._worker = Worker(
+            {
+                "files_dir": str(files_dir),
+                "module_name": module_name,
+                "assets": assets,
+                "scratch": str(scratch),
+                "data": str(data) if data else None,
+                "seed": seed,
+            }
+        )
         self.scratch_dir = scratch
         self.seconds = 0.0  # time spent in reference code, for the benchmark's split
 

@@ -28,8 +28,19 @@ from autograder.sandbox import choose_backend
 from autograder.worker.client import StudentHandle, WorkerConfig
 
 Suite = Literal["hidden", "public"]
-HIDE_FROM_WORKER = "COURSE_HIDE_FROM_WORKER"  # more paths to hide, os.pathsep-separated (batch grading sets it)
-LIBRARIES = ("torch", "transformers", "tokenizers", "datasets", "evaluate", "peft", "accelerate", "safetensors")
+HIDE_FROM_WORKER = (
+    "COURSE_HIDE_FROM_WORKER"  # more paths to hide, os.pathsep-separated (batch grading sets it)
+)
+LIBRARIES = (
+    "torch",
+    "transformers",
+    "tokenizers",
+    "datasets",
+    "evaluate",
+    "peft",
+    "accelerate",
+    "safetensors",
+)
 
 
 def library_versions() -> dict[str, str]:
@@ -47,10 +58,12 @@ def grader_version(layout: Layout, module_id: str, suite: Suite) -> str:
     reference they compare against, the module's points, limits and seeds, or the framework. A
     stored grade with another version is stale, and batch grading grades that submission again."""
     tests = layout.hidden_tests(module_id) if suite == "hidden" else layout.public_tests(module_id)
-    parts = [tree_hash(tests, ignore=("__pycache__",)),
-             layout.course.module(module_id).model_dump_json(),
-             layout.course.limits_for(module_id).model_dump_json(),
-             tree_hash(Path(__file__).resolve().parents[1], ignore=("__pycache__",))]  # the framework
+    parts = [
+        tree_hash(tests, ignore=("__pycache__",)),
+        layout.course.module(module_id).model_dump_json(),
+        layout.course.limits_for(module_id).model_dump_json(),
+        tree_hash(Path(__file__).resolve().parents[1], ignore=("__pycache__",)),
+    ]  # the framework
     if layout.reference_dir(module_id).is_dir():
         parts.append(tree_hash(layout.reference_dir(module_id), ignore=("__pycache__",)))
     return f"{__version__}+{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:12]}"
@@ -76,16 +89,26 @@ def grade(
     tests_dir = layout.hidden_tests(module_id) if suite == "hidden" else layout.public_tests(module_id)
     started = time.monotonic()
     backend = choose_backend(sandbox, own_code=suite == "public")
-    extra = {"module": module_id, "suite": suite, "seed": seed, "libraries": library_versions(),
-             "sandbox": backend.name, "sandbox_details": backend.details, "grader_version": grader_version(layout, module_id, suite)}
+    extra = {
+        "module": module_id,
+        "suite": suite,
+        "seed": seed,
+        "libraries": library_versions(),
+        "sandbox": backend.name,
+        "sandbox_details": backend.details,
+        "grader_version": grader_version(layout, module_id, suite),
+    }
 
     store = AssetStore(course, layout.root, layout.asset_cache)
     visible = [a for a in module.assets if not course.assets[a].hidden]
     try:
         assets = store.paths(visible if suite == "public" else module.assets)
     except AssetError as exc:
-        results = failure_results(f"The autograder is missing a course asset; your instructor has been told. ({exc})",
-                                  module.points, extra)
+        results = failure_results(
+            f"The autograder is missing a course asset; your instructor has been told. ({exc})",
+            module.points,
+            extra,
+        )
         results.write(results_path)
         return results
 
@@ -99,35 +122,74 @@ def grade(
         (job / "reference").mkdir(mode=0o700)
         # Also the repo's history and built releases (autograder zips hold hidden tests), and every
         # module's hidden assets, built or not.
-        backend.protect([tests_dir, layout.root / "reference", *(layout.hidden_tests(m.id) for m in course.modules),
-                         *(Path(path) for a, path in assets.items() if a not in visible),
-                         *(layout.asset_cache / name for name, spec in course.assets.items() if spec.hidden),
-                         layout.root / ".git", layout.root / "release", out_dir.resolve(), job / "reference",
-                         submission.resolve(), *(Path(p) for p in os.environ.get(HIDE_FROM_WORKER, "").split(os.pathsep) if p)])
+        backend.protect(
+            [
+                tests_dir,
+                layout.root / "reference",
+                *(layout.hidden_tests(m.id) for m in course.modules),
+                *(Path(path) for a, path in assets.items() if a not in visible),
+                *(layout.asset_cache / name for name, spec in course.assets.items() if spec.hidden),
+                layout.root / ".git",
+                layout.root / "release",
+                out_dir.resolve(),
+                job / "reference",
+                submission.resolve(),
+                *(Path(p) for p in os.environ.get(HIDE_FROM_WORKER, "").split(os.pathsep) if p),
+            ]
+        )
         data = layout.data_dir(module_id)
         cfg = WorkerConfig(
-            files_dir=intake.files_dir, module_name=Path(module.files[0]).stem, scratch=scratch,
-            data=data if data.is_dir() else None, assets={a: assets[a] for a in visible}, seed=seed,
-            limits=limits, backend=backend,
+            files_dir=intake.files_dir,
+            module_name=Path(module.files[0]).stem,
+            scratch=scratch,
+            data=data if data.is_dir() else None,
+            assets={a: assets[a] for a in visible},
+            seed=seed,
+            limits=limits,
+            backend=backend,
             readonly=[Path(assets[a]) for a in visible] + ([data] if data.is_dir() else []),
         )
         student = StudentHandle(cfg, problem=intake.problem, deadline=started + limits.wall)
         ref_dir = layout.reference_dir(module_id)
         fixtures = {
-            "reference": (lambda: ReferenceHandle(ref_dir, cfg.module_name, cfg.assets, job / "reference",
-                                                  cfg.data, seed)) if ref_dir.is_dir() else None,
+            "reference": (
+                lambda: ReferenceHandle(
+                    ref_dir, cfg.module_name, cfg.assets, job / "reference", cfg.data, seed
+                )
+            )
+            if ref_dir.is_dir()
+            else None,
             "assets": store,
             "hidden_data": tests_dir / "data" if (tests_dir / "data").is_dir() else None,
             "public_data": cfg.data,
             "seed": seed,
         }
-        ctx = GradingContext(results_path=results_path, student=student, fixtures=fixtures,
-                             deadline=started + limits.wall, log_path=out_dir / "grader.log")
+        ctx = GradingContext(
+            results_path=results_path,
+            student=student,
+            fixtures=fixtures,
+            deadline=started + limits.wall,
+            log_path=out_dir / "grader.log",
+        )
         ctx.results.extra_data.update(extra)
         (job / "pytest.ini").write_text("[pytest]\n")
-        args = [str(tests_dir), "-c", str(job / "pytest.ini"), "--rootdir", str(tests_dir),
-                "--confcutdir", str(tests_dir), "-p", "no:cacheprovider", "--assert=plain",
-                "--import-mode=importlib", "-p", "no:terminal", "-p", "no:warnings"]
+        args = [
+            str(tests_dir),
+            "-c",
+            str(job / "pytest.ini"),
+            "--rootdir",
+            str(tests_dir),
+            "--confcutdir",
+            str(tests_dir),
+            "-p",
+            "no:cacheprovider",
+            "--assert=plain",
+            "--import-mode=importlib",
+            "-p",
+            "no:terminal",
+            "-p",
+            "no:warnings",
+        ]
         if only:
             args += ["-k", " or ".join(only)]
         pytest.main(args, plugins=[GradingPlugin(ctx), plugin])

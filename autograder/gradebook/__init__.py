@@ -104,12 +104,21 @@ class Gradebook:
         """The id of a finished grading of exactly this content by exactly these graders."""
         row = self.db.execute(
             "SELECT id FROM submissions WHERE module=? AND student=? AND content_hash=? AND grader_version=?"
-            " AND status='graded' ORDER BY id DESC LIMIT 1", (module, student, content_hash, grader_version),
+            " AND status='graded' ORDER BY id DESC LIMIT 1",
+            (module, student, content_hash, grader_version),
         ).fetchone()
         return row["id"] if row else None
 
-    def record(self, module: str, student: str, content_hash: str, grader_version: str, results: dict[str, Any],
-               lateness: Lateness, status: str = "graded") -> int:
+    def record(
+        self,
+        module: str,
+        student: str,
+        content_hash: str,
+        grader_version: str,
+        results: dict[str, Any],
+        lateness: Lateness,
+        status: str = "graded",
+    ) -> int:
         """Store one submission and its tests in a single transaction."""
         extra = results.get("extra_data", {})
         tests = results.get("tests", [])
@@ -121,17 +130,43 @@ class Gradebook:
                 " submitted_at, due, days_late, penalty, raw_score, final_score, max_score, wall_time,"
                 " peak_memory_bytes, grader_errors, output, results_json)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (student, module, content_hash, grader_version, status, datetime.now(UTC).isoformat(),
-                 *_times(lateness), lateness.days_late, lateness.penalty, raw, lateness.final(raw),
-                 round(sum(t["max_score"] for t in tests), 4), extra.get("wall_time"),
-                 extra.get("worker_peak_memory_bytes"), int(extra.get("grader_errors", 0)),
-                 results.get("output", ""), json.dumps(results)),
+                (
+                    student,
+                    module,
+                    content_hash,
+                    grader_version,
+                    status,
+                    datetime.now(UTC).isoformat(),
+                    *_times(lateness),
+                    lateness.days_late,
+                    lateness.penalty,
+                    raw,
+                    lateness.final(raw),
+                    round(sum(t["max_score"] for t in tests), 4),
+                    extra.get("wall_time"),
+                    extra.get("worker_peak_memory_bytes"),
+                    int(extra.get("grader_errors", 0)),
+                    results.get("output", ""),
+                    json.dumps(results),
+                ),
             )
             sid = cur.lastrowid
             self.db.executemany(
                 "INSERT INTO tests VALUES (?,?,?,?,?,?,?,?,?)",
-                [(sid, t["number"], (t.get("extra_data") or {}).get("id"), t["name"], t["status"], t["score"],
-                  t["max_score"], t.get("visibility", "visible"), t.get("output", "")) for t in tests],
+                [
+                    (
+                        sid,
+                        t["number"],
+                        (t.get("extra_data") or {}).get("id"),
+                        t["name"],
+                        t["status"],
+                        t["score"],
+                        t["max_score"],
+                        t.get("visibility", "visible"),
+                        t.get("output", ""),
+                    )
+                    for t in tests
+                ],
             )
             self.db.execute("COMMIT")
         except BaseException:
@@ -144,14 +179,24 @@ class Gradebook:
         self.db.execute(
             "UPDATE submissions SET submitted_at=?, due=?, days_late=?, penalty=?,"
             " final_score=round(raw_score * (1 - ?), 4), output=?, results_json=? WHERE id=?",
-            (*_times(lateness), lateness.days_late, lateness.penalty, lateness.penalty, results.get("output", ""),
-             json.dumps(results), submission_id),
+            (
+                *_times(lateness),
+                lateness.days_late,
+                lateness.penalty,
+                lateness.penalty,
+                results.get("output", ""),
+                json.dumps(results),
+                submission_id,
+            ),
         )
 
     def latest(self, module: str | None = None) -> list[Row]:
         """Each student's newest grading per module: what the gradebook reports and exports."""
-        query = ("SELECT * FROM submissions WHERE id IN (SELECT max(id) FROM submissions GROUP BY module, student)"
-                 + (" AND module=?" if module else "") + " ORDER BY module, student")
+        query = (
+            "SELECT * FROM submissions WHERE id IN (SELECT max(id) FROM submissions GROUP BY module, student)"
+            + (" AND module=?" if module else "")
+            + " ORDER BY module, student"
+        )
         return [_row(r) for r in self.db.execute(query, (module,) if module else ())]
 
     def row(self, submission_id: int) -> Row:
@@ -159,21 +204,40 @@ class Gradebook:
 
     def is_latest(self, submission_id: int) -> bool:
         """Whether no newer grading of that student's work for that module exists."""
-        return self.db.execute(
-            "SELECT NOT EXISTS (SELECT 1 FROM submissions n, submissions s WHERE s.id=? AND n.module=s.module"
-            " AND n.student=s.student AND n.id > s.id)", (submission_id,)).fetchone()[0] == 1
+        return (
+            self.db.execute(
+                "SELECT NOT EXISTS (SELECT 1 FROM submissions n, submissions s WHERE s.id=? AND n.module=s.module"
+                " AND n.student=s.student AND n.id > s.id)",
+                (submission_id,),
+            ).fetchone()[0]
+            == 1
+        )
 
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM submissions").fetchone()[0]
 
 
 def _row(r: sqlite3.Row) -> Row:
-    return Row(id=r["id"], student=r["student"], module=r["module"], status=r["status"], raw_score=r["raw_score"],
-               final_score=r["final_score"], max_score=r["max_score"], days_late=r["days_late"],
-               penalty=r["penalty"], wall_time=r["wall_time"], peak_memory_bytes=r["peak_memory_bytes"],
-               grader_errors=r["grader_errors"], output=r["output"], results=json.loads(r["results_json"]))
+    return Row(
+        id=r["id"],
+        student=r["student"],
+        module=r["module"],
+        status=r["status"],
+        raw_score=r["raw_score"],
+        final_score=r["final_score"],
+        max_score=r["max_score"],
+        days_late=r["days_late"],
+        penalty=r["penalty"],
+        wall_time=r["wall_time"],
+        peak_memory_bytes=r["peak_memory_bytes"],
+        grader_errors=r["grader_errors"],
+        output=r["output"],
+        results=json.loads(r["results_json"]),
+    )
 
 
 def _times(lateness: Lateness) -> tuple[str | None, str | None]:
-    return (lateness.submitted_at.isoformat() if lateness.submitted_at else None,
-            lateness.due.isoformat() if lateness.due else None)
+    return (
+        lateness.submitted_at.isoformat() if lateness.submitted_at else None,
+        lateness.due.isoformat() if lateness.due else None,
+    )

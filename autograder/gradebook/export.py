@@ -23,11 +23,16 @@ def load_roster(path: Path) -> dict[str, dict[str, str]]:
         reader = csv.DictReader(fh)
         if "student_id" not in (reader.fieldnames or []):
             raise ValueError(f"{path}: the roster needs a student_id column")
-        return {r["student_id"].strip(): {k: (v or "").strip() for k, v in r.items()}
-                for r in reader if (r.get("student_id") or "").strip()}
+        return {
+            r["student_id"].strip(): {k: (v or "").strip() for k, v in r.items()}
+            for r in reader
+            if (r.get("student_id") or "").strip()
+        }
 
 
-def export_csv(gradebook: Gradebook, course: Course, out: Path, roster: dict[str, dict[str, str]] | None = None) -> int:
+def export_csv(
+    gradebook: Gradebook, course: Course, out: Path, roster: dict[str, dict[str, str]] | None = None
+) -> int:
     """Write the CSV; return the number of student rows."""
     roster = roster or {}
     scores: dict[str, dict[str, float]] = {}
@@ -50,7 +55,13 @@ def export_csv(gradebook: Gradebook, course: Course, out: Path, roster: dict[str
         for sid in students:
             info = roster.get(sid, {})
             got = scores.get(sid, {})
-            writer.writerow([info.get("name") or sid, info.get("canvas_id", ""), info.get("sis_id") or sid,
-                             info.get("section", "")]
-                            + [f"{got[key]:g}" if key in got else "" for key, _, _ in columns])
+            writer.writerow(
+                [
+                    info.get("name") or sid,
+                    info.get("canvas_id", ""),
+                    info.get("sis_id") or sid,
+                    info.get("section", ""),
+                ]
+                + [f"{got[key]:g}" if key in got else "" for key, _, _ in columns]
+            )
     return len(students)

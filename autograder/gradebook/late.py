@@ -49,9 +49,12 @@ class Lateness:
         return f"Submitted {self.days_late:.2f} days late: {self.penalty:.0%} is taken off the score."
 
     def to_json(self) -> dict[str, Any]:
-        return {"submitted_at": self.submitted_at.isoformat() if self.submitted_at else None,
-                "due": self.due.isoformat() if self.due else None,
-                "days_late": round(self.days_late, 4), "penalty": self.penalty}
+        return {
+            "submitted_at": self.submitted_at.isoformat() if self.submitted_at else None,
+            "due": self.due.isoformat() if self.due else None,
+            "days_late": round(self.days_late, 4),
+            "penalty": self.penalty,
+        }
 
 
 def assess(policy: LatePolicy, due: datetime | None, submitted_at: datetime | None) -> Lateness:
@@ -73,7 +76,7 @@ def apply_to_results(results: dict[str, Any], lateness: Lateness) -> dict[str, A
     output = results.get("output", "")
     previous = (extra.get("late") or {}).get("message", "")
     if previous and output.startswith(previous):  # applying a policy again replaces the old note
-        output = output[len(previous):].lstrip("\n")
+        output = output[len(previous) :].lstrip("\n")
     results["score"] = lateness.final(raw)
     results["output"] = f"{lateness.message}\n{output}".strip() if lateness.message else output
     extra["late"] = {**lateness.to_json(), "raw_score": raw, "message": lateness.message}
@@ -84,11 +87,16 @@ def from_gradescope(path: Path) -> tuple[datetime | None, datetime | None]:
     """(submitted_at, due) from submission_metadata.json; a user's own due date includes extensions."""
     meta = json.loads(path.read_text(encoding="utf-8"))
     submitted = parse_time(meta["created_at"], path.name) if meta.get("created_at") else None
-    dues = [u["assignment"]["due_date"] for u in meta.get("users") or []
-            if isinstance(u.get("assignment"), dict) and u["assignment"].get("due_date")]
+    dues = [
+        u["assignment"]["due_date"]
+        for u in meta.get("users") or []
+        if isinstance(u.get("assignment"), dict) and u["assignment"].get("due_date")
+    ]
     if not dues and (meta.get("assignment") or {}).get("due_date"):
         dues = [meta["assignment"]["due_date"]]
-    due = max((parse_time(d, path.name) for d in dues), default=None)  # a group gets its most generous due date
+    due = max(
+        (parse_time(d, path.name) for d in dues), default=None
+    )  # a group gets its most generous due date
     return submitted, due
 
 
@@ -97,14 +105,18 @@ def _rows(path: Path, required: set[str]) -> list[dict[str, str]]:
         reader = csv.DictReader(fh)
         missing = required - set(reader.fieldnames or [])
         if missing:
-            raise ValueError(f"{path}: needs the columns {', '.join(sorted(required))}; missing {', '.join(sorted(missing))}")
+            raise ValueError(
+                f"{path}: needs the columns {', '.join(sorted(required))}; missing {', '.join(sorted(missing))}"
+            )
         return [row for row in reader if (row.get("student_id") or "").strip()]
 
 
 def load_times(path: Path) -> dict[str, datetime]:
     """CSV student_id,submitted_at."""
-    return {r["student_id"].strip(): parse_time(r["submitted_at"], f"{path} ({r['student_id']})")
-            for r in _rows(path, {"student_id", "submitted_at"})}
+    return {
+        r["student_id"].strip(): parse_time(r["submitted_at"], f"{path} ({r['student_id']})")
+        for r in _rows(path, {"student_id", "submitted_at"})
+    }
 
 
 def load_extensions(path: Path) -> dict[str, timedelta | datetime]:

@@ -74,8 +74,14 @@ def create_app(store: HubStore) -> FastAPI:
         who = user(request)
         if who is None:
             raise HubError(401, "Unauthorized", "Invalid credentials in Authorization header")
-        return {"type": "user", "id": who["user"], "name": who["user"], "fullname": who["user"], "orgs": [],
-                "auth": {"type": "access_token", "accessToken": {"displayName": "course hub", "role": "write"}}}
+        return {
+            "type": "user",
+            "id": who["user"],
+            "name": who["user"],
+            "fullname": who["user"],
+            "orgs": [],
+            "auth": {"type": "access_token", "accessToken": {"displayName": "course hub", "role": "write"}},
+        }
 
     @app.post("/api/repos/create")
     async def create_repo(request: Request) -> JSONResponse:
@@ -83,7 +89,9 @@ def create_app(store: HubStore) -> FastAPI:
         who = user(request)
         if who is None:
             raise HubError(401, "Unauthorized", "a token is required to create a repo; set HF_TOKEN")
-        repo = RepoId.parse(body.get("type") or "model", body.get("organization") or who["user"], body.get("name", ""))
+        repo = RepoId.parse(
+            body.get("type") or "model", body.get("organization") or who["user"], body.get("name", "")
+        )
         can_write(who, repo)
         url = f"{base(request)}/{repo.url_prefix}"
         private = bool(body.get("private")) or body.get("visibility") == "private"
@@ -127,13 +135,36 @@ def create_app(store: HubStore) -> FastAPI:
     def info(request: Request, repo: RepoId, revision: str) -> dict:
         commit = store.get_commit(repo, revision)
         meta = store.meta(repo)
-        siblings = [{"rfilename": p, "size": e["size"], "blobId": e["git_oid"],
-                     **({"lfs": {"sha256": e["sha256"], "size": e["size"], "pointerSize": 134}} if e["lfs"] else {})}
-                    for p, e in commit["files"].items()]
-        return {"_id": repo.id, "id": repo.id, "modelId": repo.id, "author": repo.namespace, "sha": commit["oid"],
-                "lastModified": commit["date"], "createdAt": meta["created"], "private": meta["private"],
-                "disabled": False, "gated": False, "downloads": 0, "likes": 0, "tags": [], "siblings": siblings,
-                "usedStorage": sum(e["size"] for e in commit["files"].values())}
+        siblings = [
+            {
+                "rfilename": p,
+                "size": e["size"],
+                "blobId": e["git_oid"],
+                **(
+                    {"lfs": {"sha256": e["sha256"], "size": e["size"], "pointerSize": 134}}
+                    if e["lfs"]
+                    else {}
+                ),
+            }
+            for p, e in commit["files"].items()
+        ]
+        return {
+            "_id": repo.id,
+            "id": repo.id,
+            "modelId": repo.id,
+            "author": repo.namespace,
+            "sha": commit["oid"],
+            "lastModified": commit["date"],
+            "createdAt": meta["created"],
+            "private": meta["private"],
+            "disabled": False,
+            "gated": False,
+            "downloads": 0,
+            "likes": 0,
+            "tags": [],
+            "siblings": siblings,
+            "usedStorage": sum(e["size"] for e in commit["files"].values()),
+        }
 
     # -- pushing ------------------------------------------------------------------------------
     @app.post("/api/{kind}/{ns}/{name}/preupload/{revision:path}")
@@ -142,8 +173,14 @@ def create_app(store: HubStore) -> FastAPI:
         files = []
         for f in (await request.json()).get("files", []):
             sample = base64.b64decode(f.get("sample", ""))
-            lfs = f.get("size", 0) >= LFS_MIN_SIZE or b"\0" in sample or f["path"].endswith((".safetensors", ".parquet"))
-            files.append({"path": f["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False})
+            lfs = (
+                f.get("size", 0) >= LFS_MIN_SIZE
+                or b"\0" in sample
+                or f["path"].endswith((".safetensors", ".parquet"))
+            )
+            files.append(
+                {"path": f["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False}
+            )
         return {"files": files}
 
     def sign(oid: str, size: int) -> str:
@@ -160,8 +197,10 @@ def create_app(store: HubStore) -> FastAPI:
                 href = f"{base(request)}/lfs-upload/{oid}?size={size}&sig={sign(oid, size)}"
                 entry["actions"] = {"upload": {"href": href, "header": {}, "expires_in": 3600}}
             objects.append(entry)
-        return JSONResponse({"transfer": "basic", "objects": objects, "hash_algo": "sha256"},
-                            media_type="application/vnd.git-lfs+json")
+        return JSONResponse(
+            {"transfer": "basic", "objects": objects, "hash_algo": "sha256"},
+            media_type="application/vnd.git-lfs+json",
+        )
 
     @app.post("/{ns}/{name}.git/info/lfs/objects/batch")
     async def model_lfs_batch(request: Request, ns: str, name: str) -> JSONResponse:
@@ -212,10 +251,21 @@ def create_app(store: HubStore) -> FastAPI:
                 raise HubError(400, "BadRequest", f"unsupported commit operation {key!r}")
         operations = [_fill_lfs_size(store, op) for op in operations]
         who = user(request)
-        oid = store.commit(repo, unquote(revision), operations, header.get("summary") or "update",
-                           header.get("description", ""), author=who["user"], parent=header.get("parentCommit"))
-        return {"success": True, "commitOid": oid, "commitUrl": f"{base(request)}/{repo.url_prefix}/commit/{oid}",
-                "pullRequestUrl": None}
+        oid = store.commit(
+            repo,
+            unquote(revision),
+            operations,
+            header.get("summary") or "update",
+            header.get("description", ""),
+            author=who["user"],
+            parent=header.get("parentCommit"),
+        )
+        return {
+            "success": True,
+            "commitOid": oid,
+            "commitUrl": f"{base(request)}/{repo.url_prefix}/commit/{oid}",
+            "pullRequestUrl": None,
+        }
 
     # -- refs ---------------------------------------------------------------------------------
     @app.get("/api/{kind}/{ns}/{name}/refs")
@@ -224,10 +274,17 @@ def create_app(store: HubStore) -> FastAPI:
         r = store.refs(repo)
 
         def listing(kind: str, prefix: str) -> list[dict]:
-            return [{"name": n, "ref": f"refs/{prefix}/{n}", "targetCommit": oid} for n, oid in sorted(r[kind].items())]
+            return [
+                {"name": n, "ref": f"refs/{prefix}/{n}", "targetCommit": oid}
+                for n, oid in sorted(r[kind].items())
+            ]
 
-        return {"branches": listing("branches", "heads"), "tags": listing("tags", "tags"), "converts": [],
-                "pullRequests": []}
+        return {
+            "branches": listing("branches", "heads"),
+            "tags": listing("tags", "tags"),
+            "converts": [],
+            "pullRequests": [],
+        }
 
     @app.post("/api/{kind}/{ns}/{name}/tag/{revision:path}")
     async def create_tag(request: Request, kind: str, ns: str, name: str, revision: str) -> dict:
@@ -267,22 +324,27 @@ def create_app(store: HubStore) -> FastAPI:
         for path, e in files.items():
             if not path.startswith(prefix):
                 continue
-            rest = path[len(prefix):].split("/")
+            rest = path[len(prefix) :].split("/")
             for depth in range(1, len(rest) if recursive else min(len(rest), 2)):
                 dirs.add(prefix + "/".join(rest[:depth]))
             if recursive or len(rest) == 1:
                 out.append(entry(path, e))
-        out += [{"type": "directory", "oid": hashlib.sha1(d.encode()).hexdigest(), "size": 0, "path": d}
-                for d in sorted(dirs)]
+        out += [
+            {"type": "directory", "oid": hashlib.sha1(d.encode()).hexdigest(), "size": 0, "path": d}
+            for d in sorted(dirs)
+        ]
         return sorted(out, key=lambda x: x["path"])
 
     @app.get("/api/{kind}/{ns}/{name}/tree/{revision}")
-    def tree_root(request: Request, kind: str, ns: str, name: str, revision: str, recursive: bool = False) -> list:
+    def tree_root(
+        request: Request, kind: str, ns: str, name: str, revision: str, recursive: bool = False
+    ) -> list:
         return tree(request, kind, ns, name, revision, "", recursive)
 
     @app.get("/api/{kind}/{ns}/{name}/tree/{revision}/{path:path}")
-    def tree(request: Request, kind: str, ns: str, name: str, revision: str, path: str,
-             recursive: bool = False) -> list:
+    def tree(
+        request: Request, kind: str, ns: str, name: str, revision: str, path: str, recursive: bool = False
+    ) -> list:
         repo = readable(request, kind, ns, name)
         commit = store.get_commit(repo, unquote(revision))
         folder = path.strip("/")
@@ -303,15 +365,29 @@ def create_app(store: HubStore) -> FastAPI:
             if path in commit["files"]:
                 out.append(entry(path, commit["files"][path]))
             elif any(p.startswith(path + "/") for p in commit["files"]):
-                out.append({"type": "directory", "oid": hashlib.sha1(path.encode()).hexdigest(), "size": 0,
-                            "path": path})
+                out.append(
+                    {
+                        "type": "directory",
+                        "oid": hashlib.sha1(path.encode()).hexdigest(),
+                        "size": 0,
+                        "path": path,
+                    }
+                )
         return out
 
     @app.get("/api/{kind}/{ns}/{name}/commits/{revision:path}")
     def commits(request: Request, kind: str, ns: str, name: str, revision: str) -> list:
         repo = readable(request, kind, ns, name)
-        return [{"id": c["oid"], "title": c["title"], "message": c["message"], "authors": [{"user": c["author"]}],
-                 "date": c["date"]} for c in store.history(repo, unquote(revision))]
+        return [
+            {
+                "id": c["oid"],
+                "title": c["title"],
+                "message": c["message"],
+                "authors": [{"user": c["author"]}],
+                "date": c["date"],
+            }
+            for c in store.history(repo, unquote(revision))
+        ]
 
     # -- downloading --------------------------------------------------------------------------
     def resolve_file(request: Request, kind: str, ns: str, name: str, revision: str, path: str) -> Response:
@@ -327,17 +403,23 @@ def create_app(store: HubStore) -> FastAPI:
             headers |= {"X-Linked-Etag": f'"{etag}"', "X-Linked-Size": str(e["size"])}
         if request.method == "HEAD":
             return Response(headers={**headers, "Content-Length": str(e["size"])})
-        return FileResponse(store.object_path(e["sha256"]), headers=headers, filename=Path(path).name,
-                            content_disposition_type="inline")
+        return FileResponse(
+            store.object_path(e["sha256"]),
+            headers=headers,
+            filename=Path(path).name,
+            content_disposition_type="inline",
+        )
 
     def resolve_route(kind: str):
         def route(request: Request, ns: str, name: str, revision: str, path: str) -> Response:
             return resolve_file(request, kind, ns, name, revision, path)
+
         return route
 
     for prefix, kind in (("/datasets", "datasets"), ("/spaces", "spaces"), ("", "models")):
-        app.api_route(f"{prefix}/{{ns}}/{{name}}/resolve/{{revision}}/{{path:path}}",
-                      methods=["GET", "HEAD"])(resolve_route(kind))
+        app.api_route(
+            f"{prefix}/{{ns}}/{{name}}/resolve/{{revision}}/{{path:path}}", methods=["GET", "HEAD"]
+        )(resolve_route(kind))
 
     @app.api_route("/{full_path:path}", methods=["GET", "HEAD", "POST", "PUT", "DELETE"])
     def unknown(full_path: str) -> None:

@@ -14,7 +14,9 @@ ROOT = Annotated[Path, typer.Option("--root", help="folder holding the hub's rep
 @hub_app.command()
 def serve(
     root: ROOT = Path("hub-data"),
-    host: Annotated[str, typer.Option(help="address to listen on; loopback unless you mean to share")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="address to listen on; loopback unless you mean to share")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8808,
     uds: Annotated[str | None, typer.Option(help="listen on this unix socket instead of TCP")] = None,
 ) -> None:

@@ -13,6 +13,11 @@ def route_through_socket(path: str) -> None:
     from huggingface_hub import set_client_factory
     from huggingface_hub.utils._http import hf_request_event_hook
 
-    set_client_factory(lambda: httpx2.Client(
-        transport=httpx2.HTTPTransport(uds=path), event_hooks={"request": [hf_request_event_hook]},
-        follow_redirects=True, timeout=None))
+    set_client_factory(
+        lambda: httpx2.Client(
+            transport=httpx2.HTTPTransport(uds=path),
+            event_hooks={"request": [hf_request_event_hook]},
+            follow_redirects=True,
+            timeout=None,
+        )
+    )

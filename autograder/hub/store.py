@@ -27,9 +27,28 @@ from typing import Any
 REPO_TYPES = ("model", "dataset", "space")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
-GITATTRIBUTES = "".join(f"*.{ext} filter=lfs diff=lfs merge=lfs -text\n" for ext in (
-    "safetensors", "bin", "pt", "pth", "ckpt", "onnx", "gguf", "h5", "msgpack", "parquet", "arrow", "npy", "npz",
-    "zip", "gz", "tar", "model"))
+GITATTRIBUTES = "".join(
+    f"*.{ext} filter=lfs diff=lfs merge=lfs -text\n"
+    for ext in (
+        "safetensors",
+        "bin",
+        "pt",
+        "pth",
+        "ckpt",
+        "onnx",
+        "gguf",
+        "h5",
+        "msgpack",
+        "parquet",
+        "arrow",
+        "npy",
+        "npz",
+        "zip",
+        "gz",
+        "tar",
+        "model",
+    )
+)
 
 
 class HubError(Exception):
@@ -138,8 +157,14 @@ class HubStore:
             (folder / "commits").mkdir(parents=True, exist_ok=True)
             _write_json(folder / "repo.json", {"private": private, "owner": owner, "created": _now()})
             _write_json(folder / "refs.json", {"branches": {}, "tags": {}})
-            self.commit(repo, "main", [("add", ".gitattributes", GITATTRIBUTES.encode())], "initial commit",
-                        author=owner, allow_new_branch=True)
+            self.commit(
+                repo,
+                "main",
+                [("add", ".gitattributes", GITATTRIBUTES.encode())],
+                "initial commit",
+                author=owner,
+                allow_new_branch=True,
+            )
             return True
 
     def delete(self, repo: RepoId) -> None:
@@ -171,7 +196,9 @@ class HubStore:
             oid = self.resolve(repo, revision)
             refs = self.refs(repo)
             if name in refs[kind] and not exist_ok:
-                raise HubError(409, "Conflict", f"{'Tag' if kind == 'tags' else 'Branch'} {name} already exists")
+                raise HubError(
+                    409, "Conflict", f"{'Tag' if kind == 'tags' else 'Branch'} {name} already exists"
+                )
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}", name) or ".." in name:
                 raise HubError(400, "BadRequest", f"invalid ref name {name!r}")
             refs[kind][name] = oid
@@ -227,8 +254,17 @@ class HubStore:
         return self.object_path(entry["sha256"]).read_bytes()
 
     # -- commits ------------------------------------------------------------------------------
-    def commit(self, repo: RepoId, branch: str, operations: list[tuple], title: str, description: str = "",
-               author: str = "", parent: str | None = None, allow_new_branch: bool = False) -> str:
+    def commit(
+        self,
+        repo: RepoId,
+        branch: str,
+        operations: list[tuple],
+        title: str,
+        description: str = "",
+        author: str = "",
+        parent: str | None = None,
+        allow_new_branch: bool = False,
+    ) -> str:
         """Apply operations to `branch` and move it to the new commit; return the commit id.
 
         Operations: ("add", path, bytes), ("lfs", path, sha256, size), ("delete", path),
@@ -242,28 +278,47 @@ class HubStore:
                     raise HubError(400, "BadRequest", f"{branch} is not a branch: commits go to branches")
                 raise not_found("RevisionNotFound", f"Invalid rev id: {branch}")
             if parent is not None and parent != head:
-                raise HubError(412, "PreconditionFailed", f"parent commit {parent} is not the head of {branch}")
+                raise HubError(
+                    412, "PreconditionFailed", f"parent commit {parent} is not the head of {branch}"
+                )
             files = dict(self.get_commit(repo, head)["files"]) if head else {}
             for op in operations:
                 kind, path = op[0], _clean_path(op[1])
                 if kind == "add":
                     data = op[2]
-                    files[path] = {"sha256": self.put_object(data), "size": len(data),
-                                   "git_oid": git_blob_id(data), "lfs": False}
+                    files[path] = {
+                        "sha256": self.put_object(data),
+                        "size": len(data),
+                        "git_oid": git_blob_id(data),
+                        "lfs": False,
+                    }
                 elif kind == "lfs":
                     sha, size = op[2], op[3]
                     if not self.has_object(sha):
                         raise HubError(422, "BadRequest", f"{path}: LFS object {sha} was never uploaded")
-                    files[path] = {"sha256": sha, "size": size, "git_oid": _lfs_pointer_id(sha, size), "lfs": True}
+                    files[path] = {
+                        "sha256": sha,
+                        "size": size,
+                        "git_oid": _lfs_pointer_id(sha, size),
+                        "lfs": True,
+                    }
                 elif kind == "delete":
                     if files.pop(path, None) is None:
                         raise not_found("EntryNotFound", f"{path} does not exist")
                 elif kind == "delete_folder":
                     prefix = path.rstrip("/") + "/"
                     files = {p: e for p, e in files.items() if not p.startswith(prefix)}
-            body = {"parents": [head] if head else [], "title": title, "message": description,
-                    "author": author, "date": _now(), "files": dict(sorted(files.items()))}
-            oid = hashlib.sha1(json.dumps(body, sort_keys=True).encode() + str(time.time_ns()).encode()).hexdigest()
+            body = {
+                "parents": [head] if head else [],
+                "title": title,
+                "message": description,
+                "author": author,
+                "date": _now(),
+                "files": dict(sorted(files.items())),
+            }
+            oid = hashlib.sha1(
+                json.dumps(body, sort_keys=True).encode() + str(time.time_ns()).encode()
+            ).hexdigest()
             _write_json(self.repo_dir(repo) / "commits" / f"{oid}.json", {"oid": oid, **body})
             refs["branches"][branch] = oid
             _write_json(self.repo_dir(repo) / "refs.json", refs)

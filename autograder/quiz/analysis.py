@@ -88,8 +88,16 @@ def analyse(bank: Bank, grades: list[QuizGrade]) -> Analysis:
             others = g.max_score - result.points
             rest.append(100 * (g.score - result.score) / others if others else 0.0)
         if right:
-            items.append(ItemStats(q.id, list(q.tags), len(right), sum(right) / len(right),
-                                   statistics.fmean(credit), point_biserial(right, rest)))
+            items.append(
+                ItemStats(
+                    q.id,
+                    list(q.tags),
+                    len(right),
+                    sum(right) / len(right),
+                    statistics.fmean(credit),
+                    point_biserial(right, rest),
+                )
+            )
     return Analysis(len(grades), percents, items)
 
 
@@ -104,8 +112,11 @@ def plot_png(analysis: Analysis) -> bytes:
     left.hist(analysis.percents, bins=range(0, 101, 10), color="#4a8", edgecolor="white")
     left.set(title=f"Scores ({analysis.n_students} students)", xlabel="percent", ylabel="students")
     ids = [s.qid for s in analysis.items]
-    right.barh(ids, [s.difficulty for s in analysis.items],
-               color=["#c44" if s.flagged() else "#48a" for s in analysis.items])
+    right.barh(
+        ids,
+        [s.difficulty for s in analysis.items],
+        color=["#c44" if s.flagged() else "#48a" for s in analysis.items],
+    )
     right.set(title="Difficulty (share right); red: low discrimination", xlim=(0, 1))
     right.invert_yaxis()
     right.tick_params(axis="y", labelsize=7)
@@ -120,4 +131,6 @@ def report_html(analysis: Analysis, title: str) -> str:
     from autograder.quiz.render import TEMPLATES
 
     png = base64.b64encode(plot_png(analysis)).decode()
-    return TEMPLATES.get_template("report.html.j2").render(a=analysis, title=title, png=png, low=LOW_DISCRIMINATION)
+    return TEMPLATES.get_template("report.html.j2").render(
+        a=analysis, title=title, png=png, low=LOW_DISCRIMINATION
+    )

@@ -89,7 +89,9 @@ class Question(Strict):
                 except jinja2.TemplateSyntaxError as exc:
                     raise ValueError(f"{key}: template error: {exc.message}") from None
                 if unknown := used - known:
-                    raise ValueError(f"{key}: uses {', '.join(sorted(unknown))}, which is not a param or compute name")
+                    raise ValueError(
+                        f"{key}: uses {', '.join(sorted(unknown))}, which is not a param or compute name"
+                    )
         return self
 
     def known_names(self) -> set[str]:
@@ -102,7 +104,9 @@ def _check_expr(text: str, known: set[str], key: str) -> None:
     except expr.ExprError as exc:
         raise ValueError(f"{key}: {exc}") from None
     if unknown:
-        raise ValueError(f"{key}: {text!r} uses {', '.join(sorted(unknown))}, which is not a param or compute name")
+        raise ValueError(
+            f"{key}: {text!r} uses {', '.join(sorted(unknown))}, which is not a param or compute name"
+        )
 
 
 class WithChoices(Question):
@@ -185,8 +189,11 @@ class Text(Question):
         return patterns
 
     def template_fields(self) -> dict[str, str]:
-        return {**super().template_fields(), **{f"accept.{i}": a for i, a in enumerate(self.accept)},
-                **{f"regex.{i}": p for i, p in enumerate(self.regex)}}
+        return {
+            **super().template_fields(),
+            **{f"accept.{i}": a for i, a in enumerate(self.accept)},
+            **{f"regex.{i}": p for i, p in enumerate(self.regex)},
+        }
 
 
 class Ordering(Question):
@@ -237,7 +244,9 @@ class Code(Question):
 
 
 QUESTION_TYPES = ("single", "multi", "truefalse", "numeric", "text", "ordering", "code")
-AnyQuestion = Annotated[Single | Multi | TrueFalse | Numeric | Text | Ordering | Code, Field(discriminator="type")]
+AnyQuestion = Annotated[
+    Single | Multi | TrueFalse | Numeric | Text | Ordering | Code, Field(discriminator="type")
+]
 
 
 class Pool(Strict):
@@ -294,8 +303,11 @@ class _PreciseErrors:
     def errors(self) -> list[dict]:
         out = []
         for e in self._exc.errors():
-            loc = tuple(p for i, p in enumerate(e["loc"])
-                        if not (i == 2 and e["loc"][0] == "questions" and p in QUESTION_TYPES))
+            loc = tuple(
+                p
+                for i, p in enumerate(e["loc"])
+                if not (i == 2 and e["loc"][0] == "questions" and p in QUESTION_TYPES)
+            )
             msg = e["msg"]
             if m := _KEY_PREFIX.fullmatch(msg):
                 loc += tuple(int(p) if p.isdigit() else p for p in m.group(1).split("."))

@@ -76,8 +76,12 @@ def exports_parse(quiz: Quiz) -> tuple[bool, str]:
     expected = sum(len(g.items) for g in quiz.groups())
     parsed = parse_gift(export_gift(quiz))
     with zipfile.ZipFile(io.BytesIO(export_qti_zip(quiz))) as zf:
-        items = [el for name in zf.namelist() for el in ET.fromstring(zf.read(name)).iter()
-                 if el.tag.endswith("}item")]
+        items = [
+            el
+            for name in zf.namelist()
+            for el in ET.fromstring(zf.read(name)).iter()
+            if el.tag.endswith("}item")
+        ]
     ok = len(parsed) == len(items) == expected
     return ok, f"{expected} items; GIFT parsed {len(parsed)}, QTI holds {len(items)}"
 
@@ -86,10 +90,14 @@ def code_reproduces(layout: Layout, quiz: Quiz) -> tuple[bool, str]:
     code = [q for q in quiz.bank.questions if isinstance(q, Code)]
     fresh = CodeRunner.for_layout(layout).outputs(code, fresh=True)
     differ = [q.id for q in code if fresh[q.id] != quiz.outputs[q.id]]
-    return not differ, (f"output changed: {', '.join(differ)}" if differ else f"{len(code)} snippets re-run, same output")
+    return not differ, (
+        f"output changed: {', '.join(differ)}" if differ else f"{len(code)} snippets re-run, same output"
+    )
 
 
-def quiz_checks(layout: Layout, module: str, bank_path: Path | None = None, reproduce: bool = True) -> list[Row]:
+def quiz_checks(
+    layout: Layout, module: str, bank_path: Path | None = None, reproduce: bool = True
+) -> list[Row]:
     """The quiz rows for `module`, or none when it has no bank. `reproduce=False` skips re-running
     the snippets (the cached answers are still checked against every key)."""
     path = bank_path or layout.quiz_file(module)
@@ -102,12 +110,18 @@ def quiz_checks(layout: Layout, module: str, bank_path: Path | None = None, repr
         return [("quiz bank loads", False, str(exc), time.perf_counter() - started)]
     n = len(quiz.bank.questions)
     types = sorted({q.type for q in quiz.bank.questions})
-    rows = [("quiz bank loads", n >= MIN_QUESTIONS,
-             f"{n} questions ({', '.join(types)})" + (f"; needs at least {MIN_QUESTIONS}" if n < MIN_QUESTIONS else ""),
-             time.perf_counter() - started),
-            _timed("quiz keys grade correct", lambda: keys_grade_correct(quiz)),
-            _timed("quiz variants render", lambda: variants_render(quiz)),
-            _timed("quiz LMS exports parse", lambda: exports_parse(quiz))]
+    rows = [
+        (
+            "quiz bank loads",
+            n >= MIN_QUESTIONS,
+            f"{n} questions ({', '.join(types)})"
+            + (f"; needs at least {MIN_QUESTIONS}" if n < MIN_QUESTIONS else ""),
+            time.perf_counter() - started,
+        ),
+        _timed("quiz keys grade correct", lambda: keys_grade_correct(quiz)),
+        _timed("quiz variants render", lambda: variants_render(quiz)),
+        _timed("quiz LMS exports parse", lambda: exports_parse(quiz)),
+    ]
     if reproduce and any(isinstance(q, Code) for q in quiz.bank.questions):
         rows.append(_timed("quiz code answers reproduce", lambda: code_reproduces(layout, quiz)))
     return rows

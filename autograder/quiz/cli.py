@@ -14,7 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-quiz_app = typer.Typer(no_args_is_help=True, help="Quizzes: per-student variants, grading, item analysis, LMS export.")
+quiz_app = typer.Typer(
+    no_args_is_help=True, help="Quizzes: per-student variants, grading, item analysis, LMS export."
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -43,13 +45,15 @@ def _write(text: str | bytes, out: Path | None) -> None:
     err.print(f"wrote {out}")
 
 
-
-
 @quiz_app.command()
 def take(
     module: str,
-    student: Annotated[str | None, typer.Option("--student", "-s", help="your student id (default: $USER)")] = None,
-    save: Annotated[Path | None, typer.Option(help="answers file (default: quiz-MODULE-STUDENT.json)")] = None,
+    student: Annotated[
+        str | None, typer.Option("--student", "-s", help="your student id (default: $USER)")
+    ] = None,
+    save: Annotated[
+        Path | None, typer.Option(help="answers file (default: quiz-MODULE-STUDENT.json)")
+    ] = None,
     feedback: Annotated[bool, typer.Option(help="show scores and feedback after submitting")] = True,
 ) -> None:
     """Answer MODULE's quiz in the terminal; answers are saved as you go, and rerunning resumes."""
@@ -74,9 +78,12 @@ def render(
     module: str,
     student: Annotated[str, typer.Option("--student", "-s", help="student id (the variant depends on it)")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="md | html | ipynb")] = "md",
-    key: Annotated[bool, typer.Option("--key", help="include answers and feedback (instructor copy)")] = False,
-    seed: Annotated[int | None, typer.Option(help="the variant number printed on a copy (overrides the student's)")]
-    = None,
+    key: Annotated[
+        bool, typer.Option("--key", help="include answers and feedback (instructor copy)")
+    ] = False,
+    seed: Annotated[
+        int | None, typer.Option(help="the variant number printed on a copy (overrides the student's)")
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="file to write (default: stdout)")] = None,
 ) -> None:
     """Print STUDENT's exact variant of MODULE's quiz, as Markdown, HTML or a notebook."""
@@ -105,9 +112,15 @@ def _graded(module: str, responses: Path):  # noqa: ANN202 - (Quiz, list[QuizGra
 def grade(
     module: str,
     responses: Annotated[Path, typer.Argument(help="CSV (student + one column per question id) or JSON")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="folder for grades.csv and feedback/ "
-                                                 "(default: results/quiz/MODULE)")] = None,
-    gradebook: Annotated[Path | None, typer.Option(help="also record in this SQLite gradebook, as MODULE-quiz")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="folder for grades.csv and feedback/ (default: results/quiz/MODULE)"
+        ),
+    ] = None,
+    gradebook: Annotated[
+        Path | None, typer.Option(help="also record in this SQLite gradebook, as MODULE-quiz")
+    ] = None,
 ) -> None:
     """Grade each student's answers against their own variant: OUT/grades.csv and OUT/feedback/<student>.json."""
     from autograder.quiz.grading import write_feedback, write_grades_csv
@@ -121,14 +134,19 @@ def grade(
         from autograder.quiz.gradebook import record
 
         recorded, skipped = record(quiz, grades, gradebook)
-        console.print(f"gradebook {gradebook}: {recorded} recorded as {quiz_module(module)}, "
-                      f"{skipped} unchanged")
+        console.print(
+            f"gradebook {gradebook}: {recorded} recorded as {quiz_module(module)}, {skipped} unchanged"
+        )
     table = Table(title=f"{module}: {len(grades)} students")
     for col in ("student", "score", "percent", "ignored answers"):
         table.add_column(col)
     for g in grades:
-        table.add_row(g.student, f"{g.score:g}/{g.max_score:g}", f"{100 * g.score / g.max_score:.0f}%",
-                      ", ".join(g.ignored))
+        table.add_row(
+            g.student,
+            f"{g.score:g}/{g.max_score:g}",
+            f"{100 * g.score / g.max_score:.0f}%",
+            ", ".join(g.ignored),
+        )
     console.print(table)
     console.print(f"grades in {out / 'grades.csv'}, feedback in {out / 'feedback'}/")
 
@@ -144,18 +162,27 @@ def analyze(
 
     quiz, grades = _graded(module, responses)
     result = analyse(quiz.bank, grades)
-    table = Table(title=f"{module}: {result.n_students} students, mean {result.mean:.1f}%, "
-                        f"median {result.median:.1f}%, sd {result.stdev:.1f}")
+    table = Table(
+        title=f"{module}: {result.n_students} students, mean {result.mean:.1f}%, "
+        f"median {result.median:.1f}%, sd {result.stdev:.1f}"
+    )
     for col in ("question", "n", "difficulty", "mean credit", "discrimination"):
         table.add_column(col, justify="left" if col == "question" else "right")
     for s in result.items:
         disc = "n/a" if s.discrimination is None else f"{s.discrimination:.2f}"
-        table.add_row(s.qid, str(s.n), f"{s.difficulty:.2f}", f"{s.mean_credit:.2f}",
-                      f"[red]{disc}[/]" if s.flagged() else disc)
+        table.add_row(
+            s.qid,
+            str(s.n),
+            f"{s.difficulty:.2f}",
+            f"{s.mean_credit:.2f}",
+            f"[red]{disc}[/]" if s.flagged() else disc,
+        )
     console.print(table)
     console.print("score distribution (10-point bins): " + " ".join(str(c) for c in result.histogram()))
-    console.print("mean credit by learning objective: "
-                  + ", ".join(f"{tag} {credit:.2f}" for tag, credit in result.by_tag().items()))
+    console.print(
+        "mean credit by learning objective: "
+        + ", ".join(f"{tag} {credit:.2f}" for tag, credit in result.by_tag().items())
+    )
     console.print(f"[dim]red: discrimination below {LOW_DISCRIMINATION}; revise or check the key[/]")
     if html:
         _write(report_html(result, f"{quiz.bank.quiz.title} ({module})"), html)
@@ -165,7 +192,9 @@ def analyze(
 def export(
     module: str,
     fmt: Annotated[str, typer.Option("--format", "-f", help="gift (Moodle) | qti (Canvas, a .zip)")] = "gift",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="default: MODULE.gift.txt or MODULE.qti.zip")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="default: MODULE.gift.txt or MODULE.qti.zip")
+    ] = None,
     instances: Annotated[int, typer.Option(min=1, help="copies of each parameterised question")] = 1,
 ) -> None:
     """Export MODULE's bank for an LMS: Moodle GIFT or a Canvas QTI 1.2 package."""

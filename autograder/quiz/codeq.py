@@ -1,4 +1,4 @@
-""""What does this code print?": the answer is whatever the snippet prints, never typed by hand.
+""" "What does this code print?": the answer is whatever the snippet prints, never typed by hand.
 
 Each snippet runs in a fresh interpreter of this venv, offline, in an empty folder, with a timeout,
 and with the folders of the assets it names injected as upper-case variables (minilm -> MINILM).
@@ -39,13 +39,27 @@ def asset_variable(name: str) -> str:
 def run_snippet(code: str, assets: dict[str, str], timeout: float) -> str:
     """Run `code` in a fresh offline interpreter; return its stdout with trailing whitespace removed."""
     prelude = "".join(f"{asset_variable(n)} = {p!r}\n" for n, p in sorted(assets.items()))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
-           "TRANSFORMERS_VERBOSITY": "error"}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "0",
+        "TRANSFORMERS_VERBOSITY": "error",
+    }
     with tempfile.TemporaryDirectory(prefix="quiz-snippet-") as tmp:
         try:
-            proc = subprocess.run([sys.executable, "-c", prelude + code], cwd=tmp, env=env, capture_output=True,
-                                  text=True, timeout=timeout, check=False)
+            proc = subprocess.run(
+                [sys.executable, "-c", prelude + code],
+                cwd=tmp,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             raise SnippetError(f"timed out after {timeout:g} s") from None
     if proc.returncode != 0:
@@ -64,7 +78,9 @@ class CodeRunner:
 
     @classmethod
     def for_layout(cls, layout: Layout) -> CodeRunner:
-        return cls(AssetStore(layout.course, layout.root, layout.asset_cache), layout.asset_cache / "quiz-outputs")
+        return cls(
+            AssetStore(layout.course, layout.root, layout.asset_cache), layout.asset_cache / "quiz-outputs"
+        )
 
     def key(self, q: Code) -> str:
         digest = hashlib.sha256(q.code.encode())
@@ -89,8 +105,17 @@ class CodeRunner:
         self.cache.mkdir(parents=True, exist_ok=True)
         path = self.cache / f"{self.key(q)}.json"
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"question": q.id, "output": output, "code": q.code,
-                                   "seconds": round(time.perf_counter() - started, 2)}, indent=1))
+        tmp.write_text(
+            json.dumps(
+                {
+                    "question": q.id,
+                    "output": output,
+                    "code": q.code,
+                    "seconds": round(time.perf_counter() - started, 2),
+                },
+                indent=1,
+            )
+        )
         os.replace(tmp, path)
         return output
 

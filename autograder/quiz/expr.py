@@ -15,18 +15,40 @@ import operator
 from collections.abc import Callable, Mapping
 
 FUNCTIONS: dict[str, Callable] = {
-    "abs": abs, "min": min, "max": max, "round": round, "len": len, "sum": sum, "int": int, "float": float,
-    "str": str, "ceil": math.ceil, "floor": math.floor, "sqrt": math.sqrt, "log": math.log, "log2": math.log2,
-    "exp": math.exp, "prod": math.prod,
+    "abs": abs,
+    "min": min,
+    "max": max,
+    "round": round,
+    "len": len,
+    "sum": sum,
+    "int": int,
+    "float": float,
+    "str": str,
+    "ceil": math.ceil,
+    "floor": math.floor,
+    "sqrt": math.sqrt,
+    "log": math.log,
+    "log2": math.log2,
+    "exp": math.exp,
+    "prod": math.prod,
 }
 _BINARY: dict[type, Callable] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
 }
 _UNARY: dict[type, Callable] = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
 _COMPARE: dict[type, Callable] = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-    ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
 }
 MAX_EXPONENT = 256
 MAX_SEQUENCE = 10_000
@@ -42,14 +64,33 @@ def parse(text: str) -> ast.Expression:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExprError(f"{text!r} is not an expression: {exc.msg}") from None
-    allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Constant,
-               ast.Name, ast.Load, ast.Tuple, ast.List, ast.Call, ast.Subscript, ast.Slice, ast.And, ast.Or,
-               *_BINARY, *_UNARY, *_COMPARE)
+    allowed = (
+        ast.Expression,
+        ast.BinOp,
+        ast.UnaryOp,
+        ast.BoolOp,
+        ast.Compare,
+        ast.IfExp,
+        ast.Constant,
+        ast.Name,
+        ast.Load,
+        ast.Tuple,
+        ast.List,
+        ast.Call,
+        ast.Subscript,
+        ast.Slice,
+        ast.And,
+        ast.Or,
+        *_BINARY,
+        *_UNARY,
+        *_COMPARE,
+    )
     for node in ast.walk(tree):
         if not isinstance(node, allowed):
             raise ExprError(f"{text!r}: {type(node).__name__} is not allowed in an answer expression")
-        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS
-                                               and not node.keywords):
+        if isinstance(node, ast.Call) and not (
+            isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS and not node.keywords
+        ):
             raise ExprError(f"{text!r}: only calls of {', '.join(FUNCTIONS)} are allowed, without keywords")
     return tree
 
@@ -72,7 +113,9 @@ def _eval(node: ast.AST, values: Mapping[str, object], text: str) -> object:
             return value
         case ast.Name(id=name):
             if name not in values:
-                raise ExprError(f"{text!r}: unknown name {name!r} (known: {', '.join(sorted(values)) or 'none'})")
+                raise ExprError(
+                    f"{text!r}: unknown name {name!r} (known: {', '.join(sorted(values)) or 'none'})"
+                )
             return values[name]
         case ast.BinOp(left=left, op=op, right=right):
             a, b = _eval(left, values, text), _eval(right, values, text)
@@ -80,7 +123,11 @@ def _eval(node: ast.AST, values: Mapping[str, object], text: str) -> object:
                 raise ExprError(f"{text!r}: exponent {b} is larger than {MAX_EXPONENT}")
             if isinstance(op, ast.Mult):
                 seq, times = (a, b) if isinstance(a, str | list | tuple) else (b, a)
-                if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_SEQUENCE:
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(seq) * times > MAX_SEQUENCE
+                ):
                     raise ExprError(f"{text!r}: builds a sequence longer than {MAX_SEQUENCE}")
             return _guard(text, _BINARY[type(op)], a, b)
         case ast.UnaryOp(op=op, operand=operand):

@@ -39,8 +39,11 @@ def _answers(item: Item) -> list[str]:
             q = item.question
             right = sum(c.correct for c in item.choices)
             wrong = -100 * (q.penalty if isinstance(q, Multi) and q.partial else 1) / right
-            return [f"~{_weight(100 / right if c.correct else wrong) if c.correct or wrong else ''}"
-                    f"{escape(c.text)}{_fb(c.explain)}" for c in item.choices]
+            return [
+                f"~{_weight(100 / right if c.correct else wrong) if c.correct or wrong else ''}"
+                f"{escape(c.text)}{_fb(c.explain)}"
+                for c in item.choices
+            ]
         case "truefalse":
             return [f"{'TRUE' if item.answer else 'FALSE'}"]
         case "numeric":
@@ -72,8 +75,10 @@ def export_gift(quiz: Quiz, instances: int = 1) -> str:
     blocks = [f"// {quiz.bank.quiz.title}: exported from quizzes/{quiz.module}.yaml by `course quiz export`"]
     for group in quiz.groups(instances):
         pick = f" (a Moodle quiz should draw {group.pick} at random)" if group.pool else ""
-        blocks.append(f"// {group.pool or 'always asked'}{pick}\n$CATEGORY: {base}"
-                      + (f"/{group.pool}" if group.pool else ""))
+        blocks.append(
+            f"// {group.pool or 'always asked'}{pick}\n$CATEGORY: {base}"
+            + (f"/{group.pool}" if group.pool else "")
+        )
         blocks.extend(question_text(item) for item in group.items)
     return "\n\n".join(blocks) + "\n"
 
@@ -153,8 +158,13 @@ def _parse_question(block: str, category: str) -> GiftQuestion:
         q.kind, q.number = "numerical", (float(_restore(value)), float(_restore(tol) or 0))
     else:
         q.answers = [_parse_answer(token) for token in _split_answers(body)]
-        q.kind = ("matching" if any(a.match is not None for a in q.answers) else
-                  "shortanswer" if all(t.lstrip().startswith("=") for t in _split_answers(body)) else "multichoice")
+        q.kind = (
+            "matching"
+            if any(a.match is not None for a in q.answers)
+            else "shortanswer"
+            if all(t.lstrip().startswith("=") for t in _split_answers(body))
+            else "multichoice"
+        )
     return q
 
 
@@ -176,4 +186,6 @@ def _parse_answer(token: str) -> GiftAnswer:
         weight = float(w)
     rest, _, fb = rest.partition("#")
     left, arrow, right = rest.partition("->")
-    return GiftAnswer(_restore(left if arrow else rest), weight, _restore(fb), _restore(right) if arrow else None)
+    return GiftAnswer(
+        _restore(left if arrow else rest), weight, _restore(fb), _restore(right) if arrow else None
+    )

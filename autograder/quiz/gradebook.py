@@ -20,12 +20,25 @@ from autograder.quiz.variant import Quiz
 
 def to_results(grade: QuizGrade) -> dict:
     """The grade as results.json: one test per question, its feedback as the output."""
-    tests = [{"number": str(r.number), "name": r.qid, "score": r.score, "max_score": r.points,
-              "status": "passed" if r.correct else "failed", "visibility": "visible",
-              "output": "\n".join(r.feedback), "extra_data": {"id": r.qid, "response": r.response}}
-             for r in grade.items]
-    return {"score": grade.score, "tests": tests, "output": "",
-            "extra_data": {"kind": "quiz", "seed": grade.seed, "ignored": grade.ignored}}
+    tests = [
+        {
+            "number": str(r.number),
+            "name": r.qid,
+            "score": r.score,
+            "max_score": r.points,
+            "status": "passed" if r.correct else "failed",
+            "visibility": "visible",
+            "output": "\n".join(r.feedback),
+            "extra_data": {"id": r.qid, "response": r.response},
+        }
+        for r in grade.items
+    ]
+    return {
+        "score": grade.score,
+        "tests": tests,
+        "output": "",
+        "extra_data": {"kind": "quiz", "seed": grade.seed, "ignored": grade.ignored},
+    }
 
 
 def _digest(data: object) -> str:
@@ -42,6 +55,8 @@ def record(quiz: Quiz, grades: list[QuizGrade], path: Path) -> tuple[int, int]:
             if book.find(quiz_module(quiz.module), g.student, content, version) is not None:
                 skipped += 1
                 continue
-            book.record(quiz_module(quiz.module), g.student, content, version, to_results(g), Lateness(None, None))
+            book.record(
+                quiz_module(quiz.module), g.student, content, version, to_results(g), Lateness(None, None)
+            )
             recorded += 1
     return recorded, skipped

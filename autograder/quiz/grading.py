@@ -21,13 +21,21 @@ GROUPED = re.compile(r"[-+]?\d{1,3}([, _]\d{3})+(\.\d*)?")  # 22,700,000 or 22 7
 TRUE = {"t", "true", "yes", "y", "1"}
 FALSE = {"f", "false", "no", "n", "0"}
 HOW_TO_ANSWER = {
-    "single": "one letter", "multi": "every letter that applies, e.g. a,c", "truefalse": "true or false",
-    "numeric": "a number", "text": "a short answer", "ordering": "all the letters in order, e.g. c,a,b",
+    "single": "one letter",
+    "multi": "every letter that applies, e.g. a,c",
+    "truefalse": "true or false",
+    "numeric": "a number",
+    "text": "a short answer",
+    "ordering": "all the letters in order, e.g. c,a,b",
 }
 
 
 def how_to_answer(item: Item) -> str:
-    return "the exact output" if item.kind == "text" and isinstance(item.question, Code) else HOW_TO_ANSWER[item.kind]
+    return (
+        "the exact output"
+        if item.kind == "text" and isinstance(item.question, Code)
+        else HOW_TO_ANSWER[item.kind]
+    )
 
 
 def parse_response(item: Item, raw: str) -> str:
@@ -128,7 +136,7 @@ def credit(item: Item, answer: str) -> float:
             if not isinstance(q, Ordering) or not q.partial:
                 return 0.0
             pos = {k: i for i, k in enumerate(order)}
-            pairs = [(a, b) for i, a in enumerate(item.answer) for b in item.answer[i + 1:]]
+            pairs = [(a, b) for i, a in enumerate(item.answer) for b in item.answer[i + 1 :]]
             return sum(pos[a] < pos[b] for a, b in pairs) / len(pairs)
     return _text_credit(item, answer)
 
@@ -156,7 +164,11 @@ def feedback(item: Item, answer: str | None) -> list[str]:
         picks = set(answer.split(",")) if answer else set()
         for c in item.choices:
             if c.key in picks or c.correct:
-                mark = ("✓ you chose" if c.correct else "✗ you chose") if c.key in picks else "○ the answer includes"
+                mark = (
+                    ("✓ you chose" if c.correct else "✗ you chose")
+                    if c.key in picks
+                    else "○ the answer includes"
+                )
                 lines.append(f"{mark} ({c.key}) {c.text}" + (f" — {c.explain}" if c.explain else ""))
     elif answer is None or credit(item, answer) < 1:
         lines.append(_show_answer(item))
@@ -181,12 +193,20 @@ class ItemResult:
 
 def grade_item(item: Item, raw: str | None) -> ItemResult:
     if raw is None or not str(raw).strip():
-        return ItemResult(item.qid, item.number, item.points, 0.0, None, ["No answer given.", *feedback(item, None)])
+        return ItemResult(
+            item.qid, item.number, item.points, 0.0, None, ["No answer given.", *feedback(item, None)]
+        )
     try:
         answer = parse_response(item, str(raw))
     except ValueError as exc:
-        return ItemResult(item.qid, item.number, item.points, 0.0, str(raw),
-                          [f"Your answer could not be read ({exc}).", *feedback(item, None)])
+        return ItemResult(
+            item.qid,
+            item.number,
+            item.points,
+            0.0,
+            str(raw),
+            [f"Your answer could not be read ({exc}).", *feedback(item, None)],
+        )
     score = round(credit(item, answer) * item.points, 6)
     return ItemResult(item.qid, item.number, item.points, score, answer, feedback(item, answer))
 
@@ -235,17 +255,25 @@ def read_responses(path: Path) -> list[Response]:
             raise ConfigError(f"{path}: needs a `student` column (found: {', '.join(rows[0])})")
         if missing := [str(i) for i, r in enumerate(rows, start=2) if not (r["student"] or "").strip()]:
             raise ConfigError(f"{path}: line {', '.join(missing)}: no student id")
-        return [Response(r.pop("student").strip(), {k: v for k, v in r.items() if k and v and v.strip()})
-                for r in rows]
+        return [
+            Response(r.pop("student").strip(), {k: v for k, v in r.items() if k and v and v.strip()})
+            for r in rows
+        ]
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read responses: {exc}") from None
     rows = data if isinstance(data, list) else [data]
     for i, row in enumerate(rows):
-        if not (isinstance(row, dict) and isinstance(row.get("student"), str) and isinstance(row.get("answers"), dict)):
-            raise ConfigError(f"{path}: entry {i} must look like {{\"student\": \"id\", \"answers\": {{...}}}}")
-    return [Response(r["student"], {k: str(v) for k, v in r["answers"].items() if v is not None}) for r in rows]
+        if not (
+            isinstance(row, dict)
+            and isinstance(row.get("student"), str)
+            and isinstance(row.get("answers"), dict)
+        ):
+            raise ConfigError(f'{path}: entry {i} must look like {{"student": "id", "answers": {{...}}}}')
+    return [
+        Response(r["student"], {k: str(v) for k, v in r["answers"].items() if v is not None}) for r in rows
+    ]
 
 
 def grade_responses(quiz: Quiz, responses: list[Response]) -> list[QuizGrade]:
@@ -261,8 +289,16 @@ def write_grades_csv(grades: list[QuizGrade], question_ids: list[str], path: Pat
         for g in grades:
             by_id = {r.qid: r.score for r in g.items}
             percent = 100 * g.score / g.max_score if g.max_score else 0.0
-            out.writerow([g.student, g.seed, f"{g.score:g}", f"{g.max_score:g}", f"{percent:.1f}",
-                          *(f"{by_id[q]:g}" if q in by_id else "" for q in question_ids)])
+            out.writerow(
+                [
+                    g.student,
+                    g.seed,
+                    f"{g.score:g}",
+                    f"{g.max_score:g}",
+                    f"{percent:.1f}",
+                    *(f"{by_id[q]:g}" if q in by_id else "" for q in question_ids),
+                ]
+            )
 
 
 def safe_name(student: str) -> str:
@@ -273,4 +309,6 @@ def write_feedback(grades: list[QuizGrade], folder: Path) -> None:
     """One JSON file per student with every question's score and feedback."""
     folder.mkdir(parents=True, exist_ok=True)
     for g in grades:
-        (folder / f"{safe_name(g.student)}.json").write_text(json.dumps(g.to_json(), indent=2, ensure_ascii=False))
+        (folder / f"{safe_name(g.student)}.json").write_text(
+            json.dumps(g.to_json(), indent=2, ensure_ascii=False)
+        )

@@ -17,9 +17,14 @@ from autograder.quiz.variant import Item, Quiz
 
 NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 MANIFEST_NS = "http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1"
-CANVAS_TYPES = {"single": "multiple_choice_question", "multi": "multiple_answers_question",
-                "truefalse": "true_false_question", "numeric": "numerical_question",
-                "text": "short_answer_question", "ordering": "matching_question"}
+CANVAS_TYPES = {
+    "single": "multiple_choice_question",
+    "multi": "multiple_answers_question",
+    "truefalse": "true_false_question",
+    "numeric": "numerical_question",
+    "text": "short_answer_question",
+    "ordering": "matching_question",
+}
 
 
 def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -30,7 +35,12 @@ def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> 
 
 def _material(parent: ET.Element, text: str, html: bool = True) -> None:
     mat = _el(parent, "material")
-    _el(mat, "mattext", markdown_to_html(text) if html else text, texttype="text/html" if html else "text/plain")
+    _el(
+        mat,
+        "mattext",
+        markdown_to_html(text) if html else text,
+        texttype="text/html" if html else "text/plain",
+    )
 
 
 def _metadata(parent: ET.Element, fields: dict[str, str]) -> None:
@@ -41,8 +51,9 @@ def _metadata(parent: ET.Element, fields: dict[str, str]) -> None:
         _el(field, "fieldentry", entry)
 
 
-def _condition(proc: ET.Element, score: str, action: str = "Set", feedback: str | None = None,
-               cont: str = "No") -> ET.Element:
+def _condition(
+    proc: ET.Element, score: str, action: str = "Set", feedback: str | None = None, cont: str = "No"
+) -> ET.Element:
     """A respcondition; the caller fills its conditionvar."""
     cond = _el(proc, "respcondition", **{"continue": cont})
     var = _el(cond, "conditionvar")
@@ -64,9 +75,17 @@ def item_xml(parent: ET.Element, item: Item, ident: str) -> None:
     q = item.question
     el = _el(parent, "item", ident=ident, title=ident)
     meta = _el(el, "itemmetadata")
-    _metadata(meta, {"question_type": CANVAS_TYPES[item.kind], "points_possible": f"{item.points:g}",
-                     "original_answer_ids": ",".join(c.key for c in item.choices), "assessment_question_identifierref":
-                     ident, "difficulty": q.difficulty, "tags": ",".join(q.tags)})
+    _metadata(
+        meta,
+        {
+            "question_type": CANVAS_TYPES[item.kind],
+            "points_possible": f"{item.points:g}",
+            "original_answer_ids": ",".join(c.key for c in item.choices),
+            "assessment_question_identifierref": ident,
+            "difficulty": q.difficulty,
+            "tags": ",".join(q.tags),
+        },
+    )
     pres = _el(el, "presentation")
     _material(pres, item.prompt)
     proc = _el(el, "resprocessing")
@@ -76,12 +95,20 @@ def item_xml(parent: ET.Element, item: Item, ident: str) -> None:
         _condition(proc, "", feedback="general_fb", cont="Yes").append(ET.Element("other"))
     match item.kind:
         case "single" | "multi":
-            _choices(pres, "response1", [(c.key, c.text) for c in item.choices],
-                     "Single" if item.kind == "single" else "Multiple")
+            _choices(
+                pres,
+                "response1",
+                [(c.key, c.text) for c in item.choices],
+                "Single" if item.kind == "single" else "Multiple",
+            )
             for c in item.choices:
                 if c.explain:
-                    _el(_condition(proc, "", feedback=f"{c.key}_fb", cont="Yes"), "varequal", c.key,
-                        respident="response1")
+                    _el(
+                        _condition(proc, "", feedback=f"{c.key}_fb", cont="Yes"),
+                        "varequal",
+                        c.key,
+                        respident="response1",
+                    )
             var = _condition(proc, "100")
             both = _el(var, "and") if item.kind == "multi" else var
             for c in item.choices:
@@ -91,10 +118,15 @@ def item_xml(parent: ET.Element, item: Item, ident: str) -> None:
                     _el(_el(both, "not"), "varequal", c.key, respident="response1")
         case "truefalse":
             _choices(pres, "response1", [("true", "True"), ("false", "False")], "Single")
-            _el(_condition(proc, "100"), "varequal", "true" if item.answer else "false", respident="response1")
+            _el(
+                _condition(proc, "100"), "varequal", "true" if item.answer else "false", respident="response1"
+            )
         case "numeric" | "text":
-            fib = _el(_el(pres, "response_str", ident="response1", rcardinality="Single"), "render_fib",
-                      fibtype="Decimal" if item.kind == "numeric" else "String")
+            fib = _el(
+                _el(pres, "response_str", ident="response1", rcardinality="Single"),
+                "render_fib",
+                fibtype="Decimal" if item.kind == "numeric" else "String",
+            )
             fib.set("rows", "1")
             var = _condition(proc, "100")
             if item.kind == "numeric":
@@ -113,10 +145,15 @@ def item_xml(parent: ET.Element, item: Item, ident: str) -> None:
                 render = _el(lid, "render_choice")
                 for ident_, label in positions:
                     _material(_el(render, "response_label", ident=ident_), label, html=False)
-                _el(_condition(proc, f"{100 / len(item.choices):.4f}", action="Add"), "varequal", f"p{pos}",
-                    respident=f"response_{key}")
-    feedback = [("general_fb", item.explain)] + [(f"{c.key}_fb", c.explain) for c in item.choices
-                                                  if item.kind in ("single", "multi") and c.explain]
+                _el(
+                    _condition(proc, f"{100 / len(item.choices):.4f}", action="Add"),
+                    "varequal",
+                    f"p{pos}",
+                    respident=f"response_{key}",
+                )
+    feedback = [("general_fb", item.explain)] + [
+        (f"{c.key}_fb", c.explain) for c in item.choices if item.kind in ("single", "multi") and c.explain
+    ]
     for fid, text in feedback:
         if text:
             _material(_el(_el(el, "itemfeedback", ident=fid), "flow_mat"), text)
@@ -158,7 +195,9 @@ def export_qti_zip(quiz: Quiz, instances: int = 1) -> bytes:
     ident = f"{quiz.course_id}-{quiz.module}"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in (("imsmanifest.xml", manifest_xml(ident, quiz.bank.quiz.title)),
-                           (f"{ident}/{ident}.xml", assessment_xml(quiz, instances))):
+        for name, data in (
+            ("imsmanifest.xml", manifest_xml(ident, quiz.bank.quiz.title)),
+            (f"{ident}/{ident}.xml", assessment_xml(quiz, instances)),
+        ):
             zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
     return buf.getvalue()

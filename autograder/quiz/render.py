@@ -17,8 +17,11 @@ from autograder.quiz.variant import Item, Variant
 
 FORMATS = ("md", "html", "ipynb")
 TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("autograder.quiz", "templates"), undefined=jinja2.StrictUndefined,
-    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    loader=jinja2.PackageLoader("autograder.quiz", "templates"),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
     autoescape=jinja2.select_autoescape(["html.j2"]),
 )
 
@@ -26,20 +29,30 @@ TEMPLATES = jinja2.Environment(
 def key_notes(item: Item) -> list[str]:
     """The instructor's notes: why every choice is right or wrong, what else is accepted, the explanation."""
     if item.kind in ("single", "multi"):
-        return [f"{'✓' if c.correct else '✗'} ({c.key}) {c.text}" + (f" — {c.explain}" if c.explain else "")
-                for c in item.choices] + ([item.explain.strip()] if item.explain else [])
+        return [
+            f"{'✓' if c.correct else '✗'} ({c.key}) {c.text}" + (f" — {c.explain}" if c.explain else "")
+            for c in item.choices
+        ] + ([item.explain.strip()] if item.explain else [])
     notes = feedback(item, key_response(item))
     if item.kind == "text" and (len(item.answer) > 1 or item.patterns):
-        notes.insert(0, "Accepted: " + " | ".join(item.answer)
-                     + "".join(f" | regex `{p}`" for p in item.patterns))
+        notes.insert(
+            0, "Accepted: " + " | ".join(item.answer) + "".join(f" | regex `{p}`" for p in item.patterns)
+        )
     return notes
 
 
 def item_markdown(item: Item, key: bool = False) -> str:
-    return TEMPLATES.get_template("item.md.j2").render(
-        item=item, how=how_to_answer(item), key=key, answer=key_response(item),
-        feedback=key_notes(item) if key else [],
-    ).strip()
+    return (
+        TEMPLATES.get_template("item.md.j2")
+        .render(
+            item=item,
+            how=how_to_answer(item),
+            key=key,
+            answer=key_response(item),
+            feedback=key_notes(item) if key else [],
+        )
+        .strip()
+    )
 
 
 def to_markdown(variant: Variant, key: bool = False) -> str:
@@ -63,22 +76,31 @@ def to_notebook(variant: Variant, key: bool = False) -> str:
     import nbformat.v4 as nbf
 
     out = f"responses-{variant.module}-{safe_name(variant.student)}.json"
-    cells = [nbf.new_markdown_cell(f"# {variant.title}\n\nStudent: **{variant.student}** · variant {variant.seed}"
-                                   + (f"\n\n{variant.intro}" if variant.intro else "")
-                                   + "\n\nWrite each answer as a string in the cell below its question, "
-                                     "then run the last cell and hand in the file it writes."),
-             nbf.new_code_cell("answers = {}")]
+    cells = [
+        nbf.new_markdown_cell(
+            f"# {variant.title}\n\nStudent: **{variant.student}** · variant {variant.seed}"
+            + (f"\n\n{variant.intro}" if variant.intro else "")
+            + "\n\nWrite each answer as a string in the cell below its question, "
+            "then run the last cell and hand in the file it writes."
+        ),
+        nbf.new_code_cell("answers = {}"),
+    ]
     for item in variant.items:
         cells.append(nbf.new_markdown_cell(item_markdown(item, key)))
         given = json.dumps(key_response(item)) if key else '""'
         cells.append(nbf.new_code_cell(f"answers[{item.qid!r}] = {given}  # {how_to_answer(item)}"))
-    cells.append(nbf.new_code_cell(
-        "import json\n\n"
-        f"with open({out!r}, 'w') as fh:\n"
-        f"    json.dump({{'student': {variant.student!r}, 'answers': answers}}, fh, indent=1)\n"
-        f"print('wrote {out}: hand it in')"))
-    nb = nbf.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                                "language": "python"}})
+    cells.append(
+        nbf.new_code_cell(
+            "import json\n\n"
+            f"with open({out!r}, 'w') as fh:\n"
+            f"    json.dump({{'student': {variant.student!r}, 'answers': answers}}, fh, indent=1)\n"
+            f"print('wrote {out}: hand it in')"
+        )
+    )
+    nb = nbf.new_notebook(
+        cells=cells,
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
     return nbf.writes(nb)
 
 

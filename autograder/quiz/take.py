@@ -23,9 +23,11 @@ from autograder.quiz.render import item_markdown
 from autograder.quiz.variant import Variant
 from autograder.yamlconf import ConfigError
 
-HELP = ("Type your answer and press Enter. Enter alone keeps the saved answer and moves on. "
-        "Commands: [bold]:b[/] back, [bold]:n[/] next (skip), [bold]:g N[/] go to question N, "
-        "[bold]:q[/] save and quit, [bold]:?[/] this help.")
+HELP = (
+    "Type your answer and press Enter. Enter alone keeps the saved answer and moves on. "
+    "Commands: [bold]:b[/] back, [bold]:n[/] next (skip), [bold]:g N[/] go to question N, "
+    "[bold]:q[/] save and quit, [bold]:?[/] this help."
+)
 
 
 @dataclass
@@ -44,23 +46,37 @@ class Session:
             return cls(path, module, student)
         data = json.loads(path.read_text(encoding="utf-8"))
         if (data.get("module"), data.get("student")) != (module, student):
-            raise ConfigError(f"{path} holds answers of {data.get('student')!r} for {data.get('module')!r}, "
-                              f"not of {student!r} for {module!r}; pass another --save file")
+            raise ConfigError(
+                f"{path} holds answers of {data.get('student')!r} for {data.get('module')!r}, "
+                f"not of {student!r} for {module!r}; pass another --save file"
+            )
         return cls(path, module, student, dict(data.get("answers", {})), bool(data.get("submitted")))
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"module": self.module, "student": self.student, "answers": self.answers,
-                                   "submitted": self.submitted}, indent=1, ensure_ascii=False))
+        tmp.write_text(
+            json.dumps(
+                {
+                    "module": self.module,
+                    "student": self.student,
+                    "answers": self.answers,
+                    "submitted": self.submitted,
+                },
+                indent=1,
+                ensure_ascii=False,
+            )
+        )
         os.replace(tmp, self.path)
 
 
 def show_question(console: Console, variant: Variant, index: int, saved: str | None) -> None:
     item = variant.items[index]
     q = item.question
-    title = (f"Question {index + 1} of {len(variant.items)} · {item.points:g} pt · {q.difficulty} · "
-             f"{', '.join(q.tags)}")
+    title = (
+        f"Question {index + 1} of {len(variant.items)} · {item.points:g} pt · {q.difficulty} · "
+        f"{', '.join(q.tags)}"
+    )
     parts = [Markdown(item_markdown(item).split("\n", 1)[1].strip())]
     if saved is not None:
         parts.append(f"[dim]saved answer: {saved}[/]")
@@ -77,8 +93,13 @@ def show_grade(console: Console, grade: QuizGrade) -> None:
     console.print(table)
 
 
-def take(variant: Variant, session: Session, console: Console, ask: Callable[[str], str] | None = None,
-         show_feedback: bool = True) -> QuizGrade | None:
+def take(
+    variant: Variant,
+    session: Session,
+    console: Console,
+    ask: Callable[[str], str] | None = None,
+    show_feedback: bool = True,
+) -> QuizGrade | None:
     """Run the quiz until it is submitted (return the grade) or the student quits (return None)."""
     ask = ask or console.input
     items = variant.items
@@ -86,15 +107,23 @@ def take(variant: Variant, session: Session, console: Console, ask: Callable[[st
         console.print(f"[bold]You already submitted this quiz.[/] Your answers are in {session.path}.")
         return _finish(console, variant, session, show_feedback)
     index = next((i for i, item in enumerate(items) if item.qid not in session.answers), 0)
-    console.print(Panel(f"[bold]{variant.title}[/] · {len(items)} questions · {variant.max_score:g} points\n"
-                        + (f"Resuming: {len(session.answers)} answered.\n" if session.answers else "") + HELP,
-                        title=f"student {variant.student}"))
+    console.print(
+        Panel(
+            f"[bold]{variant.title}[/] · {len(items)} questions · {variant.max_score:g} points\n"
+            + (f"Resuming: {len(session.answers)} answered.\n" if session.answers else "")
+            + HELP,
+            title=f"student {variant.student}",
+        )
+    )
     shown = None  # the question on screen: an invalid answer is asked again without redrawing it
     while True:
         if index >= len(items):
             missing = [str(i.number) for i in items if i.qid not in session.answers]
-            console.print(f"[yellow]{len(missing)} unanswered: {', '.join(missing)}.[/]" if missing
-                          else "All questions answered.")
+            console.print(
+                f"[yellow]{len(missing)} unanswered: {', '.join(missing)}.[/]"
+                if missing
+                else "All questions answered."
+            )
             try:
                 reply = ask("Submit now? [y/N] ").strip().lower()
             except EOFError:

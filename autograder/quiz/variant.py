@@ -94,8 +94,11 @@ def variant_seed(course_id: str, quiz_id: str, student: str, salt: str = "") -> 
 def draw_values(q: AnyQuestion, rng: random.Random) -> dict[str, object]:
     values: dict[str, object] = {}
     for name, spec in q.params.items():
-        values[name] = (rng.randrange(spec.min, spec.max + 1, spec.step) if isinstance(spec, IntRange)
-                        else rng.choice(spec.choices))
+        values[name] = (
+            rng.randrange(spec.min, spec.max + 1, spec.step)
+            if isinstance(spec, IntRange)
+            else rng.choice(spec.choices)
+        )
     for name, text in q.compute.items():
         values[name] = expr.evaluate(text, values)
     return values
@@ -111,12 +114,15 @@ def _lettered(choices: list[Choice], values: dict, rng: random.Random | None) ->
     if rng is not None:
         rng.shuffle(free)
     ordered = free + [c for c in choices if c.pinned]
-    return [ItemChoice(KEYS[i], _fill(c.text, values), c.correct, _fill(c.explain, values))
-            for i, c in enumerate(ordered)]
+    return [
+        ItemChoice(KEYS[i], _fill(c.text, values), c.correct, _fill(c.explain, values))
+        for i, c in enumerate(ordered)
+    ]
 
 
-def make_item(q: AnyQuestion, number: int, rng: random.Random, outputs: dict[str, str],
-              shuffle: bool = True) -> Item:
+def make_item(
+    q: AnyQuestion, number: int, rng: random.Random, outputs: dict[str, str], shuffle: bool = True
+) -> Item:
     """Build question `q` for one student. `outputs` holds the computed output of code questions."""
     values = draw_values(q, rng)
     item = Item(number, q, q.type, _fill(q.prompt, values), _fill(q.explain, values), values=values)
@@ -139,7 +145,9 @@ def make_item(q: AnyQuestion, number: int, rng: random.Random, outputs: dict[str
             item.choices = [ItemChoice(KEYS[k], items[i], False, "") for k, i in enumerate(shown)]
             item.answer = [KEYS[shown.index(i)] for i in range(len(items))]
         case Code():
-            given = "".join(f"\n`{asset_variable(a)}` is the folder of the course's `{a}` model." for a in q.assets)
+            given = "".join(
+                f"\n`{asset_variable(a)}` is the folder of the course's `{a}` model." for a in q.assets
+            )
             item.prompt = f"{item.prompt}\n\n```python\n{q.code.rstrip()}\n```{given}"
             output = outputs[q.id]
             if any(d.text.strip() == output.strip() for d in q.distractors):
@@ -174,8 +182,10 @@ class Quiz:
         asked = [q for q in self.bank.questions if self.bank.pool_of(q.id) is None or q.id in chosen]
         if self.bank.quiz.shuffle_questions:
             rng.shuffle(asked)
-        items = [make_item(q, n, random.Random(f"{seed}:{q.id}"), self.outputs)
-                 for n, q in enumerate(asked, start=1)]
+        items = [
+            make_item(q, n, random.Random(f"{seed}:{q.id}"), self.outputs)
+            for n, q in enumerate(asked, start=1)
+        ]
         return Variant(self.module, student, seed, self.bank.quiz.title, self.bank.quiz.intro, items)
 
     def groups(self, instances: int = 1) -> list[Group]:
@@ -190,8 +200,9 @@ class Quiz:
                 group = by_name[q.id] = Group(q.id, 1, [])
                 groups.append(group)
             for k in range(instances if q.templated else 1):
-                group.items.append(make_item(q, k + 1, random.Random(f"export:{q.id}:{k}"), self.outputs,
-                                             shuffle=False))
+                group.items.append(
+                    make_item(q, k + 1, random.Random(f"export:{q.id}:{k}"), self.outputs, shuffle=False)
+                )
         for g in groups:
             if g.pool is None:
                 g.pick = len(g.items)

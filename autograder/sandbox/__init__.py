@@ -64,7 +64,9 @@ def runtime_paths() -> list[Path]:
 class Running:
     """One started worker and everything it may have started since."""
 
-    def __init__(self, proc: subprocess.Popen, cgroup: Cgroup | None, uid: int | None, limits: Limits) -> None:
+    def __init__(
+        self, proc: subprocess.Popen, cgroup: Cgroup | None, uid: int | None, limits: Limits
+    ) -> None:
         self.proc, self.cgroup, self.uid, self.limits = proc, cgroup, uid, limits
         self.peak_rss = 0
         self.limit_hit: str | None = None  # "memory" or "processes" when the kernel says so
@@ -151,12 +153,20 @@ class Backend:
     def spawn(self, spec: LaunchSpec) -> Running:
         argv = self.prepare(spec)
         cgroup = Cgroup.create(spec.limits.memory, spec.limits.processes) if os.geteuid() == 0 else None
-        self.details.update(memory="cgroup" if cgroup else "RLIMIT_AS",
-                            processes="cgroup" if cgroup and cgroup.pids else "uid" if self.uid else "not limited")
+        self.details.update(
+            memory="cgroup" if cgroup else "RLIMIT_AS",
+            processes="cgroup" if cgroup and cgroup.pids else "uid" if self.uid else "not limited",
+        )
         try:
             proc = subprocess.Popen(
-                argv, env=spec.env, pass_fds=spec.pass_fds, cwd=spec.cwd,
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                argv,
+                env=spec.env,
+                pass_fds=spec.pass_fds,
+                cwd=spec.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
                 preexec_fn=functools.partial(_rlimits, spec.limits, cgroup, self.uid is not None),
             )
         except BaseException:
@@ -198,8 +208,11 @@ class UidBackend(Backend):
         self.namespaces = mount_namespaces_work()
         self.stage: Path | None = None  # where the mount namespace parks paths while it covers their parents
         self.secrets: list[Path] = []
-        self.details = {"uid": str(self.uid), "network": "none" if self.namespaces else "open",
-                        "files": "covered by a mount namespace" if self.namespaces else "secrets chmod 700"}
+        self.details = {
+            "uid": str(self.uid),
+            "network": "none" if self.namespaces else "open",
+            "files": "covered by a mount namespace" if self.namespaces else "secrets chmod 700",
+        }
 
     def protect(self, secrets: list[Path]) -> None:
         self.secrets = list(secrets)  # covered (or closed off) at each spawn, around what it needs
@@ -214,14 +227,23 @@ class UidBackend(Backend):
             return mount_prefix(needed, self.uid, self.stage, hide=hide, net=self.name == "uid")
         close_off(hide)
         if stuck := open_up(needed, self.uid):
-            raise SandboxUnavailable(f"an unprivileged uid cannot read {', '.join(map(str, stuck))}; "
-                                     "install Python and the venv world-readable (or use --sandbox bwrap)")
+            raise SandboxUnavailable(
+                f"an unprivileged uid cannot read {', '.join(map(str, stuck))}; "
+                "install Python and the venv world-readable (or use --sandbox bwrap)"
+            )
         return []
 
     def _setpriv(self) -> list[str]:
         """Become the job's uid, with no groups, no way to gain privileges, and dying with the grader."""
-        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--nnp",
-                "--pdeathsig", "KILL"]
+        return [
+            "setpriv",
+            f"--reuid={self.uid}",
+            f"--regid={self.uid}",
+            "--clear-groups",
+            "--nnp",
+            "--pdeathsig",
+            "KILL",
+        ]
 
     def prepare(self, spec: LaunchSpec) -> list[str]:
         return [*self._grant(spec), *self._setpriv(), *spec.argv]
@@ -247,8 +269,11 @@ class BwrapBackend(UidBackend):
         self.namespaces = self.root and mount_namespaces_work()
         self.stage = None
         self.secrets = []
-        self.details = {"uid": str(self.uid or os.geteuid()), "network": "none",
-                        "files": "python, venv, assets and public data read-only; scratch writable"}
+        self.details = {
+            "uid": str(self.uid or os.geteuid()),
+            "network": "none",
+            "files": "python, venv, assets and public data read-only; scratch writable",
+        }
 
     def protect(self, secrets: list[Path]) -> None:
         """Nothing to do: the sandbox only holds what is bound in."""
@@ -264,9 +289,25 @@ class BwrapBackend(UidBackend):
         return args
 
     def prepare(self, spec: LaunchSpec) -> list[str]:
-        args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                "--hostname", "sandbox", *self.system_binds(), "--proc", "/proc", "--dev", "/dev",
-                "--size", str(min(spec.limits.disk, 512 * 1024**2)), "--tmpfs", "/tmp"]
+        args = [
+            "bwrap",
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--cap-drop",
+            "ALL",
+            "--hostname",
+            "sandbox",
+            *self.system_binds(),
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--size",
+            str(min(spec.limits.disk, 512 * 1024**2)),
+            "--tmpfs",
+            "/tmp",
+        ]
         for path in sorted({*runtime_paths(), *spec.readonly}):
             args += ["--ro-bind", str(path), str(path)]
         for path in spec.writable:
@@ -304,8 +345,11 @@ def choose_backend(requested: str | None = None, *, own_code: bool = False) -> B
         raise SandboxUnavailable(f"unknown sandbox backend {requested!r}: use one of {', '.join(BACKENDS)}")
     if requested == "none":
         if not own_code:
-            print("WARNING: --sandbox none: student code runs WITHOUT isolation, with the grader's "
-                  "permissions and network. Use it only for code you trust.", file=sys.stderr)
+            print(
+                "WARNING: --sandbox none: student code runs WITHOUT isolation, with the grader's "
+                "permissions and network. Use it only for code you trust.",
+                file=sys.stderr,
+            )
         return NoBackend()
     if requested == "bwrap" or (requested == "auto" and bwrap_works()):
         return BwrapBackend()
@@ -313,11 +357,15 @@ def choose_backend(requested: str | None = None, *, own_code: bool = False) -> B
         return UidBackend()
     except SandboxUnavailable as exc:
         if requested == "auto" and own_code:
-            print("note: no sandbox here (bubblewrap missing and not root): your code runs as you, "
-                  "with rlimits only. That is fine for your own checks.", file=sys.stderr)
+            print(
+                "note: no sandbox here (bubblewrap missing and not root): your code runs as you, "
+                "with rlimits only. That is fine for your own checks.",
+                file=sys.stderr,
+            )
             return NoBackend()
         if requested == "auto":
             raise SandboxUnavailable(
                 "no sandbox is available: install bubblewrap (scripts/install-system-deps.sh) or run the "
-                "grader as root; `--sandbox none` runs untrusted code without isolation") from exc
+                "grader as root; `--sandbox none` runs untrusted code without isolation"
+            ) from exc
         raise

@@ -43,8 +43,9 @@ def mount_namespaces_work() -> bool:
     """Whether this process may make a private mount namespace (root with CAP_SYS_ADMIN)."""
     if os.geteuid() != 0:
         return False
-    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
-                           capture_output=True, check=False)
+    probe = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "true"], capture_output=True, check=False
+    )
     return probe.returncode == 0
 
 
@@ -57,7 +58,9 @@ def coverable(secrets: list[Path], needed: list[Path]) -> list[Path]:
     return sorted(p for p in kept if not any(p != q and p.is_relative_to(q) for q in kept))
 
 
-def mount_prefix(paths: list[Path], uid: int, stage: Path, hide: list[Path] = (), net: bool = False) -> list[str]:
+def mount_prefix(
+    paths: list[Path], uid: int, stage: Path, hide: list[Path] = (), net: bool = False
+) -> list[str]:
     """argv to prepend (run as root): a private mount namespace where `uid` reaches every path in
     `paths` and none of `hide`. With `net`, a new network namespace too (no interfaces up)."""
     lines = ["set -e"]
@@ -92,7 +95,9 @@ def open_up(paths: list[Path], uid: int) -> list[Path]:
     tmp = Path(tempfile.gettempdir()).resolve()
     for path in paths:
         top = closed_ancestor(path, uid)
-        while top is not None and top.is_relative_to(tmp) and top != tmp and os.stat(top).st_uid == os.geteuid():
+        while (
+            top is not None and top.is_relative_to(tmp) and top != tmp and os.stat(top).st_uid == os.geteuid()
+        ):
             os.chmod(top, os.stat(top).st_mode | 0o001)
             top = closed_ancestor(path, uid)
     return [p for p in paths if not reachable(p, uid)]

@@ -26,7 +26,13 @@ def _own_dirs() -> dict[str, Path]:
     for line in lines:
         _, controllers, rel = line.split(":", 2)
         for name in controllers.split(",") if controllers else [""]:
-            base = ROOT / "unified" if name == "" and (ROOT / "unified").is_dir() else ROOT / name if name else ROOT
+            base = (
+                ROOT / "unified"
+                if name == "" and (ROOT / "unified").is_dir()
+                else ROOT / name
+                if name
+                else ROOT
+            )
             for candidate in (base / rel.lstrip("/"), base):  # inside a cgroup namespace the path is "/"
                 if candidate.is_dir():
                     dirs[name] = candidate
@@ -124,8 +130,11 @@ class Cgroup:
         if self.v2 and (self.memory / "cgroup.kill").exists():
             (self.memory / "cgroup.kill").write_text("1")
         for _ in range(100):
-            pids = {int(p) for folder in {self.memory, self.pids} - {None}
-                    for p in self._read(folder, "cgroup.procs").split()}
+            pids = {
+                int(p)
+                for folder in {self.memory, self.pids} - {None}
+                for p in self._read(folder, "cgroup.procs").split()
+            }
             if not pids:
                 break
             for pid in pids:

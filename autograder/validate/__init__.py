@@ -54,11 +54,29 @@ def load_mistakes(layout: Layout, module_id: str) -> list[Mistake]:
     return load_model(path, Mistakes).mistakes if path.exists() else []
 
 
-def grade_in_subprocess(layout: Layout, module_id: str, submission: Path, out: Path,
-                        seed: int | None = None, suite: str = "hidden", only: list[str] | None = None) -> dict:
+def grade_in_subprocess(
+    layout: Layout,
+    module_id: str,
+    submission: Path,
+    out: Path,
+    seed: int | None = None,
+    suite: str = "hidden",
+    only: list[str] | None = None,
+) -> dict:
     """Grade in a fresh process, as a TA's batch would: one grading cannot disturb the next."""
-    cmd = [sys.executable, "-m", "autograder.cli", "grade", module_id, str(submission), "--out", str(out),
-           "--suite", suite, "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "autograder.cli",
+        "grade",
+        module_id,
+        str(submission),
+        "--out",
+        str(out),
+        "--suite",
+        suite,
+        "--quiet",
+    ]
     if seed is not None:
         cmd += ["--seed", str(seed)]
     for name in only or []:
@@ -81,7 +99,9 @@ def write_submission(dest: Path, files: dict[str, bytes]) -> Path:
 
 def reference_submission(layout: Layout, module_id: str, dest: Path) -> Path:
     module = layout.course.module(module_id)
-    return write_submission(dest, {f: (layout.reference_dir(module_id) / f).read_bytes() for f in module.files})
+    return write_submission(
+        dest, {f: (layout.reference_dir(module_id) / f).read_bytes() for f in module.files}
+    )
 
 
 def starter_submission(layout: Layout, module_id: str, dest: Path) -> Path:
@@ -94,7 +114,9 @@ def mistake_submission(layout: Layout, module_id: str, mistake: Mistake, dest: P
     module = layout.course.module(module_id)
     files = {f: (layout.reference_dir(module_id) / f).read_bytes() for f in module.files}
     target = mistake.file or module.files[0]
-    files[target] += b"\n\n# --- plausible mistake: " + mistake.name.encode() + b"\n" + mistake.append.encode()
+    files[target] += (
+        b"\n\n# --- plausible mistake: " + mistake.name.encode() + b"\n" + mistake.append.encode()
+    )
     return write_submission(dest, files)
 
 
@@ -112,24 +134,37 @@ def _check_reference(module_id: str, seed: int, res: dict) -> Check:
     extra = extra_credit_possible(res["tests"])
     failing = sorted(_failing(res))
     ok = bool(res["tests"]) and not failing and res["score"] == total + extra and not _grader_errors(res)
-    detail = f"{res['score']:g}/{total:g}" + (f" (+{extra:g} extra credit possible)" if extra else "") \
+    detail = (
+        f"{res['score']:g}/{total:g}"
+        + (f" (+{extra:g} extra credit possible)" if extra else "")
         + (f"; failing: {', '.join(failing)}" if failing else "")
+    )
     return Check(module_id, f"reference, seed {seed}", ok, detail, res.get("execution_time", 0.0))
 
 
 def _check_starter(module_id: str, res: dict) -> Check:
     errors = _grader_errors(res)
     ok = res["score"] == 0 and not errors and bool(res["tests"])
-    return Check(module_id, "untouched starter", ok, f"{res['score']:g} points, {errors} grader errors",
-                 res.get("execution_time", 0.0))
+    return Check(
+        module_id,
+        "untouched starter",
+        ok,
+        f"{res['score']:g} points, {errors} grader errors",
+        res.get("execution_time", 0.0),
+    )
 
 
 def _check_mistake(module_id: str, mistake: Mistake, res: dict) -> Check:
     missed = sorted(set(mistake.fails) - _failing(res))
     unknown = sorted(set(mistake.fails) - {t["extra_data"].get("id") for t in res["tests"]})
     ok = not missed and not unknown and not _grader_errors(res)
-    detail = (f"no test named {', '.join(unknown)}" if unknown else
-              f"not caught by {', '.join(missed)}" if missed else "caught")
+    detail = (
+        f"no test named {', '.join(unknown)}"
+        if unknown
+        else f"not caught by {', '.join(missed)}"
+        if missed
+        else "caught"
+    )
     return Check(module_id, f"mistake: {mistake.name}", ok, detail, res.get("execution_time", 0.0))
 
 
@@ -147,15 +182,28 @@ def module_tasks(layout: Layout, module_id: str, work: Path, seeds: list[int] | 
     ref = reference_submission(layout, module_id, work / "reference")
     tasks: list[Task] = []
     for seed in seeds or module.seeds:
-        tasks.append(Task(partial(_check_reference, module_id, seed),
-                          partial(grade_in_subprocess, layout, module_id, ref, work / f"ref-{seed}", seed), long=True))
+        tasks.append(
+            Task(
+                partial(_check_reference, module_id, seed),
+                partial(grade_in_subprocess, layout, module_id, ref, work / f"ref-{seed}", seed),
+                long=True,
+            )
+        )
     starter = starter_submission(layout, module_id, work / "starter")
-    tasks.append(Task(partial(_check_starter, module_id),
-                      partial(grade_in_subprocess, layout, module_id, starter, work / "starter-out")))
+    tasks.append(
+        Task(
+            partial(_check_starter, module_id),
+            partial(grade_in_subprocess, layout, module_id, starter, work / "starter-out"),
+        )
+    )
     for i, mistake in enumerate(load_mistakes(layout, module_id)):
         sub = mistake_submission(layout, module_id, mistake, work / f"m{i}")
-        tasks.append(Task(partial(_check_mistake, module_id, mistake),
-                          partial(grade_in_subprocess, layout, module_id, sub, work / f"m{i}-out", only=mistake.fails)))
+        tasks.append(
+            Task(
+                partial(_check_mistake, module_id, mistake),
+                partial(grade_in_subprocess, layout, module_id, sub, work / f"m{i}-out", only=mistake.fails),
+            )
+        )
     return tasks
 
 
@@ -168,12 +216,15 @@ def run_tasks(batches: list[list[Task]], jobs: int) -> list[list[Check]]:
         return [[task.judge(futures[id(task)].result()) for task in batch] for batch in batches]
 
 
-def validate_modules(layout: Layout, module_ids: list[str], work: Path, jobs: int = 2,
-                     first_seed_only: bool = False) -> dict[str, list[Check]]:
+def validate_modules(
+    layout: Layout, module_ids: list[str], work: Path, jobs: int = 2, first_seed_only: bool = False
+) -> dict[str, list[Check]]:
     """Grade each module's reference (every seed, or the first), starter and mistakes, `jobs` at a
     time, all modules' gradings sharing one pool."""
-    batches = [module_tasks(layout, m, work / m, layout.course.module(m).seeds[:1] if first_seed_only else None)
-               for m in module_ids]
+    batches = [
+        module_tasks(layout, m, work / m, layout.course.module(m).seeds[:1] if first_seed_only else None)
+        for m in module_ids
+    ]
     return dict(zip(module_ids, run_tasks(batches, jobs), strict=True))
 
 

@@ -96,7 +96,11 @@ def folder_size(folder: Path) -> int:
 
 # Errors raised inside the student's code that mean a resource limit, by what the message says.
 LIMIT_SIGNS = {
-    "processes": ("BlockingIOError: [Errno 11]", "can't start new thread", "Resource temporarily unavailable"),
+    "processes": (
+        "BlockingIOError: [Errno 11]",
+        "can't start new thread",
+        "Resource temporarily unavailable",
+    ),
     "disk": ("[Errno 28]", "[Errno 27]", "No space left on device", "File too large"),
     "memory": ("MemoryError", "can't allocate memory", "std::bad_alloc", "Cannot allocate memory"),
 }
@@ -118,25 +122,46 @@ class WorkerProcess:
         self._rep_r, rep_w = os.pipe()
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(cfg.scratch), "TMPDIR": str(cfg.scratch), "USER": "student", "LOGNAME": "student",
-            "HF_HOME": str(cfg.scratch / ".hf"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-            "HF_DATASETS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false",
-            "MPLBACKEND": "Agg", "PYTHONHASHSEED": str(cfg.seed), "PYTHONUNBUFFERED": "1",
+            "HOME": str(cfg.scratch),
+            "TMPDIR": str(cfg.scratch),
+            "USER": "student",
+            "LOGNAME": "student",
+            "HF_HOME": str(cfg.scratch / ".hf"),
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "HF_DATASETS_OFFLINE": "1",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+            "MPLBACKEND": "Agg",
+            "PYTHONHASHSEED": str(cfg.seed),
+            "PYTHONUNBUFFERED": "1",
             "LANG": "C.UTF-8",
             # Oversubscribed OpenMP threads thrash: on a shared 2-core machine one training step went
             # from 5 s to 24-70 s with 2 threads per worker. The module's limit decides.
-            "OMP_NUM_THREADS": str(cfg.limits.threads), "MKL_NUM_THREADS": str(cfg.limits.threads),
-            "COURSE_WORKER_CONFIG": json.dumps({
-                "files_dir": str(cfg.files_dir), "module_name": cfg.module_name, "assets": cfg.assets,
-                "scratch": str(cfg.scratch), "data": str(cfg.data) if cfg.data else None, "seed": cfg.seed,
-                "request_fd": req_r, "reply_fd": rep_w,
-            }),
+            "OMP_NUM_THREADS": str(cfg.limits.threads),
+            "MKL_NUM_THREADS": str(cfg.limits.threads),
+            "COURSE_WORKER_CONFIG": json.dumps(
+                {
+                    "files_dir": str(cfg.files_dir),
+                    "module_name": cfg.module_name,
+                    "assets": cfg.assets,
+                    "scratch": str(cfg.scratch),
+                    "data": str(cfg.data) if cfg.data else None,
+                    "seed": cfg.seed,
+                    "request_fd": req_r,
+                    "reply_fd": rep_w,
+                }
+            ),
             **cfg.extra_env,
         }
         spec = LaunchSpec(
-            argv=[sys.executable, "-I", "-B", "-c", WORKER_MAIN.format(path=str(package_root()))], env=env,
-            pass_fds=(req_r, rep_w), limits=cfg.limits, cwd=cfg.scratch,
-            readonly=[cfg.files_dir, *cfg.readonly], writable=[cfg.scratch],
+            argv=[sys.executable, "-I", "-B", "-c", WORKER_MAIN.format(path=str(package_root()))],
+            env=env,
+            pass_fds=(req_r, rep_w),
+            limits=cfg.limits,
+            cwd=cfg.scratch,
+            readonly=[cfg.files_dir, *cfg.readonly],
+            writable=[cfg.scratch],
         )
         try:
             self.job = cfg.backend.spawn(spec)
@@ -188,12 +213,16 @@ class WorkerProcess:
             reply = decode(line)
         except ProtocolError as exc:
             self.stop()
-            raise StudentCrash(f"the worker sent a malformed reply while {what} ({exc}); "
-                               "did your code write to file descriptors it does not own?") from None
+            raise StudentCrash(
+                f"the worker sent a malformed reply while {what} ({exc}); "
+                "did your code write to file descriptors it does not own?"
+            ) from None
         if reply.get("id") != message["id"]:
             self.stop()
-            raise StudentCrash(f"the worker's reply did not match the call while {what}; "
-                               "did your code write to the grader's channel?")
+            raise StudentCrash(
+                f"the worker's reply did not match the call while {what}; "
+                "did your code write to the grader's channel?"
+            )
         if problem := self._limit_problem(what):  # printed or wrote too much, then returned
             self.stop()
             raise StudentLimit(problem)
@@ -225,16 +254,20 @@ class WorkerProcess:
         if 128 < code < 160:  # a shell or bwrap in between reports a death by signal N as 128 + N
             code = 128 - code
         if code == -signal.SIGKILL and self.job.cgroup is None:  # RLIMIT_AS kills look like this
-            return (f"your code was killed while {what}: it probably used more than "
-                    f"{fmt_bytes(self.cfg.limits.memory)} of memory")
+            return (
+                f"your code was killed while {what}: it probably used more than "
+                f"{fmt_bytes(self.cfg.limits.memory)} of memory"
+            )
         if code == -signal.SIGXCPU:
             return f"your code used more than {self.cfg.limits.cpu:.0f} s of CPU time while {what}"
         if code == -signal.SIGXFSZ:
             return self.limit_message("disk", what)
         if code < 0:
             return f"your code crashed with signal {signal.Signals(-code).name} while {what}"
-        return (f"your code made the worker exit with status {code} while {what} (sys.exit or os._exit?); "
-                "return a value instead")
+        return (
+            f"your code made the worker exit with status {code} while {what} (sys.exit or os._exit?); "
+            "return a value instead"
+        )
 
     @property
     def peak_rss(self) -> int:
@@ -305,16 +338,27 @@ class StudentHandle:
             self._worker = WorkerProcess(self.cfg)
             self._ask({"op": "load"}, timeout, f"importing {self.cfg.module_name}.py")
         self.calls += 1
-        reply = self._ask({"op": "call", "fn": fn, "args": args, "kwargs": kwargs}, timeout, f"calling {fn}()")
+        reply = self._ask(
+            {"op": "call", "fn": fn, "args": args, "kwargs": kwargs}, timeout, f"calling {fn}()"
+        )
         if reply.get("ok"):
             self.student_seconds += float(reply.get("seconds") or 0.0)
             self.import_seconds += float(reply.get("import_seconds") or 0.0)
             return reply.get("value")
         error = str(reply.get("error", "unknown error"))
         note = self._output_note()
-        kind = "memory" if reply.get("kind") == "memory" else next(
-            (k for k, signs in LIMIT_SIGNS.items() if reply.get("kind") == "raised" and any(s in error for s in signs)),
-            None)
+        kind = (
+            "memory"
+            if reply.get("kind") == "memory"
+            else next(
+                (
+                    k
+                    for k, signs in LIMIT_SIGNS.items()
+                    if reply.get("kind") == "raised" and any(s in error for s in signs)
+                ),
+                None,
+            )
+        )
         if kind is None:
             raise StudentError(error + note)
         message = self._worker.limit_message(kind, f"calling {fn}()")
@@ -343,22 +387,30 @@ class StudentHandle:
             raise StudentError(self.problem)
         left = self._time_left()
         if left <= 0:
-            raise StudentTimeout(f"The {self.cfg.limits.wall:.0f} s time limit for grading this submission "
-                                 "was used up before this test.")
+            raise StudentTimeout(
+                f"The {self.cfg.limits.wall:.0f} s time limit for grading this submission "
+                "was used up before this test."
+            )
         try:
             return self._worker.request(message, min(timeout, left), what)
         except StudentTimeout:
             note = self._output_note()
             self._retire()
             if left < timeout:
-                raise StudentTimeout(f"The {self.cfg.limits.wall:.0f} s time limit for grading this submission "
-                                     f"ran out while {what}.{note}") from None
+                raise StudentTimeout(
+                    f"The {self.cfg.limits.wall:.0f} s time limit for grading this submission "
+                    f"ran out while {what}.{note}"
+                ) from None
             if message["op"] == "load":
-                self.problem = (f"Importing {self.cfg.module_name}.py did not finish within {timeout:.0f} s. "
-                                "Importing your file should only define functions: move experiments and "
-                                'training under `if __name__ == "__main__":`.')
+                self.problem = (
+                    f"Importing {self.cfg.module_name}.py did not finish within {timeout:.0f} s. "
+                    "Importing your file should only define functions: move experiments and "
+                    'training under `if __name__ == "__main__":`.'
+                )
                 raise StudentTimeout(self.problem + note) from None
-            raise StudentTimeout(f"Your code did not finish within {timeout:.0f} s while {what}.{note}") from None
+            raise StudentTimeout(
+                f"Your code did not finish within {timeout:.0f} s while {what}.{note}"
+            ) from None
         except StudentError as exc:
             note = self._output_note()
             self._retire()

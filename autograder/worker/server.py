@@ -46,13 +46,13 @@ class Worker:
         except SyntaxError as exc:
             self.import_error = f"{Path(exc.filename or '').name}, line {exc.lineno}: syntax error: {exc.msg}"
         except BaseException as exc:  # noqa: BLE001 - anything the student's import does is reported
-            self.import_error = (
-                f"importing {self.module_name}.py raised {type(exc).__name__}: {exc}\n{self._student_trace(exc)}"
-            )
+            self.import_error = f"importing {self.module_name}.py raised {type(exc).__name__}: {exc}\n{self._student_trace(exc)}"
 
     def _student_trace(self, exc: BaseException) -> str:
         """The traceback frames that belong to the student's files, none of the grader's."""
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if str(self.files_dir) in (f.filename or "")]
+        frames = [
+            f for f in traceback.extract_tb(exc.__traceback__) if str(self.files_dir) in (f.filename or "")
+        ]
         lines = traceback.format_list(frames[-6:])
         return "".join(line.replace(str(self.files_dir) + os.sep, "") for line in lines).rstrip()
 
@@ -108,11 +108,17 @@ class Worker:
             return {"ok": False, "kind": "import", "error": self.import_error}
         fn = getattr(self.module, fn_name, None)
         if fn is None:
-            return {"ok": False, "kind": "missing",
-                    "error": f"{self.module_name}.py has no function named {fn_name}()"}
+            return {
+                "ok": False,
+                "kind": "missing",
+                "error": f"{self.module_name}.py has no function named {fn_name}()",
+            }
         if not callable(fn):
-            return {"ok": False, "kind": "missing",
-                    "error": f"{fn_name} in {self.module_name}.py is a {type(fn).__name__}, not a function"}
+            return {
+                "ok": False,
+                "kind": "missing",
+                "error": f"{fn_name} in {self.module_name}.py is a {type(fn).__name__}, not a function",
+            }
         args = self.resolve(request.get("args", []))
         kwargs = self.resolve(request.get("kwargs", {}))
         self._seed()
@@ -120,19 +126,34 @@ class Worker:
         try:
             value = fn(*args, **kwargs)
         except NotImplementedError:
-            return {"ok": False, "kind": "todo", "error": f"{fn_name}() is not written yet: it still raises NotImplementedError"}
+            return {
+                "ok": False,
+                "kind": "todo",
+                "error": f"{fn_name}() is not written yet: it still raises NotImplementedError",
+            }
         except MemoryError:
             return {"ok": False, "kind": "memory", "error": f"{fn_name}() ran out of memory"}
         except SystemExit as exc:
-            return {"ok": False, "kind": "exit", "error": f"{fn_name}() called sys.exit({exc.code!r}); return a value instead"}
+            return {
+                "ok": False,
+                "kind": "exit",
+                "error": f"{fn_name}() called sys.exit({exc.code!r}); return a value instead",
+            }
         except BaseException as exc:  # noqa: BLE001 - the student's exception is the answer
-            return {"ok": False, "kind": "raised",
-                    "error": f"{fn_name}() raised {type(exc).__name__}: {exc}\n{self._student_trace(exc)}".rstrip()}
+            return {
+                "ok": False,
+                "kind": "raised",
+                "error": f"{fn_name}() raised {type(exc).__name__}: {exc}\n{self._student_trace(exc)}".rstrip(),
+            }
         seconds = time.perf_counter() - started
         import_seconds, self.import_seconds = self.import_seconds, 0.0  # reported once per worker
         try:
-            return {"ok": True, "value": to_plain(value, f"the value {fn_name}() returned"), "seconds": seconds,
-                    "import_seconds": import_seconds}
+            return {
+                "ok": True,
+                "value": to_plain(value, f"the value {fn_name}() returned"),
+                "seconds": seconds,
+                "import_seconds": import_seconds,
+            }
         except (TypeError, RecursionError) as exc:
             return {"ok": False, "kind": "notplain", "error": str(exc)}
 

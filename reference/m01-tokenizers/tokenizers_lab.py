@@ -74,8 +74,9 @@ def encode_pair(tokenizer, question: str, context: str, max_length: int) -> dict
     attention_mask and token_type_ids (0 for the question's segment, 1 for the context's).
     """
     ### BEGIN SOLUTION pass both texts; truncation="only_second"; return the three lists
-    enc = tokenizer(question, context, truncation="only_second", max_length=max_length,
-                    return_token_type_ids=True)
+    enc = tokenizer(
+        question, context, truncation="only_second", max_length=max_length, return_token_type_ids=True
+    )
     return {k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
     ### END SOLUTION
 
@@ -182,14 +183,17 @@ def train_tokenizer(texts: list[str], algorithm: str, vocab_size: int) -> str:
         trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS)
     elif algorithm == "unigram":
         tok = Tokenizer(models.Unigram())
-        trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="[UNK]")
+        trainer = trainers.UnigramTrainer(
+            vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="[UNK]"
+        )
     else:
         raise ValueError(f"unknown algorithm {algorithm!r}")
     tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     tok.train_from_iterator(texts, trainer=trainer)
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))]
+        single="[CLS] $A [SEP]",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
     )
     return tok.to_str()
     ### END SOLUTION
@@ -230,6 +234,8 @@ if __name__ == "__main__":
     # Try things here. The paths come from `course assets`, which prints where each model lives.
     import sys
 
-    tokenizer = AutoTokenizer.from_pretrained(sys.argv[1] if len(sys.argv) > 1 else "sentence-transformers/all-MiniLM-L6-v2")
+    tokenizer = AutoTokenizer.from_pretrained(
+        sys.argv[1] if len(sys.argv) > 1 else "sentence-transformers/all-MiniLM-L6-v2"
+    )
     print(encode(tokenizer, "Tokenizers turn text into numbers."))
     print(subword_tokens(tokenizer, "Tokenizers turn text into numbers."))

@@ -50,7 +50,10 @@ def sentiment_by_hand(tokenizer, model, texts: list[str]) -> list[dict]:
         logits = model(**batch).logits
     probs = torch.softmax(logits, dim=-1)
     scores, ids = probs.max(dim=-1)
-    return [{"label": model.config.id2label[i], "score": s} for i, s in zip(ids.tolist(), scores.tolist(), strict=True)]
+    return [
+        {"label": model.config.id2label[i], "score": s}
+        for i, s in zip(ids.tolist(), scores.tolist(), strict=True)
+    ]
     ### END SOLUTION
 
 
@@ -79,7 +82,8 @@ def compare_heads(model_dir: str, text: str, num_labels: int) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     base = AutoModel.from_pretrained(model_dir).eval()
     head, info = AutoModelForSequenceClassification.from_pretrained(
-        model_dir, num_labels=num_labels, output_loading_info=True)
+        model_dir, num_labels=num_labels, output_loading_info=True
+    )
     head.eval()
     batch = tokenizer(text, return_tensors="pt")
     with torch.no_grad():
@@ -121,7 +125,9 @@ def customised_classifier(model_dir: str, num_layers: int, labels: list[str]) ->
     config.num_labels = len(labels)
     config.id2label = dict(enumerate(labels))
     config.label2id = {label: i for i, label in enumerate(labels)}
-    model, info = AutoModelForSequenceClassification.from_pretrained(model_dir, config=config, output_loading_info=True)
+    model, info = AutoModelForSequenceClassification.from_pretrained(
+        model_dir, config=config, output_loading_info=True
+    )
     return {
         "num_hidden_layers": model.config.num_hidden_layers,
         "id2label": {str(k): v for k, v in model.config.id2label.items()},
@@ -172,7 +178,9 @@ def batched_logits(tokenizer, model, texts: list[str], batch_size: int) -> list[
     out: list[list[float]] = []
     with torch.no_grad():
         for start in range(0, len(texts), batch_size):
-            batch = tokenizer(texts[start:start + batch_size], padding=True, truncation=True, return_tensors="pt")
+            batch = tokenizer(
+                texts[start : start + batch_size], padding=True, truncation=True, return_tensors="pt"
+            )
             out.extend(model(**batch).logits.tolist())
     return out
     ### END SOLUTION
@@ -229,8 +237,12 @@ def generate(model_dir: str, prompts: list[str], max_new_tokens: int) -> list[st
     """
     ### BEGIN SOLUTION pipeline("text-generation", model=model_dir); do_sample=False, max_new_tokens, return_full_text=False
     generator = pipeline("text-generation", model=model_dir)
-    return [generator(prompt, max_new_tokens=max_new_tokens, do_sample=False, return_full_text=False)[0]["generated_text"]
-            for prompt in prompts]
+    return [
+        generator(prompt, max_new_tokens=max_new_tokens, do_sample=False, return_full_text=False)[0][
+            "generated_text"
+        ]
+        for prompt in prompts
+    ]
     ### END SOLUTION
 
 

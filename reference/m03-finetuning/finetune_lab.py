@@ -36,7 +36,9 @@ MAX_LENGTH = 64  # tweets are short: 64 tokens keeps almost all of each and the 
 # Your hyperparameters: the manual loop and train() both use them.
 LEARNING_RATE = 1e-4  # SOLUTION fine-tuning takes small steps: between 1e-5 and 2e-4
 BATCH_SIZE = 16  # SOLUTION 8 to 32 examples per step
-EPOCHS = 2  # SOLUTION two passes over ~1,000 tweets: one is enough on average, two leave a margin on every seed
+EPOCHS = (
+    2  # SOLUTION two passes over ~1,000 tweets: one is enough on average, two leave a margin on every seed
+)
 VAL_FRACTION = 0.1  # SOLUTION a tenth of train.csv for validation
 SEED = 1234  # the default seed; the grader passes its own to train()
 
@@ -63,8 +65,11 @@ def load_splits(csv_path: str, tokenizer, val_fraction: float, seed: int) -> Dat
     data = data.rename_column("sentiment", "labels").cast_column("labels", ClassLabel(names=LABELS))
     split = data.train_test_split(test_size=val_fraction, stratify_by_column="labels", seed=seed)
     splits = DatasetDict(train=split["train"], validation=split["test"])
-    return splits.map(lambda batch: tokenizer(batch["text"], truncation=True, max_length=MAX_LENGTH),
-                      batched=True, remove_columns=["text"])
+    return splits.map(
+        lambda batch: tokenizer(batch["text"], truncation=True, max_length=MAX_LENGTH),
+        batched=True,
+        remove_columns=["text"],
+    )
     ### END SOLUTION
 
 
@@ -72,9 +77,14 @@ def data_summary(csv_path: str, tokenizer, val_fraction: float, seed: int) -> di
     """What load_splits() made, as plain values: for "train" and "validation", the "ids", the
     "labels" (in the same order) and the "columns"; and the "label_names" of the labels column."""
     splits = load_splits(csv_path, tokenizer, val_fraction, seed)
-    out = {name: {"ids": list(part["id"]), "columns": sorted(part.column_names),
-                  "labels": list(part["labels"]) if "labels" in part.column_names else []}
-           for name, part in splits.items()}
+    out = {
+        name: {
+            "ids": list(part["id"]),
+            "columns": sorted(part.column_names),
+            "labels": list(part["labels"]) if "labels" in part.column_names else [],
+        }
+        for name, part in splits.items()
+    }
     feature = splits["train"].features.get("labels")
     out["label_names"] = list(getattr(feature, "names", []))
     return out
@@ -94,8 +104,10 @@ def collate(tokenizer, texts: list[str], labels: list[int]) -> dict:
     turn the list of examples into one batch with DataCollatorWithPadding. Return the batch's
     "input_ids", "attention_mask" and "labels" as lists."""
     ### BEGIN SOLUTION features = [{**tokenizer(t, truncation=True, max_length=MAX_LENGTH), "labels": y}]; DataCollatorWithPadding(tokenizer)(features)
-    features = [{**tokenizer(text, truncation=True, max_length=MAX_LENGTH), "labels": label}
-                for text, label in zip(texts, labels, strict=True)]
+    features = [
+        {**tokenizer(text, truncation=True, max_length=MAX_LENGTH), "labels": label}
+        for text, label in zip(texts, labels, strict=True)
+    ]
     batch = DataCollatorWithPadding(tokenizer)(features)
     return {key: batch[key].tolist() for key in ("input_ids", "attention_mask", "labels")}
     ### END SOLUTION
@@ -122,10 +134,15 @@ def compute_metrics(eval_pred) -> dict:
     logits, labels = eval_pred
     predictions = np.argmax(np.asarray(logits), axis=-1)
     labels = np.asarray(labels)
-    precision, recall, f1, _ = precision_recall_fscore_support(labels, predictions, average="binary", pos_label=1,
-                                                               zero_division=0)
-    return {"accuracy": float(accuracy_score(labels, predictions)), "f1": float(f1),
-            "precision": float(precision), "recall": float(recall)}
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        labels, predictions, average="binary", pos_label=1, zero_division=0
+    )
+    return {
+        "accuracy": float(accuracy_score(labels, predictions)),
+        "f1": float(f1),
+        "precision": float(precision),
+        "recall": float(recall),
+    }
     ### END SOLUTION
 
 
@@ -138,11 +155,19 @@ def evaluate(tokenizer, model, texts: list[str], labels: list[int]) -> dict:
     logits = []
     with torch.no_grad():
         for start in range(0, len(texts), BATCH_SIZE):
-            batch = tokenizer(texts[start:start + BATCH_SIZE], padding=True, truncation=True,
-                              max_length=MAX_LENGTH, return_tensors="pt")
+            batch = tokenizer(
+                texts[start : start + BATCH_SIZE],
+                padding=True,
+                truncation=True,
+                max_length=MAX_LENGTH,
+                return_tensors="pt",
+            )
             logits.append(model(**batch).logits)
     stacked = torch.cat(logits)
-    return {**compute_metrics((stacked.numpy(), labels)), "probabilities": torch.softmax(stacked, -1).tolist()}
+    return {
+        **compute_metrics((stacked.numpy(), labels)),
+        "probabilities": torch.softmax(stacked, -1).tolist(),
+    }
     ### END SOLUTION
 
 
@@ -164,11 +189,17 @@ def manual_train(tokenizer, model, texts: list[str], labels: list[int], epochs: 
     Return {"losses": the loss of every step, in order}.
     """
     ### BEGIN SOLUTION model.train(); DataLoader(..., shuffle=True, collate_fn=DataCollatorWithPadding); AdamW; get_scheduler("linear"); backward, step, scheduler.step, zero_grad
-    features = [{**tokenizer(text, truncation=True, max_length=MAX_LENGTH), "labels": label}
-                for text, label in zip(texts, labels, strict=True)]
-    loader = DataLoader(features, batch_size=BATCH_SIZE, shuffle=True, collate_fn=DataCollatorWithPadding(tokenizer))
+    features = [
+        {**tokenizer(text, truncation=True, max_length=MAX_LENGTH), "labels": label}
+        for text, label in zip(texts, labels, strict=True)
+    ]
+    loader = DataLoader(
+        features, batch_size=BATCH_SIZE, shuffle=True, collate_fn=DataCollatorWithPadding(tokenizer)
+    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)
-    scheduler = get_scheduler("linear", optimizer, num_warmup_steps=0, num_training_steps=epochs * len(loader))
+    scheduler = get_scheduler(
+        "linear", optimizer, num_warmup_steps=0, num_training_steps=epochs * len(loader)
+    )
     model.train()
     losses = []
     for _ in range(epochs):
@@ -243,18 +274,36 @@ def train(model_dir: str, data_dir: str, output_dir: str, seed: int = SEED) -> d
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     splits = load_splits(str(Path(data_dir) / "train.csv"), tokenizer, VAL_FRACTION, seed)
     model = AutoModelForSequenceClassification.from_pretrained(
-        model_dir, num_labels=2, id2label=dict(enumerate(LABELS)), label2id={name: i for i, name in enumerate(LABELS)})
+        model_dir,
+        num_labels=2,
+        id2label=dict(enumerate(LABELS)),
+        label2id={name: i for i, name in enumerate(LABELS)},
+    )
     steps = EPOCHS * -(-len(splits["train"]) // BATCH_SIZE)
     args = TrainingArguments(
-        output_dir=tempfile.mkdtemp(), learning_rate=LEARNING_RATE, num_train_epochs=EPOCHS,
-        per_device_train_batch_size=BATCH_SIZE, per_device_eval_batch_size=64, warmup_steps=0.1, seed=seed,
-        eval_strategy="steps", eval_steps=max(1, steps // 4), logging_steps=5, save_strategy="no",
-        use_cpu=True, report_to="none", disable_tqdm=True,
+        output_dir=tempfile.mkdtemp(),
+        learning_rate=LEARNING_RATE,
+        num_train_epochs=EPOCHS,
+        per_device_train_batch_size=BATCH_SIZE,
+        per_device_eval_batch_size=64,
+        warmup_steps=0.1,
+        seed=seed,
+        eval_strategy="steps",
+        eval_steps=max(1, steps // 4),
+        logging_steps=5,
+        save_strategy="no",
+        use_cpu=True,
+        report_to="none",
+        disable_tqdm=True,
     )
     trainer = Trainer(
-        model=model, args=args, train_dataset=splits["train"], processing_class=tokenizer,
+        model=model,
+        args=args,
+        train_dataset=splits["train"],
+        processing_class=tokenizer,
         eval_dataset={"validation": splits["validation"], "train": splits["train"].select(range(100))},
-        data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=compute_metrics,
     )
     trainer.train()
     final = trainer.predict(splits["validation"])

@@ -89,9 +89,10 @@ def batch_generate(model, tokenizer, prompts: list[str], max_new_tokens: int) ->
     tokenizer.padding_side = "left"
     inputs = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
     with torch.no_grad():
-        out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                             pad_token_id=tokenizer.pad_token_id)
-    new_tokens = out[:, inputs["input_ids"].shape[1]:]
+        out = model.generate(
+            **inputs, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id
+        )
+    new_tokens = out[:, inputs["input_ids"].shape[1] :]
     return tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
     ### END SOLUTION
 
@@ -119,7 +120,7 @@ def chat_reply(model, tokenizer, messages: list[dict], max_new_tokens: int) -> s
     inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
     with torch.no_grad():
         out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
-    return tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+    return tokenizer.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True).strip()
     ### END SOLUTION
 
 
@@ -133,8 +134,17 @@ def chat_reply(model, tokenizer, messages: list[dict], max_new_tokens: int) -> s
 
 
 # %%
-def sample_continuations(model, tokenizer, prompt: str, n: int, max_new_tokens: int,
-                         temperature: float, top_k: int, top_p: float, seed: int) -> list[str]:
+def sample_continuations(
+    model,
+    tokenizer,
+    prompt: str,
+    n: int,
+    max_new_tokens: int,
+    temperature: float,
+    top_k: int,
+    top_p: float,
+    seed: int,
+) -> list[str]:
     """Sample `n` continuations of `prompt` with generate(), reproducibly for a given `seed`.
 
     Seed torch with `seed` right before generating. Return the n new texts, without special tokens.
@@ -143,9 +153,16 @@ def sample_continuations(model, tokenizer, prompt: str, n: int, max_new_tokens: 
     inputs = tokenizer(prompt, return_tensors="pt").to(model.device)
     torch.manual_seed(seed)
     with torch.no_grad():
-        out = model.generate(**inputs, do_sample=True, temperature=temperature, top_k=top_k, top_p=top_p,
-                             max_new_tokens=max_new_tokens, num_return_sequences=n)
-    return tokenizer.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+        out = model.generate(
+            **inputs,
+            do_sample=True,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            max_new_tokens=max_new_tokens,
+            num_return_sequences=n,
+        )
+    return tokenizer.batch_decode(out[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
     ### END SOLUTION
 
 
@@ -202,8 +219,16 @@ def filter_probs(logits: list[float], temperature: float, top_k: int, top_p: flo
     ### END SOLUTION
 
 
-def sample_decode(model, tokenizer, prompt: str, max_new_tokens: int, temperature: float,
-                  top_k: int, top_p: float, seed: int) -> list[int]:
+def sample_decode(
+    model,
+    tokenizer,
+    prompt: str,
+    max_new_tokens: int,
+    temperature: float,
+    top_k: int,
+    top_p: float,
+    seed: int,
+) -> list[int]:
     """Top-k / top-p sampling written as a loop, drawing each token from filter_probs().
 
     Draw with a torch.Generator seeded with `seed`, so the same seed gives the same tokens.
@@ -275,7 +300,9 @@ def sliding_perplexity(model, tokenizer, text: str, window: int, stride: int) ->
             end = min(begin + window, n)
             chunk = ids[:, begin:end]
             labels = chunk.clone()
-            labels[:, : max(prev_end - begin, 1)] = -100  # context only (and the window's first token has no prediction)
+            labels[
+                :, : max(prev_end - begin, 1)
+            ] = -100  # context only (and the window's first token has no prediction)
             count = int((labels[:, 1:] != -100).sum())
             if count:
                 total_nll += model(input_ids=chunk, labels=labels).loss.item() * count
@@ -291,7 +318,9 @@ def sliding_perplexity(model, tokenizer, text: str, window: int, stride: int) ->
 if __name__ == "__main__":
     import sys
 
-    tokenizer, model = load_generator(sys.argv[1] if len(sys.argv) > 1 else "HuggingFaceTB/SmolLM2-135M-Instruct")
+    tokenizer, model = load_generator(
+        sys.argv[1] if len(sys.argv) > 1 else "HuggingFaceTB/SmolLM2-135M-Instruct"
+    )
     print(chat_reply(model, tokenizer, [{"role": "user", "content": "What is the capital of France?"}], 20))
     print(batch_generate(model, tokenizer, ["Once upon a time", "The three primary colours are"], 12))
     print(perplexity(model, tokenizer, "The quick brown fox jumps over the lazy dog."))

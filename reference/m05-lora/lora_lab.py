@@ -63,8 +63,11 @@ def tokenize_example(tokenizer, ticket: str, team: str) -> dict[str, list[int]]:
     ### BEGIN SOLUTION tokenize prompt and answer separately; input_ids = both + [eos]; labels = [-100] * len(prompt ids) + answer ids + [eos]
     prompt_ids = tokenizer(prompt(ticket))["input_ids"]
     answer_ids = tokenizer(" " + team)["input_ids"] + [tokenizer.eos_token_id]
-    return {"input_ids": prompt_ids + answer_ids, "attention_mask": [1] * (len(prompt_ids) + len(answer_ids)),
-            "labels": [-100] * len(prompt_ids) + answer_ids}
+    return {
+        "input_ids": prompt_ids + answer_ids,
+        "attention_mask": [1] * (len(prompt_ids) + len(answer_ids)),
+        "labels": [-100] * len(prompt_ids) + answer_ids,
+    }
     ### END SOLUTION
 
 
@@ -110,8 +113,14 @@ def add_lora(model):
     """Wrap `model` with LoRA adapters: rank 8, alpha 16, dropout 0.05, on the attention's
     q_proj and v_proj layers, for causal language modelling. Return the PEFT model."""
     ### BEGIN SOLUTION LoraConfig(r=8, lora_alpha=16, lora_dropout=0.05, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"); get_peft_model
-    config = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.05, target_modules=["q_proj", "v_proj"],
-                        bias="none", task_type="CAUSAL_LM")
+    config = LoraConfig(
+        r=8,
+        lora_alpha=16,
+        lora_dropout=0.05,
+        target_modules=["q_proj", "v_proj"],
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
     return get_peft_model(model, config)
     ### END SOLUTION
 
@@ -146,22 +155,40 @@ def load_tokenizer(model_path: str):
     return tokenizer
 
 
-def train_and_save(model, tokenizer, data_dir: str, out_dir: str, epochs: int, seed: int, learning_rate: float) -> dict:
+def train_and_save(
+    model, tokenizer, data_dir: str, out_dir: str, epochs: int, seed: int, learning_rate: float
+) -> dict:
     """Train `model` (its trainable parameters: LoRA's, or all of them) on data_dir/train.jsonl with the
     Trainer: `epochs` epochs, batch size 8, `learning_rate`, seeded with `seed`, on the CPU, no
     checkpoints, no reports, runs under out_dir + "-runs". Then save it to `out_dir` (a PEFT model
     saves only its adapter) and return {"after": evaluate(...) on data_dir/valid.jsonl,
     "train_loss": the Trainer's final training loss}."""
     ### BEGIN SOLUTION Dataset.from_list(tokenize_example...); DataCollatorForSeq2Seq pads labels with -100; TrainingArguments(...); Trainer(..., processing_class=tokenizer).train(); save_pretrained(out_dir); evaluate
-    examples = Dataset.from_list([tokenize_example(tokenizer, ex["ticket"], ex["team"])
-                                  for ex in load_examples(f"{data_dir}/train.jsonl")])
-    args = TrainingArguments(
-        output_dir=out_dir + "-runs", num_train_epochs=epochs, per_device_train_batch_size=8,
-        learning_rate=learning_rate, seed=seed, use_cpu=True, report_to="none", save_strategy="no",
-        logging_steps=5, disable_tqdm=True,
+    examples = Dataset.from_list(
+        [
+            tokenize_example(tokenizer, ex["ticket"], ex["team"])
+            for ex in load_examples(f"{data_dir}/train.jsonl")
+        ]
     )
-    trainer = Trainer(model=model, args=args, train_dataset=examples, processing_class=tokenizer,
-                      data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100))
+    args = TrainingArguments(
+        output_dir=out_dir + "-runs",
+        num_train_epochs=epochs,
+        per_device_train_batch_size=8,
+        learning_rate=learning_rate,
+        seed=seed,
+        use_cpu=True,
+        report_to="none",
+        save_strategy="no",
+        logging_steps=5,
+        disable_tqdm=True,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=examples,
+        processing_class=tokenizer,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100),
+    )
     loss = trainer.train().training_loss
     model.save_pretrained(out_dir)
     return {"after": evaluate(model, tokenizer, load_examples(f"{data_dir}/valid.jsonl")), "train_loss": loss}
@@ -177,7 +204,10 @@ def finetune_lora(model_path: str, data_dir: str, out_dir: str, epochs: int, see
     tokenizer = load_tokenizer(model_path)
     model = AutoModelForCausalLM.from_pretrained(model_path)
     before = evaluate(model, tokenizer, load_examples(f"{data_dir}/valid.jsonl"))
-    return {"before": before, **train_and_save(add_lora(model), tokenizer, data_dir, out_dir, epochs, seed, 1e-3)}
+    return {
+        "before": before,
+        **train_and_save(add_lora(model), tokenizer, data_dir, out_dir, epochs, seed, 1e-3),
+    }
     ### END SOLUTION
 
 
@@ -282,7 +312,9 @@ def finetune_qlora(model_path: str, data_dir: str, out_dir: str, epochs: int, se
     inference, and a repacked layer passes no gradient: measure "before" on a copy of its own."""
     ### BEGIN SOLUTION BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32); evaluate one loaded copy; train another: prepare_model_for_kbit_training(model, use_gradient_checkpointing=False), add_lora
     tokenizer = load_tokenizer(model_path)
-    nf4 = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32)
+    nf4 = BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32
+    )
     base = AutoModelForCausalLM.from_pretrained(model_path, quantization_config=nf4)
     before = evaluate(base, tokenizer, load_examples(f"{data_dir}/valid.jsonl"))
     model = AutoModelForCausalLM.from_pretrained(model_path, quantization_config=nf4)

@@ -43,8 +43,12 @@ def quantization_config(mode: str, skip: list[str] | None = None) -> BitsAndByte
     if mode == "int8":
         return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip)
     if mode == "nf4":
-        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                                  bnb_4bit_compute_dtype=torch.float32, llm_int8_skip_modules=skip)
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=torch.float32,
+            llm_int8_skip_modules=skip,
+        )
     raise ValueError(f"unknown mode {mode!r}; use one of {MODES}")
     ### END SOLUTION
 
@@ -87,10 +91,15 @@ def measure(path: str, text: str, max_new_tokens: int) -> dict:
     with torch.no_grad():
         loss = model(input_ids=ids, labels=ids).loss.item()
         start = time.perf_counter()
-        model.generate(input_ids=ids, max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens, do_sample=False)
+        model.generate(
+            input_ids=ids, max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens, do_sample=False
+        )
         seconds = time.perf_counter() - start
-    return {"footprint_bytes": model.get_memory_footprint(), "perplexity": math.exp(loss),
-            "seconds_per_token": seconds / max_new_tokens}
+    return {
+        "footprint_bytes": model.get_memory_footprint(),
+        "perplexity": math.exp(loss),
+        "seconds_per_token": seconds / max_new_tokens,
+    }
     ### END SOLUTION
 
 
@@ -110,7 +119,8 @@ def quantize_classifier(path: str, texts: list[str], out_dir: str) -> list[list[
     ### BEGIN SOLUTION AutoModelForSequenceClassification.from_pretrained(path, num_labels=2, quantization_config=quantization_config("int8", skip=["classifier"])); save; logits
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(
-        path, num_labels=2, quantization_config=quantization_config("int8", skip=["classifier"])).eval()
+        path, num_labels=2, quantization_config=quantization_config("int8", skip=["classifier"])
+    ).eval()
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     with torch.no_grad():

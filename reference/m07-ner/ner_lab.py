@@ -110,8 +110,14 @@ def compute_metrics(logits: list, labels: list) -> dict:
 
 
 # %%
-def train_ner(data_dir: str, model_path: str, output_dir: str, seed: int = 0,
-              epochs: float = 2, learning_rate: float = 2e-4) -> dict:
+def train_ner(
+    data_dir: str,
+    model_path: str,
+    output_dir: str,
+    seed: int = 0,
+    epochs: float = 2,
+    learning_rate: float = 2e-4,
+) -> dict:
     """Fine-tune the model at `model_path` on `data_dir`/train.jsonl and save it to `output_dir`.
 
     Map the data with tokenize_and_align_labels, train with the Trainer (batch size 16, the given
@@ -134,19 +140,37 @@ def train_ner(data_dir: str, model_path: str, output_dir: str, seed: int = 0,
     splits = {}
     for split in ("train", "validation"):
         dataset = Dataset.from_list(read_jsonl(Path(data_dir) / f"{split}.jsonl"))
-        splits[split] = dataset.map(lambda batch: tokenize_and_align_labels(tokenizer, batch), batched=True,
-                                    remove_columns=dataset.column_names)
+        splits[split] = dataset.map(
+            lambda batch: tokenize_and_align_labels(tokenizer, batch),
+            batched=True,
+            remove_columns=dataset.column_names,
+        )
     model = AutoModelForTokenClassification.from_pretrained(
-        model_path, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
-        label2id={label: i for i, label in enumerate(LABELS)})
+        model_path,
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+    )
     args = TrainingArguments(
-        output_dir=f"{output_dir}-trainer", per_device_train_batch_size=16,
-        per_device_eval_batch_size=64, num_train_epochs=epochs, learning_rate=learning_rate, seed=seed,
-        use_cpu=True, report_to="none", save_strategy="no", eval_strategy="no", logging_strategy="no",
+        output_dir=f"{output_dir}-trainer",
+        per_device_train_batch_size=16,
+        per_device_eval_batch_size=64,
+        num_train_epochs=epochs,
+        learning_rate=learning_rate,
+        seed=seed,
+        use_cpu=True,
+        report_to="none",
+        save_strategy="no",
+        eval_strategy="no",
+        logging_strategy="no",
     )
     trainer = Trainer(
-        model=model, args=args, train_dataset=splits["train"], eval_dataset=splits["validation"],
-        data_collator=DataCollatorForTokenClassification(tokenizer), processing_class=tokenizer,
+        model=model,
+        args=args,
+        train_dataset=splits["train"],
+        eval_dataset=splits["validation"],
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+        processing_class=tokenizer,
         compute_metrics=lambda p: compute_metrics(p.predictions, p.label_ids),
     )
     trainer.train()

@@ -40,7 +40,9 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 
 # %%
-def prepare_train_features(tokenizer, examples: dict, max_length: int = MAX_LENGTH, stride: int = STRIDE) -> dict:
+def prepare_train_features(
+    tokenizer, examples: dict, max_length: int = MAX_LENGTH, stride: int = STRIDE
+) -> dict:
     """Tokenise a batch of examples into windows labelled with answer token positions.
 
     `examples` is a batch as `Dataset.map(batched=True)` passes it (lists under "question",
@@ -52,9 +54,16 @@ def prepare_train_features(tokenizer, examples: dict, max_length: int = MAX_LENG
     entry per window; `example_index` is the window's example in the batch.
     """
     ### BEGIN SOLUTION tokenize with stride/overflow/offsets; for each window find the context's token range via sequence_ids, then the answer's tokens from the offsets
-    enc = tokenizer([q.strip() for q in examples["question"]], examples["context"], truncation="only_second",
-                    max_length=max_length, stride=stride, return_overflowing_tokens=True,
-                    return_offsets_mapping=True, padding="max_length")
+    enc = tokenizer(
+        [q.strip() for q in examples["question"]],
+        examples["context"],
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding="max_length",
+    )
     starts, ends = [], []
     for i, offsets in enumerate(enc["offset_mapping"]):
         answer = examples["answers"][enc["overflow_to_sample_mapping"][i]]
@@ -75,9 +84,14 @@ def prepare_train_features(tokenizer, examples: dict, max_length: int = MAX_LENG
         while token >= context_start and offsets[token][1] >= last_char:
             token -= 1
         ends.append(token + 1)
-    return {"input_ids": enc["input_ids"], "token_type_ids": enc["token_type_ids"],
-            "attention_mask": enc["attention_mask"], "start_positions": starts, "end_positions": ends,
-            "example_index": enc["overflow_to_sample_mapping"]}
+    return {
+        "input_ids": enc["input_ids"],
+        "token_type_ids": enc["token_type_ids"],
+        "attention_mask": enc["attention_mask"],
+        "start_positions": starts,
+        "end_positions": ends,
+        "example_index": enc["overflow_to_sample_mapping"],
+    }
     ### END SOLUTION
 
 
@@ -90,8 +104,13 @@ def prepare_train_features(tokenizer, examples: dict, max_length: int = MAX_LENG
 
 
 # %%
-def best_span(start_logits: list[float], end_logits: list[float], offsets: list, context: str,
-              max_answer_tokens: int = MAX_ANSWER_TOKENS) -> dict | None:
+def best_span(
+    start_logits: list[float],
+    end_logits: list[float],
+    offsets: list,
+    context: str,
+    max_answer_tokens: int = MAX_ANSWER_TOKENS,
+) -> dict | None:
     """The best valid answer span of one window, or None if the window has no valid span.
 
     `offsets[t]` is token t's [start, end] character span in `context`, or None for tokens outside
@@ -112,7 +131,7 @@ def best_span(start_logits: list[float], end_logits: list[float], offsets: list,
                 best = {"start": s_offset[0], "end": offsets[e][1], "score": score}
     if best is None:
         return None
-    return {"text": context[best["start"]:best["end"]], **best}
+    return {"text": context[best["start"] : best["end"]], **best}
     ### END SOLUTION
 
 
@@ -124,8 +143,14 @@ def best_span(start_logits: list[float], end_logits: list[float], offsets: list,
 
 
 # %%
-def train_qa(data_dir: str, model_path: str, output_dir: str, seed: int = 0,
-             epochs: float = 2, learning_rate: float = 3e-4) -> dict:
+def train_qa(
+    data_dir: str,
+    model_path: str,
+    output_dir: str,
+    seed: int = 0,
+    epochs: float = 2,
+    learning_rate: float = 3e-4,
+) -> dict:
     """Fine-tune the model at `model_path` on `data_dir`/train.jsonl; save model and tokenizer to `output_dir`.
 
     Map the examples with prepare_train_features (drop the original columns and example_index),
@@ -145,16 +170,28 @@ def train_qa(data_dir: str, model_path: str, output_dir: str, seed: int = 0,
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     raw = Dataset.from_list(read_jsonl(Path(data_dir) / "train.jsonl"))
-    features = raw.map(lambda batch: prepare_train_features(tokenizer, batch), batched=True,
-                       remove_columns=raw.column_names).remove_columns("example_index")
+    features = raw.map(
+        lambda batch: prepare_train_features(tokenizer, batch), batched=True, remove_columns=raw.column_names
+    ).remove_columns("example_index")
     model = AutoModelForQuestionAnswering.from_pretrained(model_path)
     args = TrainingArguments(
-        output_dir=f"{output_dir}-trainer", per_device_train_batch_size=16, num_train_epochs=epochs,
-        learning_rate=learning_rate, seed=seed, use_cpu=True, report_to="none", save_strategy="no",
+        output_dir=f"{output_dir}-trainer",
+        per_device_train_batch_size=16,
+        num_train_epochs=epochs,
+        learning_rate=learning_rate,
+        seed=seed,
+        use_cpu=True,
+        report_to="none",
+        save_strategy="no",
         logging_strategy="no",
     )
-    Trainer(model=model, args=args, train_dataset=features, data_collator=default_data_collator,
-            processing_class=tokenizer).train()
+    Trainer(
+        model=model,
+        args=args,
+        train_dataset=features,
+        data_collator=default_data_collator,
+        processing_class=tokenizer,
+    ).train()
     model.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
     return {"train_windows": len(features)}
@@ -182,16 +219,29 @@ def answer(model_dir: str, question: str, context: str) -> dict:
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForQuestionAnswering.from_pretrained(model_dir).eval()
-    enc = tokenizer(question.strip(), context, truncation="only_second", max_length=MAX_LENGTH, stride=STRIDE,
-                    return_overflowing_tokens=True, return_offsets_mapping=True, padding="max_length",
-                    return_tensors="pt")
+    enc = tokenizer(
+        question.strip(),
+        context,
+        truncation="only_second",
+        max_length=MAX_LENGTH,
+        stride=STRIDE,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding="max_length",
+        return_tensors="pt",
+    )
     with torch.no_grad():
-        out = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
-                    token_type_ids=enc["token_type_ids"])
+        out = model(
+            input_ids=enc["input_ids"],
+            attention_mask=enc["attention_mask"],
+            token_type_ids=enc["token_type_ids"],
+        )
     best = None
     for i in range(len(enc["input_ids"])):
         sequence_ids = enc.sequence_ids(i)
-        offsets = [o if sequence_ids[t] == 1 else None for t, o in enumerate(enc["offset_mapping"][i].tolist())]
+        offsets = [
+            o if sequence_ids[t] == 1 else None for t, o in enumerate(enc["offset_mapping"][i].tolist())
+        ]
         span = best_span(out.start_logits[i].tolist(), out.end_logits[i].tolist(), offsets, context)
         if span is not None and (best is None or span["score"] > best["score"]):
             best = span

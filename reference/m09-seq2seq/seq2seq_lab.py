@@ -50,7 +50,11 @@ def preprocess(tokenizer, sources: list[str], targets: list[str]) -> dict[str, l
     ### BEGIN SOLUTION tokenizer(sources, text_target=targets, max_length=..., truncation=True); labels get their own max length
     enc = tokenizer(sources, max_length=MAX_SOURCE_LENGTH, truncation=True)
     labels = tokenizer(text_target=targets, max_length=MAX_TARGET_LENGTH, truncation=True)
-    return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": labels["input_ids"]}
+    return {
+        "input_ids": enc["input_ids"],
+        "attention_mask": enc["attention_mask"],
+        "labels": labels["input_ids"],
+    }
     ### END SOLUTION
 
 
@@ -92,9 +96,17 @@ def make_config(tokenizer) -> dict:
     """
     ### BEGIN SOLUTION T5Config(...) with the sizes above; the ids from tokenizer.pad_token_id / eos_token_id
     config = T5Config(
-        vocab_size=len(tokenizer), d_model=128, d_ff=512, d_kv=32, num_heads=4, num_layers=2,
-        num_decoder_layers=2, dropout_rate=0.1, pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer),
+        d_model=128,
+        d_ff=512,
+        d_kv=32,
+        num_heads=4,
+        num_layers=2,
+        num_decoder_layers=2,
+        dropout_rate=0.1,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.pad_token_id,
     )
     return config.to_dict()
     ### END SOLUTION
@@ -124,7 +136,9 @@ def generate(model_dir: str, tokenizer, texts: list[str], max_new_tokens: int) -
     ### END SOLUTION
 
 
-def beam_search(model_dir: str, tokenizer, texts: list[str], num_beams: int, max_new_tokens: int) -> list[list[str]]:
+def beam_search(
+    model_dir: str, tokenizer, texts: list[str], num_beams: int, max_new_tokens: int
+) -> list[list[str]]:
     """Decode `texts` (one padded batch) with beam search and return every beam's result.
 
     Return one list per text holding its `num_beams` finished hypotheses, best first, without
@@ -133,10 +147,15 @@ def beam_search(model_dir: str, tokenizer, texts: list[str], num_beams: int, max
     ### BEGIN SOLUTION generate(num_beams=..., num_return_sequences=num_beams, do_sample=False); the output has len(texts) * num_beams rows
     model = AutoModelForSeq2SeqLM.from_pretrained(model_dir).eval()
     batch = tokenizer(texts, padding=True, return_tensors="pt")
-    out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False, num_beams=num_beams,
-                         num_return_sequences=num_beams)
+    out = model.generate(
+        **batch,
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        num_beams=num_beams,
+        num_return_sequences=num_beams,
+    )
     decoded = tokenizer.batch_decode(out, skip_special_tokens=True)
-    return [decoded[i:i + num_beams] for i in range(0, len(decoded), num_beams)]
+    return [decoded[i : i + num_beams] for i in range(0, len(decoded), num_beams)]
     ### END SOLUTION
 
 
@@ -157,8 +176,12 @@ def exact_match(tokenizer, predictions: list[list[int]], label_ids: list[list[in
     """
     ### BEGIN SOLUTION np.where(ids == -100, pad_token_id, ids) on both, batch_decode(skip_special_tokens=True), compare .strip()
     pad = tokenizer.pad_token_id
-    preds = tokenizer.batch_decode(np.where(np.array(predictions) == -100, pad, predictions), skip_special_tokens=True)
-    refs = tokenizer.batch_decode(np.where(np.array(label_ids) == -100, pad, label_ids), skip_special_tokens=True)
+    preds = tokenizer.batch_decode(
+        np.where(np.array(predictions) == -100, pad, predictions), skip_special_tokens=True
+    )
+    refs = tokenizer.batch_decode(
+        np.where(np.array(label_ids) == -100, pad, label_ids), skip_special_tokens=True
+    )
     return float(np.mean([p.strip() == r.strip() for p, r in zip(preds, refs, strict=True)]))
     ### END SOLUTION
 
@@ -191,17 +214,33 @@ def train(tokenizer, data_dir: str, output_dir: str, seed: int) -> dict:
 
     def load(name: str) -> Dataset:
         rows = [json.loads(line) for line in (Path(data_dir) / name).read_text().splitlines()]
-        return Dataset.from_dict(preprocess(tokenizer, [r["source"] for r in rows], [r["target"] for r in rows]))
+        return Dataset.from_dict(
+            preprocess(tokenizer, [r["source"] for r in rows], [r["target"] for r in rows])
+        )
 
     model = T5ForConditionalGeneration(T5Config(**make_config(tokenizer)))
     args = Seq2SeqTrainingArguments(
-        output_dir=output_dir, num_train_epochs=EPOCHS, per_device_train_batch_size=BATCH_SIZE,
-        per_device_eval_batch_size=128, learning_rate=LEARNING_RATE, warmup_steps=0.05, seed=seed, eval_strategy="no", save_strategy="no",
-        predict_with_generate=True, generation_max_length=MAX_TARGET_LENGTH, use_cpu=True,
-        report_to="none", logging_steps=50, disable_tqdm=True,
+        output_dir=output_dir,
+        num_train_epochs=EPOCHS,
+        per_device_train_batch_size=BATCH_SIZE,
+        per_device_eval_batch_size=128,
+        learning_rate=LEARNING_RATE,
+        warmup_steps=0.05,
+        seed=seed,
+        eval_strategy="no",
+        save_strategy="no",
+        predict_with_generate=True,
+        generation_max_length=MAX_TARGET_LENGTH,
+        use_cpu=True,
+        report_to="none",
+        logging_steps=50,
+        disable_tqdm=True,
     )
     trainer = Seq2SeqTrainer(
-        model=model, args=args, train_dataset=load("train.jsonl"), eval_dataset=load("valid.jsonl"),
+        model=model,
+        args=args,
+        train_dataset=load("train.jsonl"),
+        eval_dataset=load("valid.jsonl"),
         data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100),
         processing_class=tokenizer,
         compute_metrics=lambda p: {"exact_match": exact_match(tokenizer, p.predictions, p.label_ids)},

@@ -46,8 +46,11 @@ def save_round_trip(model, tokenizer, folder: str) -> dict:
     tok = AutoTokenizer.from_pretrained(folder)
     original = model.state_dict()
     same = all(torch.equal(original[k], v) for k, v in reloaded.state_dict().items())
-    return {"files": sorted(os.listdir(folder)), "same_weights": same,
-            "same_ids": tok(PROBE)["input_ids"] == tokenizer(PROBE)["input_ids"]}
+    return {
+        "files": sorted(os.listdir(folder)),
+        "same_weights": same,
+        "same_ids": tok(PROBE)["input_ids"] == tokenizer(PROBE)["input_ids"],
+    }
     ### END SOLUTION
 
 
@@ -66,9 +69,12 @@ def relabel_config(model_dir: str, labels: list[str], folder: str) -> dict:
     config reloaded from `folder`, as a dict.
     """
     ### BEGIN SOLUTION AutoConfig.from_pretrained(model_dir, num_labels=..., id2label={i: label}, label2id={label: i}); save_pretrained(folder); reload; to_dict()
-    config = AutoConfig.from_pretrained(model_dir, num_labels=len(labels),
-                                        id2label=dict(enumerate(labels)),
-                                        label2id={label: i for i, label in enumerate(labels)})
+    config = AutoConfig.from_pretrained(
+        model_dir,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
     config.save_pretrained(folder)
     return AutoConfig.from_pretrained(folder).to_dict()
     ### END SOLUTION
@@ -94,8 +100,12 @@ def write_card(folder: str, info: dict) -> str:
     """
     ### BEGIN SOLUTION ModelCardData(..., eval_results=[EvalResult(**info["eval"])]); ModelCard.from_template(data, model_id=...); card.save(path)
     data = ModelCardData(
-        model_name=info["model_name"], base_model=info["base_model"], license=info["license"],
-        datasets=info["datasets"], metrics=info["metrics"], language=info["language"],
+        model_name=info["model_name"],
+        base_model=info["base_model"],
+        license=info["license"],
+        datasets=info["datasets"],
+        metrics=info["metrics"],
+        language=info["language"],
         eval_results=[EvalResult(**info["eval"])],
     )
     card = ModelCard.from_template(data, model_id=info["model_name"])
@@ -146,7 +156,10 @@ def publish(model, tokenizer, name: str, card_info: dict) -> dict:
     repo_id = f"{api.whoami()['name']}/{name}"
     model.push_to_hub(repo_id, commit_message="Upload model")
     tokenizer.push_to_hub(repo_id, commit_message="Upload tokenizer")
-    measured = {**card_info["eval"], "metric_value": pair_similarity(model, tokenizer, card_info["eval_pairs"])}
+    measured = {
+        **card_info["eval"],
+        "metric_value": pair_similarity(model, tokenizer, card_info["eval_pairs"]),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         write_card(tmp, {**card_info, "eval": measured})
         ModelCard.load(os.path.join(tmp, "README.md")).push_to_hub(repo_id)

@@ -17,7 +17,7 @@ from tests.conftest import MINI_GOOD as GOOD
 from tests.conftest import REPO, write_mini_course
 
 DUE = "2027-02-01T23:59:00+00:00"
-COURSE = f'''
+COURSE = f"""
 course: {{id: mini-course, title: Mini, term: test}}
 defaults:
   limits: {{wall: 90s, call: 10s, memory: 1GiB}}
@@ -28,25 +28,34 @@ modules:
     points: 4
     due: {DUE}
     files: [mini.py]
-'''
+"""
 
 WRONG_ADD = GOOD.replace("return a + b", "return a - b")
 CRASH = "import os\nos._exit(0)\n"
 LOOP = GOOD.replace("return a + b", "while True:\n        pass")
 MEMORY_BOMB = GOOD.replace("return a + b", "hog = bytearray(1536 * 2**20)\n    return len(hog)")
-DAEMON = GOOD + '''
+DAEMON = (
+    GOOD
+    + """
 import os, time
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
         time.sleep(600)
     os._exit(0)
-'''
+"""
+)
 
 # student id -> (source, expected raw score)
 CLASS = {
-    "ada": (GOOD, 4.0), "ben": (GOOD, 4.0), "cy": (GOOD, 4.0), "dee": (WRONG_ADD, 2.0),
-    "eve": (CRASH, 0.0), "fox": (LOOP, 2.0), "gus": (DAEMON, 4.0), "hal": ("def add(a, b)\n", 0.0),
+    "ada": (GOOD, 4.0),
+    "ben": (GOOD, 4.0),
+    "cy": (GOOD, 4.0),
+    "dee": (WRONG_ADD, 2.0),
+    "eve": (CRASH, 0.0),
+    "fox": (LOOP, 2.0),
+    "gus": (DAEMON, 4.0),
+    "hal": ("def add(a, b)\n", 0.0),
     "ivy": (MEMORY_BOMB, 2.0),
 }
 
@@ -56,7 +65,7 @@ def klass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Layout:
     layout = write_mini_course(tmp_path / "course")
     (layout.root / "course.yaml").write_text(textwrap.dedent(COURSE).lstrip())
     data = layout.root / "assignments" / "mini" / "data"  # its path lands in every worker's environment,
-    data.mkdir(parents=True, exist_ok=True)                # so leftovers() can find a worker's daemons
+    data.mkdir(parents=True, exist_ok=True)  # so leftovers() can find a worker's daemons
     (data / "note.txt").write_text("public data\n")
     monkeypatch.setenv("COURSE_ROOT", str(layout.root))
     return Layout(layout.root)
@@ -83,8 +92,9 @@ def course_cmd(layout: Layout, *args: str) -> list[str]:
 
 def run_course(layout: Layout, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "COURSE_ROOT": str(layout.root), "COLUMNS": "150"}
-    return subprocess.run(course_cmd(layout, *args), cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        course_cmd(layout, *args), cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def leftovers(marker: str, grace: float = 10.0) -> list[str]:

@@ -27,19 +27,34 @@ def autograder_root(klass, tmp_path) -> Path:
     (root / "source" / "run_autograder").chmod(0o755)
     (root / "submission").mkdir()
     (root / "submission" / "mini.py").write_text(GOOD)
-    (root / "submission_metadata.json").write_text(json.dumps({
-        "created_at": "2027-02-02T12:30:00.000000+00:00",
-        "assignment": {"due_date": "2027-02-01T23:59:00.000000+00:00"},
-        "users": [{"email": "s@example.edu", "name": "S", "assignment": {"due_date": "2027-02-01T23:59:00+00:00"}}],
-    }))
+    (root / "submission_metadata.json").write_text(
+        json.dumps(
+            {
+                "created_at": "2027-02-02T12:30:00.000000+00:00",
+                "assignment": {"due_date": "2027-02-01T23:59:00.000000+00:00"},
+                "users": [
+                    {
+                        "email": "s@example.edu",
+                        "name": "S",
+                        "assignment": {"due_date": "2027-02-01T23:59:00+00:00"},
+                    }
+                ],
+            }
+        )
+    )
     return root
 
 
 def run_autograder(root: Path, venv: Path = VENV) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("COURSE_ROOT", "COURSE_ASSETS")}
     env.update(AUTOGRADER_ROOT=str(root), AUTOGRADER_VENV=str(venv))
-    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        ["bash", str(root / "source" / "run_autograder")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads((root / "results" / "results.json").read_text())
 
@@ -48,7 +63,9 @@ def test_grades_the_submission_with_gradescope_due_dates(autograder_root):
     results = run_autograder(autograder_root)
     assert [t["status"] for t in results["tests"]] == ["passed"] * 3
     late = results["extra_data"]["late"]
-    assert late["raw_score"] == 4.0 and late["penalty"] == pytest.approx(0.1)  # 12.5 h late, past the 1 h grace
+    assert late["raw_score"] == 4.0 and late["penalty"] == pytest.approx(
+        0.1
+    )  # 12.5 h late, past the 1 h grace
     assert results["score"] == pytest.approx(3.6)
 
 

@@ -25,21 +25,37 @@ BEFORE, AFTER = datetime(2027, 1, 20, tzinfo=UTC), datetime(2027, 2, 5, tzinfo=U
 
 
 def results(passed: tuple[bool, bool, bool, bool], wall: float = 2.0) -> dict:
-    specs = [("add() adds.", 2, "visible", "add(2, 3) should be 5 <script>alert(1)</script>"),
-             ("shout() shouts.", 1, "after_due_date", "shout('hi') should be 'HI!'"),
-             ("accuracy above the hidden bar", 1, "hidden", "accuracy 0.61 is below 0.83"),
-             ("published later", 1, "after_published", "secret message")]
-    tests = [{"number": str(i + 1), "name": name, "max_score": pts, "visibility": vis,
-              "score": pts if ok else 0.0, "status": "passed" if ok else "failed",
-              "output": "Passed." if ok else msg, "extra_data": {"id": f"test_{i}"}}
-             for i, ((name, pts, vis, msg), ok) in enumerate(zip(specs, passed, strict=True))]
-    return {"tests": tests, "score": sum(t["score"] for t in tests), "output": "",
-            "extra_data": {"wall_time": wall, "worker_peak_memory_bytes": 300 * 2**20}}
+    specs = [
+        ("add() adds.", 2, "visible", "add(2, 3) should be 5 <script>alert(1)</script>"),
+        ("shout() shouts.", 1, "after_due_date", "shout('hi') should be 'HI!'"),
+        ("accuracy above the hidden bar", 1, "hidden", "accuracy 0.61 is below 0.83"),
+        ("published later", 1, "after_published", "secret message"),
+    ]
+    tests = [
+        {
+            "number": str(i + 1),
+            "name": name,
+            "max_score": pts,
+            "visibility": vis,
+            "score": pts if ok else 0.0,
+            "status": "passed" if ok else "failed",
+            "output": "Passed." if ok else msg,
+            "extra_data": {"id": f"test_{i}"},
+        }
+        for i, ((name, pts, vis, msg), ok) in enumerate(zip(specs, passed, strict=True))
+    ]
+    return {
+        "tests": tests,
+        "score": sum(t["score"] for t in tests),
+        "output": "",
+        "extra_data": {"wall_time": wall, "worker_peak_memory_bytes": 300 * 2**20},
+    }
 
 
 def test_before_the_due_date_only_visible_tests_and_no_total():
-    fb = student_feedback(results((False, False, False, False)), student="ada", module="m", title="Mod",
-                          due=DUE, now=BEFORE)
+    fb = student_feedback(
+        results((False, False, False, False)), student="ada", module="m", title="Mod", due=DUE, now=BEFORE
+    )
     assert [t.name for t in fb.tests] == ["add() adds."]
     assert fb.withheld == 3 and fb.total is None
     html = render_student_html(fb)
@@ -53,8 +69,9 @@ def test_before_the_due_date_only_visible_tests_and_no_total():
 
 
 def test_after_the_due_date_after_due_tests_appear_hidden_ones_never():
-    fb = student_feedback(results((True, False, False, True)), student="ada", module="m", title="Mod",
-                          due=DUE, now=AFTER)
+    fb = student_feedback(
+        results((True, False, False, True)), student="ada", module="m", title="Mod", due=DUE, now=AFTER
+    )
     assert [t.name for t in fb.tests] == ["add() adds.", "shout() shouts."]
     html = render_student_html(fb)
     assert "shout(&#39;hi&#39;) should be &#39;HI!&#39;" in html
@@ -68,8 +85,13 @@ def test_after_the_due_date_after_due_tests_appear_hidden_ones_never():
 
 def report_html(tmp_path: Path) -> str:
     book = Gradebook(tmp_path / "gb.sqlite")
-    patterns = [(True, True, True, True), (True, False, True, False), (False, False, False, False),
-                (True, True, False, True), (True, True, True, False)]
+    patterns = [
+        (True, True, True, True),
+        (True, False, True, False),
+        (False, False, False, False),
+        (True, True, False, True),
+        (True, True, True, False),
+    ]
     for i, passed in enumerate(patterns):
         r = results(passed, wall=1.0 + i)
         late = Lateness(AFTER, DUE, 3.0, 0.3) if i == 3 else Lateness(BEFORE, DUE)
@@ -98,10 +120,25 @@ def test_instructor_report_renders_in_headless_chromium(tmp_path):
     page = tmp_path / "report.html"
     page.write_text(report_html(tmp_path))
     shot = tmp_path / "report.png"
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1100,1400",
-                    page.as_uri()], capture_output=True, timeout=120, check=False)
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1100,1400",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert shot.is_file(), "chromium wrote no screenshot"
     from matplotlib.image import imread
 

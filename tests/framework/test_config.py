@@ -39,9 +39,17 @@ def test_units_and_overrides(tmp_path):
     ("old", "new", "expected"),
     [
         ("points: 10", "points: -1", r"course.yaml:7: modules.0.points: Input should be greater than 0"),
-        ("memory: 1GiB", "memory: lots", r"course.yaml:10: modules.0.limits.memory: Value error, 'lots' is not a size"),
+        (
+            "memory: 1GiB",
+            "memory: lots",
+            r"course.yaml:10: modules.0.limits.memory: Value error, 'lots' is not a size",
+        ),
         ("assets: [m]", "assets: [nope]", r"unknown asset 'nope'"),
-        ("title: One", "title: One\n    colour: red", r"course.yaml:7: modules.0.colour: Extra inputs are not permitted"),
+        (
+            "title: One",
+            "title: One\n    colour: red",
+            r"course.yaml:7: modules.0.colour: Extra inputs are not permitted",
+        ),
         ("id: m1", "id: M 1", r"course.yaml:5: modules.0.id: String should match pattern"),
     ],
 )

@@ -60,7 +60,9 @@ def test_non_json_return_values_are_refused(mini, tmp_path):
 
 
 def test_a_wrong_answer_shows_only_the_assertion_message(mini, tmp_path):
-    tests = by_id(grade(mini, "mini", submission(tmp_path / "s", GOOD.replace("a + b", "a - b")), tmp_path / "out"))
+    tests = by_id(
+        grade(mini, "mini", submission(tmp_path / "s", GOOD.replace("a + b", "a - b")), tmp_path / "out")
+    )
     assert tests["test_add"]["output"] == "add(2, 3) is wrong"
 
 
@@ -86,11 +88,18 @@ def test_extra_credit_adds_to_the_score_not_to_the_points_possible(mini, tmp_pat
     assert bonus["name"] == "Extra credit: bonus() doubles its argument." and "extra credit" in bonus["tags"]
     assert "mini.py has no function named bonus()" in bonus["output"]
 
-    results = grade(mini, "mini", submission(tmp_path / "b", GOOD + "\ndef bonus(x):\n    return 2 * x\n"), tmp_path / "ob")
+    results = grade(
+        mini,
+        "mini",
+        submission(tmp_path / "b", GOOD + "\ndef bonus(x):\n    return 2 * x\n"),
+        tmp_path / "ob",
+    )
     data = json.loads((tmp_path / "ob" / "results.json").read_text())
     assert data["score"] == 6 and results.max_score == 4  # the top-level score Gradescope shows includes it
     assert by_id(results)["test_bonus"]["status"] == "passed"
-    feedback = render_student_markdown(student_feedback(data, student="s", module="mini", title="Mini", due=None))
+    feedback = render_student_markdown(
+        student_feedback(data, student="s", module="mini", title="Mini", due=None)
+    )
     assert "**Score: 6 / 4**" in feedback and "passed, +2 of 2 extra" in feedback
 
     # the reference must earn the extra credit too: 4/4 without it is not full marks
@@ -125,8 +134,21 @@ def test_unreadable_submissions_still_get_a_results_file(mini, tmp_path):
 def test_results_are_written_after_each_test(mini, tmp_path):
     """A kill mid-run keeps finished tests: the file exists from the start, tests marked not run."""
     source = GOOD.replace('return text.upper() + "!"', "import time; time.sleep(60)")
-    proc = subprocess.Popen([sys.executable, "-m", "autograder.cli", "grade", "mini", str(submission(tmp_path / "s", source)),
-                             "--out", str(tmp_path / "out"), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "autograder.cli",
+            "grade",
+            "mini",
+            str(submission(tmp_path / "s", source)),
+            "--out",
+            str(tmp_path / "out"),
+            "--quiet",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     results = tmp_path / "out" / "results.json"
     import time
 
@@ -144,15 +166,21 @@ def test_results_are_written_after_each_test(mini, tmp_path):
 
 def test_cli_exits_zero_whatever_the_score(mini, tmp_path):
     sub = submission(tmp_path / "s", "x = 1\n")
-    done = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", "mini", str(sub), "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "grade", "mini", str(sub), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0
     assert json.loads((tmp_path / "o" / "results.json").read_text())["score"] == 0
 
     # the grader itself failing (here: a broken course.yaml) still writes results.json, and exits 0
     (mini.root / "course.yaml").write_text("modules: [oops\n")
-    done = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", "mini", str(sub), "--out", str(tmp_path / "o2")],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "grade", "mini", str(sub), "--out", str(tmp_path / "o2")],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     failed = json.loads((tmp_path / "o2" / "results.json").read_text())
     assert failed["score"] == 0 and "failed before it could grade" in failed["tests"][0]["output"]
@@ -192,9 +220,16 @@ def test_validation_runs_every_module_in_one_pool_references_first():
             with lock:
                 started.append(name)
             return {"name": name}
+
         return Task(lambda res: Check(name.split("/")[0], res["name"], True, ""), grade, long)
 
-    batches = [[task("a/ref", True), task("a/starter"), task("a/m0")], [task("b/ref", True), task("b/starter")]]
+    batches = [
+        [task("a/ref", True), task("a/starter"), task("a/m0")],
+        [task("b/ref", True), task("b/starter")],
+    ]
     checks = run_tasks(batches, jobs=1)
     assert started[:2] == ["a/ref", "b/ref"]
-    assert [[c.name for c in batch] for batch in checks] == [["a/ref", "a/starter", "a/m0"], ["b/ref", "b/starter"]]
+    assert [[c.name for c in batch] for batch in checks] == [
+        ["a/ref", "a/starter", "a/m0"],
+        ["b/ref", "b/starter"],
+    ]

@@ -52,7 +52,10 @@ def test_starter_still_defines_every_function():
     [
         ("### BEGIN SOLUTION\nx = 1\n", "ref.py:1: BEGIN SOLUTION is never closed"),
         ("x = 1\n### END SOLUTION\n", "ref.py:2: END SOLUTION without a matching BEGIN"),
-        ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n### END SOLUTION\n", "ref.py:2: BEGIN SOLUTION inside"),
+        (
+            "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n### END SOLUTION\n",
+            "ref.py:2: BEGIN SOLUTION inside",
+        ),
         ("### BEGIN SOLUTION\nx = 1\n### END HIDDEN\n", "ref.py:3: END HIDDEN closes the solution region"),
     ],
 )

@@ -45,8 +45,13 @@ def test_autograder_zip_has_gradescope_layout(mini, tmp_path):
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
         run = zf.read("run_autograder").decode()
         setup = zf.read("setup.sh").decode()
-    assert {"setup.sh", "run_autograder", "course/course.yaml", "course/assignments/mini/hidden/test_mini.py",
-            "course/reference/mini/mini.py"} <= names
+    assert {
+        "setup.sh",
+        "run_autograder",
+        "course/course.yaml",
+        "course/assignments/mini/hidden/test_mini.py",
+        "course/reference/mini/mini.py",
+    } <= names
     assert modes["run_autograder"] == 0o755 and modes["setup.sh"] == 0o755
     assert 'course" grade mini "$ROOT/submission"' in run
     assert "--index-url" in setup and "download.pytorch.org/whl/cpu" in setup  # never the CUDA build
@@ -60,8 +65,10 @@ def test_release_gives_the_gradescope_timeout_the_wall_limit_needs(mini, tmp_pat
 
 
 def test_the_real_course_fits_gradescope_timeouts(course):
-    assert all(gradescope_timeout(course.course.limits_for(m.id)) <= GRADESCOPE_MAX_TIMEOUT_MINUTES
-               for m in course.course.modules)
+    assert all(
+        gradescope_timeout(course.course.limits_for(m.id)) <= GRADESCOPE_MAX_TIMEOUT_MINUTES
+        for m in course.course.modules
+    )
 
 
 def test_release_is_byte_identical_when_rebuilt(mini, tmp_path):

@@ -12,8 +12,14 @@ def run(args, cwd, env_root):
     import os
 
     env = {**os.environ, "COURSE_ROOT": str(env_root), "COLUMNS": "200"}  # no wrapping mid-phrase
-    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "autograder.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_check_and_submit_from_the_student_release(mini, tmp_path):
@@ -48,5 +54,6 @@ def test_work_done_in_the_notebook_is_what_gets_graded(mini, tmp_path):
     assert done.returncode == 0, done.stderr
     results = grade(mini, "mini", tmp_path / "sub.zip", tmp_path / "out")
     assert results.score == results.max_score
-    assert json.loads((tmp_path / "out" / "results.json").read_text())["extra_data"]["graded_files"] == \
-        {"mini.py": "mini.ipynb"}
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["extra_data"]["graded_files"] == {
+        "mini.py": "mini.ipynb"
+    }

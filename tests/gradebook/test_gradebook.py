@@ -25,14 +25,17 @@ DUE = datetime(2027, 2, 1, 23, 59, tzinfo=UTC)
 POLICY = LatePolicy(grace=3600, penalty_per_day=0.1, max_days=3)
 
 
-@pytest.mark.parametrize(("late_by", "penalty"), [
-    (timedelta(minutes=-5), 0.0),            # on time
-    (timedelta(minutes=59), 0.0),            # inside the grace hour
-    (timedelta(hours=1, minutes=1), 0.1),    # a started day counts as a day
-    (timedelta(days=1, hours=2), 0.2),
-    (timedelta(days=3, hours=1), 0.3),       # exactly 3 days after the grace: still accepted
-    (timedelta(days=3, hours=2), 1.0),       # past max_days: nothing
-])
+@pytest.mark.parametrize(
+    ("late_by", "penalty"),
+    [
+        (timedelta(minutes=-5), 0.0),  # on time
+        (timedelta(minutes=59), 0.0),  # inside the grace hour
+        (timedelta(hours=1, minutes=1), 0.1),  # a started day counts as a day
+        (timedelta(days=1, hours=2), 0.2),
+        (timedelta(days=3, hours=1), 0.3),  # exactly 3 days after the grace: still accepted
+        (timedelta(days=3, hours=2), 1.0),  # past max_days: nothing
+    ],
+)
 def test_penalty_per_started_day_after_grace(late_by, penalty):
     lateness = assess(POLICY, DUE, DUE + late_by)
     assert lateness.penalty == pytest.approx(penalty)
@@ -57,15 +60,30 @@ def test_apply_to_results_keeps_raw_scores_and_is_idempotent():
 
 def test_gradescope_metadata(tmp_path):
     meta = tmp_path / "m.json"
-    meta.write_text(json.dumps({"created_at": "2027-02-02T10:00:00.123456-05:00",
-                                "assignment": {"due_date": "2027-02-01T23:59:00-05:00"}, "users": []}))
+    meta.write_text(
+        json.dumps(
+            {
+                "created_at": "2027-02-02T10:00:00.123456-05:00",
+                "assignment": {"due_date": "2027-02-01T23:59:00-05:00"},
+                "users": [],
+            }
+        )
+    )
     submitted, due = from_gradescope(meta)
     assert submitted == datetime(2027, 2, 2, 15, 0, 0, 123456, tzinfo=UTC)
     assert due == datetime(2027, 2, 2, 4, 59, tzinfo=UTC)
-    meta.write_text(json.dumps({"created_at": "2027-02-02T10:00:00Z",
-                                "assignment": {"due_date": "2027-02-01T23:59:00Z"},
-                                "users": [{"assignment": {"due_date": "2027-02-03T00:00:00Z"}},
-                                          {"assignment": {"due_date": "2027-02-05T00:00:00Z"}}]}))
+    meta.write_text(
+        json.dumps(
+            {
+                "created_at": "2027-02-02T10:00:00Z",
+                "assignment": {"due_date": "2027-02-01T23:59:00Z"},
+                "users": [
+                    {"assignment": {"due_date": "2027-02-03T00:00:00Z"}},
+                    {"assignment": {"due_date": "2027-02-05T00:00:00Z"}},
+                ],
+            }
+        )
+    )
     assert from_gradescope(meta)[1] == datetime(2027, 2, 5, tzinfo=UTC)  # a group's most generous due date
 
 
@@ -85,10 +103,22 @@ def test_times_and_extensions_files(tmp_path):
 
 
 def fake_results(score: float) -> dict:
-    return {"tests": [{"number": "1", "name": "t", "score": score, "max_score": 2.0, "status":
-                       "passed" if score else "failed", "output": "m", "visibility": "visible",
-                       "extra_data": {"id": "test_t"}}],
-            "output": "", "extra_data": {"wall_time": 1.5, "worker_peak_memory_bytes": 123, "grader_errors": 0}}
+    return {
+        "tests": [
+            {
+                "number": "1",
+                "name": "t",
+                "score": score,
+                "max_score": 2.0,
+                "status": "passed" if score else "failed",
+                "output": "m",
+                "visibility": "visible",
+                "extra_data": {"id": "test_t"},
+            }
+        ],
+        "output": "",
+        "extra_data": {"wall_time": 1.5, "worker_peak_memory_bytes": 123, "grader_errors": 0},
+    }
 
 
 def test_gradebook_records_finds_and_reprices(tmp_path):
@@ -113,16 +143,19 @@ def test_gradebook_records_finds_and_reprices(tmp_path):
 
 
 def test_canvas_export(tmp_path):
-    yaml = ("course: {id: c, title: C}\nmodules:\n"
-            "  - {id: m1, title: First, points: 2, files: [a.py]}\n"
-            "  - {id: m2, title: Second, points: 5, files: [b.py]}\n")
+    yaml = (
+        "course: {id: c, title: C}\nmodules:\n"
+        "  - {id: m1, title: First, points: 2, files: [a.py]}\n"
+        "  - {id: m2, title: Second, points: 5, files: [b.py]}\n"
+    )
     (tmp_path / "course.yaml").write_text(yaml)
     course = load_course(tmp_path / "course.yaml")
     book = Gradebook(tmp_path / "gb.sqlite")
     book.record("m1", "ada", "h", "v", fake_results(2.0), Lateness(DUE, DUE, 1.0, 0.1))
     book.record("m1", "zed", "h", "v", fake_results(0.0), Lateness(DUE, DUE))
-    (tmp_path / "roster.csv").write_text("student_id,name,canvas_id,sis_id,section\n"
-                                         "ada,Ada Lovelace,101,S-1,A\ncyd,Cyd Charisse,102,S-3,B\n")
+    (tmp_path / "roster.csv").write_text(
+        "student_id,name,canvas_id,sis_id,section\nada,Ada Lovelace,101,S-1,A\ncyd,Cyd Charisse,102,S-3,B\n"
+    )
     n = export_csv(book, course, tmp_path / "grades.csv", load_roster(tmp_path / "roster.csv"))
     rows = list(csv.reader((tmp_path / "grades.csv").read_text().splitlines()))
     assert n == 3
@@ -135,13 +168,18 @@ def test_canvas_export(tmp_path):
 
 
 def test_canvas_export_puts_each_recorded_quiz_after_its_module(tmp_path):
-    yaml = ("course: {id: c, title: C}\nmodules:\n"
-            "  - {id: m1, title: First, points: 2, files: [a.py]}\n"
-            "  - {id: m2, title: Second, points: 5, files: [b.py]}\n")
+    yaml = (
+        "course: {id: c, title: C}\nmodules:\n"
+        "  - {id: m1, title: First, points: 2, files: [a.py]}\n"
+        "  - {id: m2, title: Second, points: 5, files: [b.py]}\n"
+    )
     (tmp_path / "course.yaml").write_text(yaml)
     course = load_course(tmp_path / "course.yaml")
     book = Gradebook(tmp_path / "gb.sqlite")
-    quiz = {"score": 3.0, "tests": [{"number": "1", "name": "q1", "status": "failed", "score": 3.0, "max_score": 4.0}]}
+    quiz = {
+        "score": 3.0,
+        "tests": [{"number": "1", "name": "q1", "status": "failed", "score": 3.0, "max_score": 4.0}],
+    }
     book.record(quiz_module("m2"), "ada", "h", "v", quiz, Lateness(None, None))
     book.record("m1", "ben", "h", "v", fake_results(2.0), Lateness(DUE, DUE))
     export_csv(book, course, tmp_path / "grades.csv")

@@ -35,14 +35,17 @@ def test_difficulty_discrimination_and_distribution(quiz):
     grades = cohort(quiz)
     result = analyse(quiz.bank, grades)
     stats = {s.qid: s for s in result.items}
-    assert stats["single"].difficulty == pytest.approx(sum(
-        next(r for r in g.items if r.qid == "single").correct for g in grades) / 30)
+    assert stats["single"].difficulty == pytest.approx(
+        sum(next(r for r in g.items if r.qid == "single").correct for g in grades) / 30
+    )
     assert stats["ratio"].discrimination > 0.5 and not stats["ratio"].flagged()
     assert stats["tf"].discrimination < 0 and stats["tf"].flagged()
     assert sum(s.n for qid, s in stats.items() if qid.startswith("pool-")) == 30
     assert sum(result.histogram()) == 30 and len(result.percents) == 30
     answers = [r for g in grades for r in g.items if r.qid in ("linear-params", "ratio")]  # tag model-size
-    assert result.by_tag()["model-size"] == pytest.approx(sum(r.score / r.points for r in answers) / len(answers))
+    assert result.by_tag()["model-size"] == pytest.approx(
+        sum(r.score / r.points for r in answers) / len(answers)
+    )
 
 
 def test_html_report_embeds_a_png_plot(quiz):

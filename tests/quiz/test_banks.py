@@ -14,8 +14,12 @@ BANKS = sorted((Path(__file__).resolve().parents[2] / "quizzes").glob("*.yaml"))
 @pytest.mark.parametrize("bank", BANKS, ids=[b.stem for b in BANKS])
 def test_bank_validates(course, bank):
     rows = quiz_checks(course, bank.stem, bank, reproduce=False)
-    assert [name for name, *_ in rows] == ["quiz bank loads", "quiz keys grade correct", "quiz variants render",
-                                          "quiz LMS exports parse"]
+    assert [name for name, *_ in rows] == [
+        "quiz bank loads",
+        "quiz keys grade correct",
+        "quiz variants render",
+        "quiz LMS exports parse",
+    ]
     failed = [f"{name}: {detail}" for name, ok, detail, _ in rows if not ok]
     assert not failed, "\n".join(failed)
 
@@ -31,4 +35,6 @@ def test_banks_mix_question_types(course):
     for bank in BANKS:
         questions = load_bank(bank).questions
         types = {q.type for q in questions}
-        assert len(questions) >= MIN_QUESTIONS and len(types) >= 5, f"{bank.name}: {len(questions)} questions, {types}"
+        assert len(questions) >= MIN_QUESTIONS and len(types) >= 5, (
+            f"{bank.name}: {len(questions)} questions, {types}"
+        )

@@ -69,7 +69,8 @@ def test_take_then_grade_then_analyze(quiz, tmp_path):
     assert f"stu: {variant.max_score:g} / {variant.max_score:g}" in flat(out)
     responses = [json.loads(save.read_text())] + [
         {"student": f"x{i}", "answers": {it.qid: key_response(it) for it in quiz.variant(f"x{i}").items[:i]}}
-        for i in range(8)]
+        for i in range(8)
+    ]
     (tmp_path / "all.json").write_text(json.dumps(responses))
     invoke("grade", "q1", str(tmp_path / "all.json"), "-o", str(tmp_path / "res"))
     assert len((tmp_path / "res" / "grades.csv").read_text().splitlines()) == 10
@@ -83,7 +84,9 @@ def test_export_gift_and_qti(demo, tmp_path):
     assert "$CATEGORY: $course$/demo-course/q1" in (tmp_path / "q.gift").read_text()
     invoke("export", "q1", "-f", "qti", "-o", str(tmp_path / "q.zip"), "--instances", "2")
     assert sorted(zipfile.ZipFile(io.BytesIO((tmp_path / "q.zip").read_bytes())).namelist()) == [
-        "demo-course-q1/demo-course-q1.xml", "imsmanifest.xml"]
+        "demo-course-q1/demo-course-q1.xml",
+        "imsmanifest.xml",
+    ]
 
 
 def test_errors_are_one_line_for_the_instructor(demo):
@@ -97,8 +100,10 @@ def test_errors_are_one_line_for_the_instructor(demo):
 def test_grades_go_into_the_gradebook_once(quiz, tmp_path):
     from autograder.gradebook import Gradebook
 
-    rows = [{"student": s, "answers": {i.qid: key_response(i) for i in quiz.variant(s).items[:k]}}
-            for s, k in (("ann", 13), ("ben", 4))]
+    rows = [
+        {"student": s, "answers": {i.qid: key_response(i) for i in quiz.variant(s).items[:k]}}
+        for s, k in (("ann", 13), ("ben", 4))
+    ]
     (tmp_path / "r.json").write_text(json.dumps(rows))
     book = tmp_path / "gradebook.sqlite"
     args = ("grade", "q1", str(tmp_path / "r.json"), "-o", str(tmp_path / "out"), "--gradebook", str(book))

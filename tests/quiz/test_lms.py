@@ -14,8 +14,11 @@ Q = f"{{{NS}}}"
 
 @pytest.fixture
 def items(quiz):
-    return {(i.qid if not i.question.templated else f"{i.qid}-{i.number}"): i
-            for g in quiz.groups(instances=3) for i in g.items}
+    return {
+        (i.qid if not i.question.templated else f"{i.qid}-{i.number}"): i
+        for g in quiz.groups(instances=3)
+        for i in g.items
+    }
 
 
 def test_gift_round_trip_keeps_text_answers_weights_and_feedback(quiz, items):
@@ -28,10 +31,13 @@ def test_gift_round_trip_keeps_text_answers_weights_and_feedback(quiz, items):
         match item.kind:
             case "single":
                 assert [(a.text, a.weight > 0, a.feedback) for a in q.answers] == [
-                    (c.text, c.correct, c.explain) for c in item.choices]
+                    (c.text, c.correct, c.explain) for c in item.choices
+                ]
             case "multi":
                 assert sum(a.weight for a in q.answers if a.weight > 0) == pytest.approx(100, abs=1e-3)
-                assert {a.text for a in q.answers if a.weight > 0} == {c.text for c in item.choices if c.correct}
+                assert {a.text for a in q.answers if a.weight > 0} == {
+                    c.text for c in item.choices if c.correct
+                }
             case "truefalse":
                 assert q.truth is item.answer
             case "numeric":
@@ -41,13 +47,17 @@ def test_gift_round_trip_keeps_text_answers_weights_and_feedback(quiz, items):
             case "ordering":
                 by_key = {c.key: c.text for c in item.choices}
                 assert [(a.text, a.match) for a in q.answers] == [
-                    (by_key[k], str(n)) for n, k in enumerate(item.answer, start=1)]
+                    (by_key[k], str(n)) for n, k in enumerate(item.answer, start=1)
+                ]
 
 
 def test_pools_and_parameterised_copies_become_categories(quiz):
     categories = {q.category for q in parse_gift(export_gift(quiz, instances=3))}
-    assert categories == {"$course$/demo-course/q1", "$course$/demo-course/q1/pick-one",
-                          "$course$/demo-course/q1/linear-params"}
+    assert categories == {
+        "$course$/demo-course/q1",
+        "$course$/demo-course/q1/pick-one",
+        "$course$/demo-course/q1/linear-params",
+    }
 
 
 def test_gift_escapes_every_special_character():
@@ -63,8 +73,14 @@ def test_qti_package_is_well_formed_and_keyed(quiz):
         root = ET.fromstring(zf.read(href))
     items = {el.get("ident"): el for el in root.iter(f"{Q}item")}
     assert len(items) == sum(len(g.items) for g in quiz.groups())
-    types = {i: next(f.findtext(f"{Q}fieldentry") for f in el.iter(f"{Q}qtimetadatafield")
-                     if f.findtext(f"{Q}fieldlabel") == "question_type") for i, el in items.items()}
+    types = {
+        i: next(
+            f.findtext(f"{Q}fieldentry")
+            for f in el.iter(f"{Q}qtimetadatafield")
+            if f.findtext(f"{Q}fieldlabel") == "question_type"
+        )
+        for i, el in items.items()
+    }
     assert types["single"] == "multiple_choice_question" and types["order"] == "matching_question"
     assert types["multi"] == "multiple_answers_question" and types["linear-params-1"] == "numerical_question"
     single = quiz.groups()[0].items[0]

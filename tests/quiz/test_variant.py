@@ -19,12 +19,24 @@ def test_different_students_get_different_variants(quiz):
 def test_seed_depends_on_course_quiz_salt_and_student():
     base = variant_seed("c", "q1", "alice")
     assert base == variant_seed("c", "q1", "alice")
-    assert len({base, variant_seed("c2", "q1", "alice"), variant_seed("c", "q2", "alice"),
-                variant_seed("c", "q1", "alice", salt="retake"), variant_seed("c", "q1", "bob")}) == 5
+    assert (
+        len(
+            {
+                base,
+                variant_seed("c2", "q1", "alice"),
+                variant_seed("c", "q2", "alice"),
+                variant_seed("c", "q1", "alice", salt="retake"),
+                variant_seed("c", "q1", "bob"),
+            }
+        )
+        == 5
+    )
 
 
 def test_a_pool_asks_exactly_k_of_n_and_uses_every_member(quiz):
-    pooled = Counter(i.qid for s in range(60) for i in quiz.variant(f"s{s}").items if i.qid.startswith("pool-"))
+    pooled = Counter(
+        i.qid for s in range(60) for i in quiz.variant(f"s{s}").items if i.qid.startswith("pool-")
+    )
     assert sum(pooled.values()) == 60 and set(pooled) == {"pool-a", "pool-b", "pool-c"}
 
 

@@ -20,8 +20,15 @@ from autograder.grade.runner import grade
 from autograder.layout import Layout
 from tests.conftest import REPO
 
-LIMITS = {"wall": "25s", "call": "4s", "cpu": "20s", "memory": "384MiB", "processes": 48,
-          "output": "64KiB", "disk": "8MiB"}
+LIMITS = {
+    "wall": "25s",
+    "call": "4s",
+    "cpu": "20s",
+    "memory": "384MiB",
+    "processes": 48,
+    "output": "64KiB",
+    "disk": "8MiB",
+}
 # In the hidden test, hidden data and reference: must never reach the worker. Random per run, so no
 # source file on the machine (another checkout of this repo, say) holds it.
 SECRET = f"RT-SECRET-{secrets.token_hex(6)}"
@@ -105,7 +112,7 @@ def test_save(student):
     assert student.scratch_path("out.txt").read_text() == "hello", "out.txt must hold 'hello'"
 '''
 
-GOOD = '''
+GOOD = """
 def add(a, b):
     return a + b
 
@@ -119,7 +126,7 @@ def save(path):
     with open(path, "w") as fh:
         fh.write("hello")
     return path
-'''
+"""
 
 
 def write_course(root: Path) -> Layout:
@@ -129,7 +136,8 @@ def write_course(root: Path) -> Layout:
         "assignments/rt/README.md": "# Red team\n",
         "assignments/rt/hidden/test_rt.py": HIDDEN,
         "assignments/rt/hidden/data/labels.json": json.dumps(
-            {"secret": SECRET, "labels": {"a good day": "pos", "a bad day": "neg", "so good": "pos"}}),
+            {"secret": SECRET, "labels": {"a good day": "pos", "a bad day": "neg", "so good": "pos"}}
+        ),
         "assignments/rt/data/texts.txt": "a good day\n",
     }
     for rel, text in files.items():
@@ -186,9 +194,24 @@ def grade_it(rt: Layout, tmp_path: Path):
 def course_grade(rt: Layout, submission: Path, out: Path, *extra: str) -> subprocess.Popen:
     """`course grade` as a separate process (for killing it, or running many at once)."""
     env = {**os.environ, "COURSE_ROOT": str(rt.root)}
-    return subprocess.Popen([sys.executable, "-m", "autograder.cli", "grade", "rt", str(submission),
-                             "--out", str(out), "--quiet", *extra], env=env, cwd=rt.root,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "autograder.cli",
+            "grade",
+            "rt",
+            str(submission),
+            "--out",
+            str(out),
+            "--quiet",
+            *extra,
+        ],
+        env=env,
+        cwd=rt.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def processes_with(marker: str) -> list[int]:

@@ -95,7 +95,9 @@ for fd in range(3, 20):
         pass
 return a - b
 """
-    assert only_failed(grade_it(with_body("add", body)), "test_add")  # forged replies carry no more than a return
+    assert only_failed(
+        grade_it(with_body("add", body)), "test_add"
+    )  # forged replies carry no more than a return
 
 
 def test_conftest_in_the_submission_is_ignored(grade_it, tmp_path):
@@ -104,7 +106,8 @@ def test_conftest_in_the_submission_is_ignored(grade_it, tmp_path):
     (folder / "solution.py").write_text(with_body("add", "return a - b"))
     (folder / "conftest.py").write_text(
         "import pytest\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n"
-        "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n")
+        "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n"
+    )
     assert only_failed(grade_it(folder), "test_add")
 
 
@@ -169,7 +172,10 @@ for top in [{root!r}, "/tmp", os.path.dirname(os.getcwd()), os.path.expanduser("
 @pytest.mark.parametrize("sandbox", ["bwrap", "uid"])
 def test_hidden_tests_reference_and_labels_are_out_of_reach(grade_it, rt, sandbox):
     steal = STEAL.format(root=str(rt.root), head=SECRET[:4], tail=SECRET[4:])
-    body = steal + "if found:\n    raise RuntimeError('LEAKED ' + ' '.join(found))\nreturn 'pos' if 'good' in text else 'neg'"
+    body = (
+        steal
+        + "if found:\n    raise RuntimeError('LEAKED ' + ' '.join(found))\nreturn 'pos' if 'good' in text else 'neg'"
+    )
     graded = grade_it(with_body("label", body), sandbox=sandbox)
     assert graded.score == 4, graded.text  # check_sane() also proved SECRET is not in results.json
 
@@ -191,22 +197,31 @@ def test_infinite_loop_times_out_that_call_only(grade_it):
 def test_slow_import_is_named_once_and_spares_the_budget(grade_it):
     graded = grade_it("import time\ntime.sleep(60)\n" + GOOD)
     assert graded.score == 0
-    assert [t["output"].startswith("Importing solution.py did not finish within 4 s") for t in
-            graded.data["tests"]] == [True] * 4, graded.text
+    assert [
+        t["output"].startswith("Importing solution.py did not finish within 4 s")
+        for t in graded.data["tests"]
+    ] == [True] * 4, graded.text
     assert graded.data["extra_data"]["worker_calls"] == 0  # one import waited for, no call ever sent
 
 
 # -- resources ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("body", ["x = bytearray(2 * 1024**3)\nreturn len(x)",
-                                  "hog = []\nwhile True:\n    hog.append(bytearray(16 * 1024**2))"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "x = bytearray(2 * 1024**3)\nreturn len(x)",
+        "hog = []\nwhile True:\n    hog.append(bytearray(16 * 1024**2))",
+    ],
+)
 def test_memory_bomb(grade_it, body):
     message = only_failed(grade_it(with_body("add", body)), "test_add")
     assert f"used more than {LIMITS['memory'][:-3]} MiB of memory while calling add()" in message
 
 
 def test_thread_bomb(grade_it):
-    body = ("import threading, time\nwhile True:\n"
-            "    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()")
+    body = (
+        "import threading, time\nwhile True:\n"
+        "    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()"
+    )
     message = only_failed(grade_it(with_body("add", body)), "test_add")
     assert f"started more than {LIMITS['processes']} processes or threads while calling add()" in message
 
@@ -219,8 +234,13 @@ def test_fork_bomb(grade_it):
     assert not wait_until_gone(marker)
 
 
-@pytest.mark.parametrize("body", ["with open(path, 'wb') as fh:\n    fh.write(bytes(64 * 1024**2))",
-                                  "for i in range(40):\n    open(f'{path}.{i}', 'wb').write(bytes(1024**2))"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "with open(path, 'wb') as fh:\n    fh.write(bytes(64 * 1024**2))",
+        "for i in range(40):\n    open(f'{path}.{i}', 'wb').write(bytes(1024**2))",
+    ],
+)
 def test_disk_fill(grade_it, body):
     message = only_failed(grade_it(with_body("save", body + "\nreturn path")), "test_save")
     assert "wrote more than 8 MiB to disk while calling save()" in message
@@ -256,8 +276,10 @@ return a + b
 
 
 def test_hub_downloads_fail_offline(grade_it):
-    body = ("from huggingface_hub import hf_hub_download\n"
-            "hf_hub_download('bert-base-uncased', 'config.json')\nreturn a + b")
+    body = (
+        "from huggingface_hub import hf_hub_download\n"
+        "hf_hub_download('bert-base-uncased', 'config.json')\nreturn a + b"
+    )
     message = only_failed(grade_it(with_body("add", body)), "test_add")
     assert "add() raised" in message
 

@@ -29,8 +29,10 @@ def test_grader_killed_mid_run_keeps_finished_tests_and_leaves_nothing(rt, tmp_p
     marker = f"killed-{uuid.uuid4().hex}"
     folder = tmp_path / "slow"
     folder.mkdir()
-    (folder / "solution.py").write_text(daemon(marker) + GOOD.replace(
-        'return "pos" if', 'import time\n    time.sleep(60)\n    return "pos" if'))
+    (folder / "solution.py").write_text(
+        daemon(marker)
+        + GOOD.replace('return "pos" if', 'import time\n    time.sleep(60)\n    return "pos" if')
+    )
     out = tmp_path / "out"
     grader = course_grade(rt, folder, out, "--sandbox", sandbox)
     deadline = time.monotonic() + 60

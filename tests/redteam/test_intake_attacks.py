@@ -76,8 +76,9 @@ def test_hard_link_in_a_folder(grade_it, rt, tmp_path):
     refused(grade_it(folder), "hard link")
 
 
-@pytest.mark.parametrize("name, phrase", [("../../solution.py", "leaves its folder"),
-                                          ("/tmp/solution.py", "absolute path")])
+@pytest.mark.parametrize(
+    "name, phrase", [("../../solution.py", "leaves its folder"), ("/tmp/solution.py", "absolute path")]
+)
 def test_paths_that_leave_the_folder(grade_it, tmp_path, name, phrase):
     refused(grade_it(make_zip(tmp_path / "s.zip", {name: GOOD.encode()})), phrase)
 
@@ -99,8 +100,15 @@ def test_zip_whose_headers_lie_about_sizes(grade_it, tmp_path):
 
 
 def test_too_many_files(grade_it, tmp_path):
-    refused(grade_it(make_zip(tmp_path / "many.zip", {"solution.py": GOOD.encode()}
-                              | {f"junk/{i}.txt": b"x" for i in range(250)})), "more than 200 files")
+    refused(
+        grade_it(
+            make_zip(
+                tmp_path / "many.zip",
+                {"solution.py": GOOD.encode()} | {f"junk/{i}.txt": b"x" for i in range(250)},
+            )
+        ),
+        "more than 200 files",
+    )
 
 
 def test_file_over_the_size_limit(grade_it, tmp_path):

@@ -94,7 +94,9 @@ def test_uid_without_mount_namespaces_needs_a_readable_python(monkeypatch, open_
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the uid backend needs root")
 @pytest.mark.parametrize("sandbox_name, full_marks", [("uid", True), ("none", False)])
-def test_a_checkouts_history_and_built_releases_are_out_of_the_workers_reach(sandbox_name, full_marks, monkeypatch):
+def test_a_checkouts_history_and_built_releases_are_out_of_the_workers_reach(
+    sandbox_name, full_marks, monkeypatch
+):
     """An instructor's checkout is world-readable, and its .git and release/ zips hold the hidden
     tests; a TA's class folder holds classmates' work: the uid worker must read none of them
     (without a sandbox it can, which proves the attempt)."""
@@ -111,13 +113,20 @@ def test_a_checkouts_history_and_built_releases_are_out_of_the_workers_reach(san
         (base / "class" / "bob").mkdir(parents=True)
         (base / "class" / "bob" / "mini.py").write_text("a classmate's work")
         monkeypatch.setenv(HIDE_FROM_WORKER, str(base / "class"))  # as batch grading sets it
-        secrets = [str(layout.root / ".git/objects/ab/cdef"), str(layout.root / "release/autograder/mini/test_mini.py"),
-                   str(base / "class" / "bob" / "mini.py")]
-        peek = (f"    for p in {secrets!r}:\n"
-                "        try:\n            open(p).read()\n            return 0\n        except OSError:\n            pass\n"
-                "    return a + b\n")
+        secrets = [
+            str(layout.root / ".git/objects/ab/cdef"),
+            str(layout.root / "release/autograder/mini/test_mini.py"),
+            str(base / "class" / "bob" / "mini.py"),
+        ]
+        peek = (
+            f"    for p in {secrets!r}:\n"
+            "        try:\n            open(p).read()\n            return 0\n        except OSError:\n            pass\n"
+            "    return a + b\n"
+        )
         source = MINI_GOOD.replace("def add(a, b):\n    return a + b\n", "def add(a, b):\n" + peek)
-        results = grade(layout, "mini", submission(base / "class" / "alice", source), base / "out", sandbox=sandbox_name)
+        results = grade(
+            layout, "mini", submission(base / "class" / "alice", source), base / "out", sandbox=sandbox_name
+        )
         passed = next(t for t in results.tests if t.name.startswith("add()")).score > 0
         assert passed == full_marks, [t.output for t in results.tests]
     finally:
@@ -130,4 +139,6 @@ def test_secrets_inside_other_secrets_are_covered_once(tmp_path):
     hide = coverable([tmp_path / "a" / "b", tmp_path / "a", tmp_path / "c", tmp_path / "missing"], needed=[])
     assert hide == [(tmp_path / "a").resolve(), (tmp_path / "c").resolve()]
     # a folder around what the worker needs stays open, and the secrets inside it are covered one by one
-    assert coverable([tmp_path, tmp_path / "a" / "b"], needed=[tmp_path / "c"]) == [(tmp_path / "a" / "b").resolve()]
+    assert coverable([tmp_path, tmp_path / "a" / "b"], needed=[tmp_path / "c"]) == [
+        (tmp_path / "a" / "b").resolve()
+    ]

@@ -26,8 +26,21 @@ def test_gradescope_submission_folder_with_a_nested_copy(tmp_path):
 
 
 def test_notebook_and_single_file(tmp_path):
-    nb = {"cells": [{"cell_type": "code", "id": "c1", "metadata": {}, "source": SOURCE, "outputs": [], "execution_count": None}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": "c1",
+                "metadata": {},
+                "source": SOURCE,
+                "outputs": [],
+                "execution_count": None,
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     (tmp_path / "lab.ipynb").write_text(json.dumps(nb))
     intake = take_in(tmp_path / "lab.ipynb", tmp_path / "job", ["lab.py"])
     assert intake.problem is None and "return a + b" in (intake.files_dir / "lab.py").read_text()
@@ -35,11 +48,14 @@ def test_notebook_and_single_file(tmp_path):
     assert take_in(tmp_path / "lab.py", tmp_path / "job2", ["lab.py"]).problem is None
 
 
-@pytest.mark.parametrize("name, data, phrase", [
-    ("lab.py", b"def add(a, b):\n    return a +\n", "lab.py, line 2: syntax error"),
-    ("lab.py", "x = 'é'\n".encode("utf-16"), "not UTF-8"),
-    ("lab.ipynb", b"{not json", "not a valid notebook"),
-])
+@pytest.mark.parametrize(
+    "name, data, phrase",
+    [
+        ("lab.py", b"def add(a, b):\n    return a +\n", "lab.py, line 2: syntax error"),
+        ("lab.py", "x = 'é'\n".encode("utf-16"), "not UTF-8"),
+        ("lab.ipynb", b"{not json", "not a valid notebook"),
+    ],
+)
 def test_unreadable_source(tmp_path, name, data, phrase):
     with zipfile.ZipFile(tmp_path / "s.zip", "w") as zf:
         zf.writestr(name, data)
@@ -71,12 +87,15 @@ def test_nothing_is_extracted_outside_the_job(tmp_path):
 STUB = "def add(a, b):\n    # TODO: return the sum\n    raise NotImplementedError\n"
 
 
-@pytest.mark.parametrize("py, notebook, graded", [
-    (STUB, SOURCE, "lab.ipynb"),       # worked in the notebook: the starter .py beside it is ignored
-    (SOURCE, STUB, "lab.py"),          # worked in the .py
-    (SOURCE, SOURCE, "lab.py"),        # both filled in: the .py
-    ("def add(:\n", STUB, "lab.py"),   # a .py that does not parse was worked on: its syntax error is shown
-])
+@pytest.mark.parametrize(
+    "py, notebook, graded",
+    [
+        (STUB, SOURCE, "lab.ipynb"),  # worked in the notebook: the starter .py beside it is ignored
+        (SOURCE, STUB, "lab.py"),  # worked in the .py
+        (SOURCE, SOURCE, "lab.py"),  # both filled in: the .py
+        ("def add(:\n", STUB, "lab.py"),  # a .py that does not parse was worked on: its syntax error is shown
+    ],
+)
 def test_of_a_py_and_an_ipynb_the_one_worked_on_is_graded(tmp_path, py, notebook, graded):
     from autograder.release.notebook import script_to_notebook
 

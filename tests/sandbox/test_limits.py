@@ -13,7 +13,7 @@ from autograder.sandbox import cgroup as cgroup_module
 from autograder.sandbox import choose_backend, runtime_paths
 from autograder.worker.client import StudentError, StudentHandle, WorkerConfig
 
-SOURCE = '''
+SOURCE = """
 import os, time
 
 def busy(seconds):
@@ -28,7 +28,7 @@ def grab(mib):
 
 def whoami():
     return {"uid": os.getuid(), "pid": os.getpid(), "cwd": os.getcwd(), "home": os.listdir("/")}
-'''
+"""
 
 
 @pytest.fixture
@@ -41,8 +41,16 @@ def handle(tmp_path: Path):
         for folder in (files, scratch):
             folder.mkdir(exist_ok=True)
         (files / "lab.py").write_text(SOURCE)
-        cfg = WorkerConfig(files_dir=files, module_name="lab", scratch=scratch, data=None, assets={}, seed=1,
-                           limits=Limits(**limits), backend=choose_backend(sandbox))
+        cfg = WorkerConfig(
+            files_dir=files,
+            module_name="lab",
+            scratch=scratch,
+            data=None,
+            assets={},
+            seed=1,
+            limits=Limits(**limits),
+            backend=choose_backend(sandbox),
+        )
         made.append(StudentHandle(cfg, deadline=deadline))
         return made[-1]
 
@@ -66,7 +74,9 @@ def test_cpu_limit(handle, sandbox):
 
 def test_whole_job_wall_time(handle, sandbox):
     student = handle(sandbox, deadline=time.monotonic() + 2, wall=2, call=30)
-    with pytest.raises(StudentError, match=r"2 s time limit for grading this submission ran out while calling busy"):
+    with pytest.raises(
+        StudentError, match=r"2 s time limit for grading this submission ran out while calling busy"
+    ):
         student.call("busy", 10)
     with pytest.raises(StudentError, match="was used up before this test"):
         student.call("busy", 0)
@@ -87,7 +97,18 @@ def test_what_the_worker_sees(handle, tmp_path):
     bwrap = handle("bwrap").call("whoami")
     assert bwrap["uid"] != 0 and bwrap["pid"] < 10  # its own uid and PID namespace
     runtime_tops = {path.parts[1] for path in [*runtime_paths(), tmp_path]}  # wherever this checkout lives
-    assert set(bwrap["home"]) <= {"usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "proc", "dev", "tmp",
-                                  *runtime_tops}
+    assert set(bwrap["home"]) <= {
+        "usr",
+        "etc",
+        "bin",
+        "sbin",
+        "lib",
+        "lib32",
+        "lib64",
+        "proc",
+        "dev",
+        "tmp",
+        *runtime_tops,
+    }
     uid = handle("uid").call("whoami")
     assert uid["uid"] not in (0, bwrap["uid"])

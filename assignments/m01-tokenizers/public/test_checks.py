@@ -15,7 +15,11 @@ def test_encode_hello(student):
 @points(1)
 def test_subwords(student):
     """subword_tokens() splits 'tokenizers' into WordPiece pieces."""
-    assert student.call("subword_tokens", student.tokenizer("minilm"), "tokenizers") == ["token", "##izer", "##s"]
+    assert student.call("subword_tokens", student.tokenizer("minilm"), "tokenizers") == [
+        "token",
+        "##izer",
+        "##s",
+    ]
 
 
 @points(1)

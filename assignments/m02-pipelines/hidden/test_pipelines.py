@@ -9,8 +9,9 @@ TOL = 1e-4  # float32 logits of a padded batch differ from unpadded ones by ~1e-
 
 
 def _labels_scores(rows, who: str) -> tuple[list, list]:
-    assert isinstance(rows, list) and all(isinstance(r, dict) for r in rows), \
+    assert isinstance(rows, list) and all(isinstance(r, dict) for r in rows), (
         f"{who} must return a list of {{'label': ..., 'score': ...}} dicts"
+    )
     return [r.get("label") for r in rows], [r.get("score") for r in rows]
 
 
@@ -30,21 +31,33 @@ def test_pipeline_sentiment(student, reference, hidden_inputs):
 def test_by_hand_matches_pipeline(student, reference, hidden_inputs):
     """sentiment_by_hand() gives the pipeline's labels and scores: softmax probabilities named by id2label."""
     texts = hidden_inputs["sentiment_texts"]
-    got = student.call("sentiment_by_hand", student.tokenizer("sentiment"),
-                       student.model("sentiment", "AutoModelForSequenceClassification"), texts)
+    got = student.call(
+        "sentiment_by_hand",
+        student.tokenizer("sentiment"),
+        student.model("sentiment", "AutoModelForSequenceClassification"),
+        texts,
+    )
     piped = student.call("pipeline_sentiment", student.asset("sentiment"), texts)
     want = reference.call("pipeline_sentiment", reference.asset("sentiment"), texts)
     labels, scores = _labels_scores(got, "sentiment_by_hand()")
     assert len(labels) == len(texts), f"sentiment_by_hand() must return one result per text ({len(texts)})"
     assert all(isinstance(s, float) for s in scores), "each score must be a float (a probability)"
     if any(s < 0 or s > 1 for s in scores):
-        raise AssertionError("some scores are outside [0, 1]: they are logits; apply a softmax to get probabilities")
-    assert all(isinstance(label, str) for label in labels), \
+        raise AssertionError(
+            "some scores are outside [0, 1]: they are logits; apply a softmax to get probabilities"
+        )
+    assert all(isinstance(label, str) for label in labels), (
         "labels must be the class names from model.config.id2label, not class ids"
-    assert labels == [r["label"] for r in want], "the labels differ from the pipeline's: take the argmax, name it with id2label"
-    assert same_plain(scores, [r["score"] for r in want], abs_=TOL), \
+    )
+    assert labels == [r["label"] for r in want], (
+        "the labels differ from the pipeline's: take the argmax, name it with id2label"
+    )
+    assert same_plain(scores, [r["score"] for r in want], abs_=TOL), (
         "the scores differ from the pipeline's: the score is the softmax probability of the predicted class"
-    assert [r.get("label") for r in piped] == labels, "your pipeline_sentiment() and sentiment_by_hand() disagree"
+    )
+    assert [r.get("label") for r in piped] == labels, (
+        "your pipeline_sentiment() and sentiment_by_hand() disagree"
+    )
 
 
 def _check_fields(got, want: dict, fn: str, messages: dict[str, str]) -> None:
@@ -60,13 +73,18 @@ def test_compare_heads(student, reference, hidden_inputs):
     for text, num_labels in hidden_inputs["heads"]:
         got = student.call("compare_heads", student.asset("minilm"), text, num_labels)
         want = reference.call("compare_heads", reference.asset("minilm"), text, num_labels)
-        _check_fields(got, want, "compare_heads", {
-            "base_class": f"base_class should be {want['base_class']!r}",
-            "head_class": f"head_class should be {want['head_class']!r}",
-            "hidden_shape": f"hidden_shape should be {want['hidden_shape']}: (batch, tokens, hidden size)",
-            "logits_shape": f"logits_shape should be {want['logits_shape']} for {num_labels} labels",
-            "new_parameters": "new_parameters must be the sorted missing_keys of the classifier's loading info",
-        })
+        _check_fields(
+            got,
+            want,
+            "compare_heads",
+            {
+                "base_class": f"base_class should be {want['base_class']!r}",
+                "head_class": f"head_class should be {want['head_class']!r}",
+                "hidden_shape": f"hidden_shape should be {want['hidden_shape']}: (batch, tokens, hidden size)",
+                "logits_shape": f"logits_shape should be {want['logits_shape']} for {num_labels} labels",
+                "new_parameters": "new_parameters must be the sorted missing_keys of the classifier's loading info",
+            },
+        )
 
 
 @points(2)
@@ -75,29 +93,43 @@ def test_customised_classifier(student, reference, hidden_inputs):
     for num_layers, labels in hidden_inputs["configs"]:
         got = student.call("customised_classifier", student.asset("minilm"), num_layers, labels)
         want = reference.call("customised_classifier", reference.asset("minilm"), num_layers, labels)
-        _check_fields(got, want, "customised_classifier", {
-            "num_hidden_layers": f"the model should have {num_layers} layers: set config.num_hidden_layers before loading",
-            "id2label": f"id2label should be {want['id2label']}: set id2label and label2id on the config",
-            "n_parameters": "n_parameters is wrong",
-            "n_unused": "n_unused should count the checkpoint's unexpected keys (the weights of the dropped layers)",
-        })
+        _check_fields(
+            got,
+            want,
+            "customised_classifier",
+            {
+                "num_hidden_layers": f"the model should have {num_layers} layers: set config.num_hidden_layers before loading",
+                "id2label": f"id2label should be {want['id2label']}: set id2label and label2id on the config",
+                "n_parameters": "n_parameters is wrong",
+                "n_unused": "n_unused should count the checkpoint's unexpected keys (the weights of the dropped layers)",
+            },
+        )
 
 
 @points(2)
 def test_freeze_body(student, reference, hidden_inputs):
     """freeze_body() leaves only the classification head trainable and counts parameters."""
     for _, num_labels in hidden_inputs["heads"]:
-        got = student.call("freeze_body", student.model("minilm", "AutoModelForSequenceClassification",
-                                                        num_labels=num_labels))
-        want = reference.call("freeze_body", reference.model("minilm", "AutoModelForSequenceClassification",
-                                                             num_labels=num_labels))
+        got = student.call(
+            "freeze_body",
+            student.model("minilm", "AutoModelForSequenceClassification", num_labels=num_labels),
+        )
+        want = reference.call(
+            "freeze_body",
+            reference.model("minilm", "AutoModelForSequenceClassification", num_labels=num_labels),
+        )
         assert isinstance(got, dict), "freeze_body() must return a dict"
         assert same_plain(got.get("total"), want["total"]), "total should count every parameter once"
-        assert same_plain(got.get("head"), want["head"]), "head should count the parameters outside model.base_model"
+        assert same_plain(got.get("head"), want["head"]), (
+            "head should count the parameters outside model.base_model"
+        )
         if got.get("trainable") == want["total"]:
-            raise AssertionError("everything is still trainable: set requires_grad = False on the body's parameters")
-        assert same_plain(got.get("trainable"), want["trainable"]), \
+            raise AssertionError(
+                "everything is still trainable: set requires_grad = False on the body's parameters"
+            )
+        assert same_plain(got.get("trainable"), want["trainable"]), (
             "only the head should be trainable (freeze model.base_model, not the whole model)"
+        )
 
 
 @points(3)
@@ -107,30 +139,44 @@ def test_batched_logits(student, reference, hidden_inputs):
     tokenizer = student.tokenizer("sentiment")
     training = student.model("sentiment", "AutoModelForSequenceClassification", train=True)
     twice = student.call("batched_logits", tokenizer, training, [texts[1], texts[1]], 1)
-    assert isinstance(twice, list) and len(twice) == 2, "batched_logits() must return one row of logits per text"
-    assert same_plain(twice[0], twice[1], abs_=TOL), \
-        "the same text gave different logits twice in one call: the model is still in training mode " \
+    assert isinstance(twice, list) and len(twice) == 2, (
+        "batched_logits() must return one row of logits per text"
+    )
+    assert same_plain(twice[0], twice[1], abs_=TOL), (
+        "the same text gave different logits twice in one call: the model is still in training mode "
         "(dropout is on); call model.eval() before inference"
-    want = reference.call("batched_logits", reference.tokenizer("sentiment"),
-                          reference.model("sentiment", "AutoModelForSequenceClassification"), texts, 1)
+    )
+    want = reference.call(
+        "batched_logits",
+        reference.tokenizer("sentiment"),
+        reference.model("sentiment", "AutoModelForSequenceClassification"),
+        texts,
+        1,
+    )
     for batch_size in (3, len(texts)):
         got = student.call("batched_logits", tokenizer, training, texts, batch_size)
-        assert isinstance(got, list) and len(got) == len(texts), \
+        assert isinstance(got, list) and len(got) == len(texts), (
             f"batched_logits() must return one row of logits per text ({len(texts)})"
-        assert same_plain(got, want, abs_=TOL), \
-            (f"with batch_size={batch_size} some logits differ from the text run alone: pad each batch and "
-             "pass the attention_mask to the model, so that padding changes nothing")
+        )
+        assert same_plain(got, want, abs_=TOL), (
+            f"with batch_size={batch_size} some logits differ from the text run alone: pad each batch and "
+            "pass the attention_mask to the model, so that padding changes nothing"
+        )
 
 
 def _check_embeddings(got, want, n: int) -> None:
     assert isinstance(got, list) and len(got) == n, f"embed() must return one vector per text ({n})"
     for vector in got:
-        assert isinstance(vector, list) and len(vector) == len(want[0]), \
+        assert isinstance(vector, list) and len(vector) == len(want[0]), (
             f"each embedding must be a list of {len(want[0])} floats"
+        )
         norm = math.sqrt(sum(x * x for x in vector))
-        assert abs(norm - 1) < 1e-3, f"an embedding has length {norm:.3f}: L2-normalise each vector to length 1"
-    assert same_plain(got, want, abs_=TOL), \
+        assert abs(norm - 1) < 1e-3, (
+            f"an embedding has length {norm:.3f}: L2-normalise each vector to length 1"
+        )
+    assert same_plain(got, want, abs_=TOL), (
         "the embeddings differ: mean-pool last_hidden_state over real tokens only (weight by the attention mask)"
+    )
 
 
 @points(3)
@@ -146,15 +192,24 @@ def test_embed(student, reference, hidden_inputs):
 def test_semantic_search(student, reference, hidden_inputs, corpus):
     """semantic_search() ranks the corpus for unseen queries as cosine similarity does."""
     queries = hidden_inputs["queries"]
-    got = student.call("semantic_search", student.tokenizer("minilm"), student.model("minilm"), corpus, queries, 3)
-    want = reference.call("semantic_search", reference.tokenizer("minilm"), reference.model("minilm"),
-                          corpus, queries, 3)
-    assert isinstance(got, list) and len(got) == len(queries), "semantic_search() must return one list per query"
+    got = student.call(
+        "semantic_search", student.tokenizer("minilm"), student.model("minilm"), corpus, queries, 3
+    )
+    want = reference.call(
+        "semantic_search", reference.tokenizer("minilm"), reference.model("minilm"), corpus, queries, 3
+    )
+    assert isinstance(got, list) and len(got) == len(queries), (
+        "semantic_search() must return one list per query"
+    )
     for query, ranks, expected in zip(queries, got, want, strict=True):
         assert isinstance(ranks, list) and len(ranks) == 3, "each query must get exactly k corpus indices"
         if sorted(ranks) == sorted(expected):
-            assert ranks == expected, f"for {query!r} the right texts come back in the wrong order: most similar first"
-        assert ranks == expected, f"for {query!r} the top 3 should be {expected} (corpus indices), not {ranks}"
+            assert ranks == expected, (
+                f"for {query!r} the right texts come back in the wrong order: most similar first"
+            )
+        assert ranks == expected, (
+            f"for {query!r} the top 3 should be {expected} (corpus indices), not {ranks}"
+        )
 
 
 @points(2)
@@ -167,6 +222,10 @@ def test_generate(student, reference, hidden_inputs):
     for prompt, text, expected in zip(prompts, got, want, strict=True):
         assert isinstance(text, str), "each continuation must be a string"
         if text.startswith(prompt) and not expected.startswith(prompt):
-            raise AssertionError("the output repeats the prompt: return only the new text (return_full_text=False)")
-        assert text == expected, (f"the greedy continuation of {prompt!r} should be {expected!r}, not {text!r}: "
-                                  "decode greedily (do_sample=False) with max_new_tokens new tokens")
+            raise AssertionError(
+                "the output repeats the prompt: return only the new text (return_full_text=False)"
+            )
+        assert text == expected, (
+            f"the greedy continuation of {prompt!r} should be {expected!r}, not {text!r}: "
+            "decode greedily (do_sample=False) with max_new_tokens new tokens"
+        )

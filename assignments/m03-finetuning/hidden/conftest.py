@@ -10,7 +10,9 @@ import pytest
 from autograder.api import StudentError
 
 DATA = Path(__file__).parent / "data"
-TRAIN_TIMEOUT = 1200  # seconds: two epochs on 1,080 tweets take ~70 s on 2 idle cores, 10x that on a busy machine
+TRAIN_TIMEOUT = (
+    1200  # seconds: two epochs on 1,080 tweets take ~70 s on 2 idle cores, 10x that on a busy machine
+)
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +31,24 @@ def imbalanced_rows(imbalanced_csv) -> dict[str, int]:
 def clean_examples(seed) -> tuple[list[str], list[int]]:
     """128 short, unambiguous examples that any working loop fits within a few epochs."""
     rng = random.Random(seed)
-    things = ["this phone", "the film", "our hotel", "the pizza", "this game", "the concert", "my new shoes",
-              "the app", "the service", "this book", "the weather", "our flight", "the coffee", "this album",
-              "the lecture", "my laptop"]
+    things = [
+        "this phone",
+        "the film",
+        "our hotel",
+        "the pizza",
+        "this game",
+        "the concert",
+        "my new shoes",
+        "the app",
+        "the service",
+        "this book",
+        "the weather",
+        "our flight",
+        "the coffee",
+        "this album",
+        "the lecture",
+        "my laptop",
+    ]
     good = ["is wonderful", "is excellent, I love it", "made me so happy", "is the best thing ever"]
     bad = ["is terrible", "is awful, I hate it", "made me so angry", "is the worst thing ever"]
     rows = [(f"{t} {g}", 1) for t in things for g in good] + [(f"{t} {b}", 0) for t in things for b in bad]
@@ -42,8 +59,13 @@ def clean_examples(seed) -> tuple[list[str], list[int]]:
 def read_labelled(path: Path) -> dict[str, tuple[str, int]]:
     """id -> (text, label) for a CSV with id, text and a sentiment or label column."""
     with open(path, encoding="utf-8", newline="") as fh:
-        return {row["id"]: (row["text"], int(row["label"]) if "label" in row else int(row["sentiment"] == "positive"))
-                for row in csv.DictReader(fh)}
+        return {
+            row["id"]: (
+                row["text"],
+                int(row["label"]) if "label" in row else int(row["sentiment"] == "positive"),
+            )
+            for row in csv.DictReader(fh)
+        }
 
 
 @pytest.fixture(scope="session")
@@ -60,8 +82,14 @@ def hidden_test(assets) -> dict[str, tuple[str, int]]:
 def trained(student, seed) -> dict:
     """Run the student's train() once in the worker, with the grading seed; its graders share the run."""
     try:
-        result = student.call("train", student.asset("minilm"), student.asset("tweets"), student.scratch("model"),
-                              seed, timeout=TRAIN_TIMEOUT)
+        result = student.call(
+            "train",
+            student.asset("minilm"),
+            student.asset("tweets"),
+            student.scratch("model"),
+            seed,
+            timeout=TRAIN_TIMEOUT,
+        )
     except StudentError as exc:
         return {"error": str(exc)}
     if not isinstance(result, dict):

@@ -19,36 +19,57 @@ THRESHOLD = 0.85  # hidden-test accuracy to pass; always answering "positive" sc
 
 # -- 1. data ---------------------------------------------------------------------------------------
 
+
 @points(3)
 def test_splits_are_labelled_and_stratified(student, imbalanced_csv, imbalanced_rows):
     """load_splits() makes int "labels", a stratified train/validation split, and tokenized columns."""
     for fraction, seed in ((0.25, 11), (0.1, 5)):
         shutil.copy(imbalanced_csv, student.scratch_path("imbalanced.csv"))  # the worker cannot read hidden/
-        got = student.call("data_summary", student.scratch("imbalanced.csv"), student.tokenizer("minilm"), fraction, seed)
-        assert isinstance(got, dict) and {"train", "validation"} <= got.keys(), \
+        got = student.call(
+            "data_summary", student.scratch("imbalanced.csv"), student.tokenizer("minilm"), fraction, seed
+        )
+        assert isinstance(got, dict) and {"train", "validation"} <= got.keys(), (
             'load_splits() must return a DatasetDict with "train" and "validation"'
+        )
         train, val = got["train"], got["validation"]
         for part in (train, val):
             columns = part.get("columns", [])
             if "labels" not in columns:
-                raise AssertionError(f"the columns are {columns}: rename the label column to \"labels\", the name "
-                                     "the model's forward() takes")
-            assert {"input_ids", "attention_mask"} <= set(columns), "tokenize the texts with map(batched=True)"
-            assert "text" not in columns, 'drop the "text" column after tokenizing (the collator cannot pad strings)'
+                raise AssertionError(
+                    f'the columns are {columns}: rename the label column to "labels", the name '
+                    "the model's forward() takes"
+                )
+            assert {"input_ids", "attention_mask"} <= set(columns), (
+                "tokenize the texts with map(batched=True)"
+            )
+            assert "text" not in columns, (
+                'drop the "text" column after tokenizing (the collator cannot pad strings)'
+            )
             if not all(isinstance(y, int) and not isinstance(y, bool) for y in part.get("labels", [])):
-                raise AssertionError('the labels must be class ids (ints): cast "sentiment" to ClassLabel(names=LABELS) '
-                                     "so that negative is 0 and positive is 1")
+                raise AssertionError(
+                    'the labels must be class ids (ints): cast "sentiment" to ClassLabel(names=LABELS) '
+                    "so that negative is 0 and positive is 1"
+                )
         ids_train, ids_val = [str(i) for i in train["ids"]], [str(i) for i in val["ids"]]
-        assert not set(ids_train) & set(ids_val), "some examples are in both the training and the validation split"
-        assert sorted(ids_train + ids_val) == sorted(imbalanced_rows), "the two splits must hold every row exactly once"
+        assert not set(ids_train) & set(ids_val), (
+            "some examples are in both the training and the validation split"
+        )
+        assert sorted(ids_train + ids_val) == sorted(imbalanced_rows), (
+            "the two splits must hold every row exactly once"
+        )
         truth = [imbalanced_rows[i] for i in ids_train + ids_val]
-        assert train["labels"] + val["labels"] == truth, "the labels are wrong: negative must be 0 and positive 1"
+        assert train["labels"] + val["labels"] == truth, (
+            "the labels are wrong: negative must be 0 and positive 1"
+        )
         n_val = math.ceil(fraction * len(imbalanced_rows))
-        assert abs(len(ids_val) - n_val) <= 1, f"the validation split should hold {n_val} rows for val_fraction={fraction}"
+        assert abs(len(ids_val) - n_val) <= 1, (
+            f"the validation split should hold {n_val} rows for val_fraction={fraction}"
+        )
         share = sum(imbalanced_rows.values()) / len(imbalanced_rows)
-        assert abs(sum(val["labels"]) - share * len(ids_val)) <= 1, \
-            (f"the validation split has {sum(val['labels'])} positives out of {len(ids_val)}, but "
-             f"{share:.0%} of the data is positive: stratify the split (stratify_by_column=\"labels\")")
+        assert abs(sum(val["labels"]) - share * len(ids_val)) <= 1, (
+            f"the validation split has {sum(val['labels'])} positives out of {len(ids_val)}, but "
+            f'{share:.0%} of the data is positive: stratify the split (stratify_by_column="labels")'
+        )
 
 
 @points(2)
@@ -61,26 +82,32 @@ def test_collate_pads_each_batch(student, reference):
     except StudentError as exc:
         if not any(sign in str(exc) for sign in UNPADDED):
             raise
-        raise AssertionError("the batch could not be built. Texts of different lengths must be padded to one length: "
-                             f"use DataCollatorWithPadding(tokenizer).\n\n{exc}") from None
+        raise AssertionError(
+            "the batch could not be built. Texts of different lengths must be padded to one length: "
+            f"use DataCollatorWithPadding(tokenizer).\n\n{exc}"
+        ) from None
     want = reference.call("collate", reference.tokenizer("minilm"), texts, labels)
     assert isinstance(got, dict), "collate() must return a dict"
     lengths = {len(row) for row in got.get("input_ids", [])}
     assert len(lengths) == 1, "the rows have different lengths: pad the batch"
-    assert lengths == {len(want["input_ids"][0])}, \
+    assert lengths == {len(want["input_ids"][0])}, (
         "pad to the longest text of the batch (dynamic padding), not to a fixed length"
+    )
     for key in ("input_ids", "attention_mask", "labels"):
         assert same_plain(got.get(key), want[key]), f"the batch's {key} is wrong"
 
 
 # -- 2. metrics ------------------------------------------------------------------------------------
 
+
 def _metric_cases(seed: int) -> dict[str, tuple[list, list]]:
     rng = random.Random(seed)
 
     def logits_for(predicted: list[int]) -> list[list[float]]:
-        return [[round(rng.uniform(-2, 2), 3), 0.0] if p == 0 else [0.0, round(rng.uniform(0.1, 3), 3)]
-                for p in predicted]
+        return [
+            [round(rng.uniform(-2, 2), 3), 0.0] if p == 0 else [0.0, round(rng.uniform(0.1, 3), 3)]
+            for p in predicted
+        ]
 
     labels = [rng.randint(0, 1) for _ in range(40)]
     mixed = [y if rng.random() < 0.75 else 1 - y for y in labels]
@@ -105,11 +132,13 @@ def test_compute_metrics(student, reference, seed):
         for key, value in want.items():
             assert key in got, f"compute_metrics() has no {key!r}"
             mine = got[key]
-            assert isinstance(mine, int | float) and not math.isnan(mine), \
+            assert isinstance(mine, int | float) and not math.isnan(mine), (
                 f"{case}: {key} is {mine!r}; a 0/0 ratio must count as 0.0 (zero_division=0)"
-            assert same_plain(float(mine), value, abs_=1e-9), \
-                (f"{case}: {key} should be {value:.4f}, not {mine:.4f} (binary metrics of class 1, computed on the "
-                 "argmax of the logits)")
+            )
+            assert same_plain(float(mine), value, abs_=1e-9), (
+                f"{case}: {key} should be {value:.4f}, not {mine:.4f} (binary metrics of class 1, computed on the "
+                "argmax of the logits)"
+            )
 
 
 @points(2)
@@ -117,61 +146,79 @@ def test_evaluate_in_eval_mode(student, reference, seed):
     """evaluate() scores a model in eval mode, whatever mode it arrives in, and reports compute_metrics' numbers."""
     texts = ["what a lovely day", "I can't stand this", "what a lovely day", "meh", "I can't stand this"]
     labels = [1, 0, 1, 0, 0]
-    got = student.call("evaluate", student.tokenizer("minilm"),
-                       student.model("minilm", "AutoModelForSequenceClassification", train=True, num_labels=2),
-                       texts, labels)
-    assert isinstance(got, dict) and isinstance(got.get("probabilities"), list), \
+    got = student.call(
+        "evaluate",
+        student.tokenizer("minilm"),
+        student.model("minilm", "AutoModelForSequenceClassification", train=True, num_labels=2),
+        texts,
+        labels,
+    )
+    assert isinstance(got, dict) and isinstance(got.get("probabilities"), list), (
         'evaluate() must return a dict with "probabilities"'
+    )
     probs = got["probabilities"]
     assert len(probs) == len(texts) and all(len(p) == 2 for p in probs), "one pair of probabilities per text"
     assert all(abs(sum(p) - 1) < 1e-4 for p in probs), "each row of probabilities must sum to 1 (softmax)"
-    assert same_plain(probs[0], probs[2], abs_=1e-5) and same_plain(probs[1], probs[4], abs_=1e-5), \
-        ("the same text got different probabilities in one evaluation: the model is still in training mode "
-         "(dropout is on); call model.eval() before evaluating")
+    assert same_plain(probs[0], probs[2], abs_=1e-5) and same_plain(probs[1], probs[4], abs_=1e-5), (
+        "the same text got different probabilities in one evaluation: the model is still in training mode "
+        "(dropout is on); call model.eval() before evaluating"
+    )
     logits = [[math.log(max(a, 1e-12)), math.log(max(b, 1e-12))] for a, b in probs]
     want = reference.call("compute_metrics", [logits, labels])
     for key, value in want.items():
-        assert same_plain(float(got.get(key, math.nan)), value, abs_=1e-6), \
+        assert same_plain(float(got.get(key, math.nan)), value, abs_=1e-6), (
             f"evaluate()'s {key} does not match compute_metrics() on its own predictions"
+        )
 
 
 # -- 3. the manual loop ----------------------------------------------------------------------------
 
+
 def _check_losses(losses, where: str, min_steps: int) -> None:
     """Finite, and the last third of training well under the start and under 0.5: a model that learned
     nothing stays near the entropy of the label shares (0.69 balanced, 0.63 on the tweets)."""
-    assert isinstance(losses, list) and len(losses) >= min_steps, \
+    assert isinstance(losses, list) and len(losses) >= min_steps, (
         f"{where}: expected a loss for each of at least {min_steps} logged steps, got {losses!r:.200}"
+    )
     assert all(isinstance(x, int | float) for x in losses), f"{where}: every loss must be a number"
     if not all(math.isfinite(x) for x in losses):
         raise AssertionError(f"{where}: the loss became inf or NaN: the learning rate is far too high")
     third = max(1, len(losses) // 3)
     first, last = losses[0], sum(losses[-third:]) / third
-    assert last < min(0.75 * first, 0.5), \
-        (f"{where}: the loss did not fall enough (first {first:.3f}, mean of the last third {last:.3f}). Is the "
-         "learning rate too high (fine-tuning uses 1e-5 to 2e-4), or are the gradients never applied or never "
-         "cleared, or the labels wrong?")
+    assert last < min(0.75 * first, 0.5), (
+        f"{where}: the loss did not fall enough (first {first:.3f}, mean of the last third {last:.3f}). Is the "
+        "learning rate too high (fine-tuning uses 1e-5 to 2e-4), or are the gradients never applied or never "
+        "cleared, or the labels wrong?"
+    )
 
 
 @points(3)
 def test_manual_loop_converges(student, clean_examples):
     """manual_train() runs a working PyTorch loop: the loss of every step is finite and falls."""
     texts, labels = clean_examples
-    got = student.call("manual_train", student.tokenizer("minilm"),
-                       student.model("minilm", "AutoModelForSequenceClassification", num_labels=2), texts, labels, 4,
-                       timeout=600)
+    got = student.call(
+        "manual_train",
+        student.tokenizer("minilm"),
+        student.model("minilm", "AutoModelForSequenceClassification", num_labels=2),
+        texts,
+        labels,
+        4,
+        timeout=600,
+    )
     assert isinstance(got, dict), 'manual_train() must return {"losses": [...]}'
     _check_losses(got.get("losses"), "manual_train()", 8)
 
 
 # -- 4. Trainer, the saved model and the hidden test split ------------------------------------------
 
+
 def _predict(model, tokenizer, texts: list[str]) -> list[int]:
     out = []
     with torch.no_grad():
         for start in range(0, len(texts), 64):
-            batch = tokenizer(texts[start:start + 64], padding=True, truncation=True, max_length=64,
-                              return_tensors="pt")
+            batch = tokenizer(
+                texts[start : start + 64], padding=True, truncation=True, max_length=64, return_tensors="pt"
+            )
             out.extend(model(**batch).logits.argmax(-1).tolist())
     return out
 
@@ -184,8 +231,10 @@ def _saved(student):
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False, local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - the student's folder is the cause
-        raise StudentError(f"the tokenizer could not be loaded from your saved folder: save it with "
-                           f"tokenizer.save_pretrained() too ({type(exc).__name__})") from None
+        raise StudentError(
+            f"the tokenizer could not be loaded from your saved folder: save it with "
+            f"tokenizer.save_pretrained() too ({type(exc).__name__})"
+        ) from None
     return model, tokenizer
 
 
@@ -201,11 +250,14 @@ def test_evaluates_on_held_out_data(train_result, public_tweets):
     train_ids = {str(i) for i in train_result.get("train_ids") or []}
     eval_ids = [str(i) for i in train_result.get("eval_ids") or []]
     assert train_ids and eval_ids, "train() must return the train_ids and eval_ids it used"
-    assert set(eval_ids) <= set(public_tweets) and train_ids <= set(public_tweets), \
+    assert set(eval_ids) <= set(public_tweets) and train_ids <= set(public_tweets), (
         "train_ids and eval_ids must be ids from train.csv"
+    )
     overlap = train_ids & set(eval_ids)
-    assert not overlap, (f"{len(overlap)} of the {len(eval_ids)} evaluation examples are also training examples: "
-                         "evaluate on the validation split, never on the training data")
+    assert not overlap, (
+        f"{len(overlap)} of the {len(eval_ids)} evaluation examples are also training examples: "
+        "evaluate on the validation split, never on the training data"
+    )
 
 
 @points(2)
@@ -213,17 +265,21 @@ def test_reload_gives_same_predictions(student, train_result, public_tweets):
     """The saved model, reloaded, predicts what the trained model predicted, and the reported metrics match."""
     eval_ids = [str(i) for i in train_result.get("eval_ids") or []]
     predicted = train_result.get("eval_predictions")
-    assert isinstance(predicted, list) and len(predicted) == len(eval_ids) > 0, \
+    assert isinstance(predicted, list) and len(predicted) == len(eval_ids) > 0, (
         "train() must return one eval_prediction per eval_id"
+    )
     model, tokenizer = _saved(student)
     reloaded = _predict(model, tokenizer, [public_tweets[i][0] for i in eval_ids])
     agree = sum(a == b for a, b in zip(reloaded, predicted, strict=True)) / len(eval_ids)
-    assert agree >= 0.99, (f"the reloaded model agrees with the trained one on only {agree:.0%} of the validation "
-                           "split: save the trained model (after trainer.train()) with save_pretrained()")
+    assert agree >= 0.99, (
+        f"the reloaded model agrees with the trained one on only {agree:.0%} of the validation "
+        "split: save the trained model (after trainer.train()) with save_pretrained()"
+    )
     accuracy = sum(p == public_tweets[i][1] for i, p in zip(eval_ids, predicted, strict=True)) / len(eval_ids)
     reported = (train_result.get("metrics") or {}).get("accuracy")
-    assert isinstance(reported, int | float) and abs(reported - accuracy) < 1e-6, \
+    assert isinstance(reported, int | float) and abs(reported - accuracy) < 1e-6, (
         f"the reported validation accuracy {reported!r} is not the accuracy of eval_predictions ({accuracy:.4f})"
+    )
 
 
 @points(5)
@@ -234,8 +290,9 @@ def test_hidden_test_accuracy(student, train_result, hidden_test):
     predicted = _predict(model, tokenizer, [text for text, _ in rows])
     accuracy = sum(p == y for p, (_, y) in zip(predicted, rows, strict=True)) / len(rows)
     record_metric("accuracy", round(accuracy, 4), leaderboard=True)
-    assert accuracy >= THRESHOLD, \
+    assert accuracy >= THRESHOLD, (
         f"accuracy on the hidden test split is {accuracy:.3f}; it must reach {THRESHOLD} (the majority class gets 0.680)"
+    )
 
 
 def _png_size(data: bytes) -> tuple[int, int] | None:
@@ -252,5 +309,6 @@ def test_curves_png(student, train_result):
     data = path.read_bytes()
     size = _png_size(data)
     assert size is not None, "curves.png is not a PNG image"
-    assert 10_000 <= len(data) <= 5_000_000 and min(size) >= 200, \
+    assert 10_000 <= len(data) <= 5_000_000 and min(size) >= 200, (
         f"curves.png ({size[0]}x{size[1]}, {len(data)} bytes) does not look like two plotted panels"
+    )

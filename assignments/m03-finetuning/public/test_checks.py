@@ -15,8 +15,12 @@ def test_splits(student, assets):
     shutil.copy(assets.path("tweets") / "train.csv", student.scratch_path("train.csv"))
     got = student.call("data_summary", student.scratch("train.csv"), student.tokenizer("minilm"), 0.1, 1234)
     n_train, n_val = len(got["train"]["ids"]), len(got["validation"]["ids"])
-    assert (n_train, n_val) == (1080, 120), f"expected 1080 training and 120 validation rows, got {n_train}, {n_val}"
-    assert "labels" in got["train"]["columns"] and "text" not in got["train"]["columns"], got["train"]["columns"]
+    assert (n_train, n_val) == (1080, 120), (
+        f"expected 1080 training and 120 validation rows, got {n_train}, {n_val}"
+    )
+    assert "labels" in got["train"]["columns"] and "text" not in got["train"]["columns"], got["train"][
+        "columns"
+    ]
     assert set(got["train"]["labels"]) == {0, 1}, "labels must be 0 and 1"
 
 
@@ -41,7 +45,13 @@ def test_manual_loop_runs(student):
     """manual_train() runs one epoch and returns a finite loss per step."""
     texts = ["great", "awful", "lovely stuff", "terrible stuff"] * 8
     labels = [1, 0, 1, 0] * 8
-    got = student.call("manual_train", student.tokenizer("minilm"),
-                       student.model("minilm", "AutoModelForSequenceClassification", num_labels=2), texts, labels, 1)
+    got = student.call(
+        "manual_train",
+        student.tokenizer("minilm"),
+        student.model("minilm", "AutoModelForSequenceClassification", num_labels=2),
+        texts,
+        labels,
+        1,
+    )
     losses = got["losses"]
     assert len(losses) >= 1 and all(loss == loss and abs(loss) < 1e6 for loss in losses), losses

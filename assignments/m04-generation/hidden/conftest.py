@@ -27,4 +27,6 @@ def trusted_lm(assets):
 def hidden_logits(seed) -> list[list[float]]:
     """Logit vectors the student has never seen, different for every grading seed."""
     rng = random.Random(seed * 7919 + 4)
-    return [[rng.gauss(0.0, scale) for _ in range(size)] for size, scale in ((12, 1.0), (40, 2.5), (200, 4.0))]
+    return [
+        [rng.gauss(0.0, scale) for _ in range(size)] for size, scale in ((12, 1.0), (40, 2.5), (200, 4.0))
+    ]

@@ -42,7 +42,7 @@ def trusted_greedy(trusted_lm, prompt: str, max_new_tokens: int) -> list[int]:
     inputs = tokenizer(prompt, return_tensors="pt")
     with torch.no_grad():
         out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
-    return out[0, inputs["input_ids"].shape[1]:].tolist()
+    return out[0, inputs["input_ids"].shape[1] :].tolist()
 
 
 @points(2)
@@ -50,32 +50,53 @@ def test_loading_report(student, trusted_lm, assets):
     """load_generator() gives a causal LM with its head, in eval mode, on the CPU, padding on the left."""
     got = student.call("loading_report", student.asset("smollm2"))
     assert isinstance(got, dict), "loading_report() must return a dict"
-    assert got.get("model_class") == "LlamaForCausalLM", \
+    assert got.get("model_class") == "LlamaForCausalLM", (
         f"the model is a {got.get('model_class')}: load it with AutoModelForCausalLM, which adds the language-modelling head"
+    )
     assert got.get("training") is False, "the model is in training mode: call model.eval() before inference"
-    assert got.get("device") == "cpu", "this machine has no GPU: the model must be on the CPU (choose the device, never hard-code 'cuda')"
+    assert got.get("device") == "cpu", (
+        "this machine has no GPU: the model must be on the CPU (choose the device, never hard-code 'cuda')"
+    )
     assert got.get("pad_token") is not None, "the tokenizer has no pad token: batches cannot be padded"
     assert got.get("padding_side") == "left", "a decoder-only model must be padded on the left for generation"
     tokenizer, model = trusted_lm
     with torch.no_grad():
         want = int(model(**tokenizer("The capital of France is", return_tensors="pt")).logits[0, -1].argmax())
-    assert got.get("next_token") == want, "next_token is not the model's highest-scoring token after the prompt"
+    assert got.get("next_token") == want, (
+        "next_token is not the model's highest-scoring token after the prompt"
+    )
 
 
 @points(3)
 def test_batch_generate(student, reference, inputs):
     """batch_generate() continues prompts of different lengths in one batch, even when the tokenizer has no pad token."""
     prompts = inputs["batch_prompts"]
-    got = student.call("batch_generate", student.model("smollm2", LM), student.tokenizer("smollm2", pad_token=None),
-                       prompts, 5)
-    want = reference.call("batch_generate", reference.model("smollm2", LM),
-                          reference.tokenizer("smollm2", pad_token=None), prompts, 5)
-    assert isinstance(got, list) and len(got) == len(prompts), "batch_generate() must return one string per prompt"
+    got = student.call(
+        "batch_generate",
+        student.model("smollm2", LM),
+        student.tokenizer("smollm2", pad_token=None),
+        prompts,
+        5,
+    )
+    want = reference.call(
+        "batch_generate",
+        reference.model("smollm2", LM),
+        reference.tokenizer("smollm2", pad_token=None),
+        prompts,
+        5,
+    )
+    assert isinstance(got, list) and len(got) == len(prompts), (
+        "batch_generate() must return one string per prompt"
+    )
     for prompt, g, w in zip(prompts, got, want, strict=True):
         assert isinstance(g, str), "each continuation must be a string"
-        assert not g.startswith(prompt), "return only the new text: cut the prompt's tokens off the generated ids"
-        assert g == w, (f"the continuation of {prompt!r} is {g!r}, expected {w!r}: pad on the left and decode "
-                        "only the new tokens without special tokens")
+        assert not g.startswith(prompt), (
+            "return only the new text: cut the prompt's tokens off the generated ids"
+        )
+        assert g == w, (
+            f"the continuation of {prompt!r} is {g!r}, expected {w!r}: pad on the left and decode "
+            "only the new tokens without special tokens"
+        )
 
 
 @points(1)
@@ -92,11 +113,17 @@ def test_chat_prompt(student, reference, inputs):
 @points(2)
 def test_chat_reply(student, reference, inputs):
     """chat_reply() returns the assistant's greedy reply and nothing else."""
-    got = student.call("chat_reply", student.model("smollm2", LM), student.tokenizer("smollm2"), inputs["chat"], 8)
-    want = reference.call("chat_reply", reference.model("smollm2", LM), reference.tokenizer("smollm2"), inputs["chat"], 8)
+    got = student.call(
+        "chat_reply", student.model("smollm2", LM), student.tokenizer("smollm2"), inputs["chat"], 8
+    )
+    want = reference.call(
+        "chat_reply", reference.model("smollm2", LM), reference.tokenizer("smollm2"), inputs["chat"], 8
+    )
     assert isinstance(got, str), "chat_reply() must return a string"
     assert "<|im" not in got, "the reply still holds special tokens: decode with skip_special_tokens=True"
-    assert inputs["chat"][-1]["content"] not in got, "the reply includes the prompt: decode only the new tokens"
+    assert inputs["chat"][-1]["content"] not in got, (
+        "the reply includes the prompt: decode only the new tokens"
+    )
     assert got == want, f"the reply is {got!r}, expected {want!r}"
 
 
@@ -106,16 +133,30 @@ def test_sampling_follows_the_seed(student, inputs):
     prompt = inputs["sample_prompt"]
 
     def run(seed):
-        out = student.call("sample_continuations", student.model("smollm2", LM), student.tokenizer("smollm2"),
-                           prompt, 3, 3, 1.0, 50, 0.95, seed)
+        out = student.call(
+            "sample_continuations",
+            student.model("smollm2", LM),
+            student.tokenizer("smollm2"),
+            prompt,
+            3,
+            3,
+            1.0,
+            50,
+            0.95,
+            seed,
+        )
         if not isinstance(out, list) or len(out) != 3 or not all(isinstance(t, str) for t in out):
             raise StudentError("sample_continuations() must return a list of n strings")
         return out
 
     first, again, other = run(11), run(11), run(12)
-    assert len(set(first)) > 1, ("all the samples are identical: temperature, top_k and top_p are ignored "
-                                 "unless you pass do_sample=True")
-    assert first == again, "the same seed gave different samples: call torch.manual_seed(seed) right before generate()"
+    assert len(set(first)) > 1, (
+        "all the samples are identical: temperature, top_k and top_p are ignored "
+        "unless you pass do_sample=True"
+    )
+    assert first == again, (
+        "the same seed gave different samples: call torch.manual_seed(seed) right before generate()"
+    )
     assert first != other, "a different seed gave the same samples: seed with the `seed` argument"
 
 
@@ -123,12 +164,24 @@ def test_sampling_follows_the_seed(student, inputs):
 def test_greedy_decode_matches_generate(student, trusted_lm, inputs):
     """greedy_decode() picks the same tokens as generate(do_sample=False), token for token, and stops at end-of-sequence."""
     for prompt, max_new_tokens in zip(inputs["greedy_prompts"], (10, 3), strict=True):
-        got = token_list(student.call("greedy_decode", student.model("smollm2", LM), student.tokenizer("smollm2"),
-                                      prompt, max_new_tokens), "greedy_decode()")
+        got = token_list(
+            student.call(
+                "greedy_decode",
+                student.model("smollm2", LM),
+                student.tokenizer("smollm2"),
+                prompt,
+                max_new_tokens,
+            ),
+            "greedy_decode()",
+        )
         want = trusted_greedy(trusted_lm, prompt, max_new_tokens)
         if got[: len(want)] == want and len(got) > len(want):
-            raise AssertionError("greedy_decode() went on after the end-of-sequence token: stop right after it")
-        assert got == want, f"for prompt {prompt!r} greedy_decode() gives {got}, generate(do_sample=False) gives {want}"
+            raise AssertionError(
+                "greedy_decode() went on after the end-of-sequence token: stop right after it"
+            )
+        assert got == want, (
+            f"for prompt {prompt!r} greedy_decode() gives {got}, generate(do_sample=False) gives {want}"
+        )
 
 
 @points(3)
@@ -137,13 +190,19 @@ def test_filter_probs_support_and_renormalisation(student, hidden_logits):
     for logits in hidden_logits:
         for temperature, top_k, top_p in SETTINGS:
             case = f"(temperature={temperature}, top_k={top_k}, top_p={top_p}, {len(logits)} logits)"
-            got = as_floats(student.call("filter_probs", logits, temperature, top_k, top_p), len(logits), "filter_probs()")
+            got = as_floats(
+                student.call("filter_probs", logits, temperature, top_k, top_p), len(logits), "filter_probs()"
+            )
             want = expected_probs(logits, temperature, top_k, top_p)
             kept, should = {i for i, p in enumerate(got) if p > 0}, {i for i, p in enumerate(want) if p > 0}
-            assert kept == should, (f"{case}: {len(kept)} tokens kept, top-k/top-p sampling keeps {len(should)}"
-                                    + (" (too few: the token that crosses top_p stays in)" if kept < should else ""))
+            assert kept == should, (
+                f"{case}: {len(kept)} tokens kept, top-k/top-p sampling keeps {len(should)}"
+                + (" (too few: the token that crosses top_p stays in)" if kept < should else "")
+            )
             assert abs(sum(got) - 1.0) < 1e-6, f"{case}: the probabilities sum to {sum(got):.6f}: renormalise"
-            assert same_plain(got, want, abs_=1e-6), f"{case}: the kept probabilities are not softmax(logits / temperature) renormalised"
+            assert same_plain(got, want, abs_=1e-6), (
+                f"{case}: the kept probabilities are not softmax(logits / temperature) renormalised"
+            )
 
 
 @points(1)
@@ -154,8 +213,9 @@ def test_filter_probs_on_model_logits(student, trusted_lm, inputs):
         logits = model(**tokenizer(inputs["sample_prompt"], return_tensors="pt")).logits[0, -1].tolist()
     got = as_floats(student.call("filter_probs", logits, 0.8, 40, 0.9), len(logits), "filter_probs()")
     want = expected_probs(logits, 0.8, 40, 0.9)
-    assert {i for i, p in enumerate(got) if p > 0} == {i for i, p in enumerate(want) if p > 0}, \
+    assert {i for i, p in enumerate(got) if p > 0} == {i for i, p in enumerate(want) if p > 0}, (
         "on the model's logits the kept tokens differ from top-k/top-p sampling's"
+    )
     assert same_plain(got, want, abs_=1e-5), "on the model's logits the probabilities are wrong"
 
 
@@ -166,12 +226,24 @@ def test_sample_decode(student, trusted_lm, inputs):
     prompt, settings = inputs["sample_prompt"], (1.0, 5, 0.9)
 
     def run(seed):
-        return token_list(student.call("sample_decode", student.model("smollm2", LM), student.tokenizer("smollm2"),
-                                       prompt, 4, *settings, seed), "sample_decode()")
+        return token_list(
+            student.call(
+                "sample_decode",
+                student.model("smollm2", LM),
+                student.tokenizer("smollm2"),
+                prompt,
+                4,
+                *settings,
+                seed,
+            ),
+            "sample_decode()",
+        )
 
     first, again, other = run(5), run(5), run(6)
     assert first, "sample_decode() returned no tokens"
-    assert first == again, "the same seed gave different tokens: draw with a torch.Generator seeded with `seed`"
+    assert first == again, (
+        "the same seed gave different tokens: draw with a torch.Generator seeded with `seed`"
+    )
     prompt_ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
     for tokens in (first, other):
         ids = torch.cat([prompt_ids, torch.tensor([tokens])], dim=1)
@@ -180,9 +252,12 @@ def test_sample_decode(student, trusted_lm, inputs):
         start = prompt_ids.shape[1] - 1
         for step, token in enumerate(tokens):
             # a hair of slack on top_p: the same token set up to floating-point rounding at the boundary
-            allowed = expected_probs(logits[start + step].tolist(), settings[0], settings[1], settings[2] + 0.01)
-            assert 0 <= token < len(allowed) and allowed[token] > 0, \
+            allowed = expected_probs(
+                logits[start + step].tolist(), settings[0], settings[1], settings[2] + 0.01
+            )
+            assert 0 <= token < len(allowed) and allowed[token] > 0, (
                 f"token {step + 1} ({token}) is outside the top-k/top-p set: sample from filter_probs()"
+            )
     assert first != other, "a different seed gave the same tokens: seed the generator with `seed`"
 
 
@@ -190,9 +265,23 @@ def test_sample_decode(student, trusted_lm, inputs):
 def test_sample_decode_top1_is_greedy(student, trusted_lm, inputs):
     """With top_k=1, sample_decode() has one choice per step and reproduces greedy decoding."""
     prompt = inputs["greedy_prompts"][1]
-    got = token_list(student.call("sample_decode", student.model("smollm2", LM), student.tokenizer("smollm2"),
-                                  prompt, 3, 1.0, 1, 1.0, 3), "sample_decode()")
-    assert got == trusted_greedy(trusted_lm, prompt, 3), "with top_k=1 the only allowed token is the greedy one"
+    got = token_list(
+        student.call(
+            "sample_decode",
+            student.model("smollm2", LM),
+            student.tokenizer("smollm2"),
+            prompt,
+            3,
+            1.0,
+            1,
+            1.0,
+            3,
+        ),
+        "sample_decode()",
+    )
+    assert got == trusted_greedy(trusted_lm, prompt, 3), (
+        "with top_k=1 the only allowed token is the greedy one"
+    )
 
 
 @points(2)
@@ -205,12 +294,18 @@ def test_perplexity(student, trusted_lm, inputs):
         logits = model(input_ids=ids).logits[0, :-1]
     want = math.exp(torch.nn.functional.cross_entropy(logits, ids[0, 1:]).item())
     # a model fresh from training: in train mode, with dropout that eval() must switch off
-    got = student.call("perplexity", student.model("smollm2", LM, train=True, attention_dropout=0.2),
-                       student.tokenizer("smollm2"), text)
+    got = student.call(
+        "perplexity",
+        student.model("smollm2", LM, train=True, attention_dropout=0.2),
+        student.tokenizer("smollm2"),
+        text,
+    )
     assert isinstance(got, int | float) and not isinstance(got, bool), "perplexity() must return a number"
     assert got > 1, f"perplexity {got} is not above 1: return exp(mean NLL), not the loss itself"
-    assert same_plain(got, want, rel=1e-3), (f"perplexity() gives {got:.3f}; the model's perplexity on this text is "
-                                             f"{want:.3f} (is the model in eval mode?)")
+    assert same_plain(got, want, rel=1e-3), (
+        f"perplexity() gives {got:.3f}; the model's perplexity on this text is "
+        f"{want:.3f} (is the model in eval mode?)"
+    )
 
 
 @points(1)
@@ -220,10 +315,16 @@ def test_truncate_prompt_keeps_the_end(student, trusted_lm, inputs):
     ids = tokenizer(inputs["truncate_text"])["input_ids"]
     for limit in (7, 20):
         got = student.call("truncate_prompt", student.tokenizer("smollm2"), inputs["truncate_text"], limit)
-        assert isinstance(got, list) and len(got) == limit, f"truncate_prompt(..., {limit}) must return {limit} ids"
-        assert got == ids[-limit:], "keep the end of the text (truncation_side='left'): a continuation follows the last tokens"
-    assert student.call("truncate_prompt", student.tokenizer("smollm2"), "Short one.", 20) == tokenizer("Short one.")["input_ids"], \
-        "a prompt shorter than the limit must come back whole"
+        assert isinstance(got, list) and len(got) == limit, (
+            f"truncate_prompt(..., {limit}) must return {limit} ids"
+        )
+        assert got == ids[-limit:], (
+            "keep the end of the text (truncation_side='left'): a continuation follows the last tokens"
+        )
+    assert (
+        student.call("truncate_prompt", student.tokenizer("smollm2"), "Short one.", 20)
+        == tokenizer("Short one.")["input_ids"]
+    ), "a prompt shorter than the limit must come back whole"
 
 
 @points(2)
@@ -231,11 +332,23 @@ def test_sliding_perplexity(student, reference, inputs):
     """sliding_perplexity() scores each token once with overlapping windows, and equals perplexity() when one window holds it all."""
     text = inputs["long_text"]
     args = (text, 48, 24)
-    got = student.call("sliding_perplexity", student.model("smollm2", LM), student.tokenizer("smollm2"), *args)
-    want = reference.call("sliding_perplexity", reference.model("smollm2", LM), reference.tokenizer("smollm2"), *args)
-    assert isinstance(got, int | float) and not isinstance(got, bool), "sliding_perplexity() must return a number"
-    assert same_plain(got, want, rel=1e-3), (f"sliding_perplexity() gives {got:.3f}, expected {want:.3f}: "
-                                             "score each token once (label context tokens -100)")
-    whole = student.call("sliding_perplexity", student.model("smollm2", LM), student.tokenizer("smollm2"), text, 4096, 2048)
+    got = student.call(
+        "sliding_perplexity", student.model("smollm2", LM), student.tokenizer("smollm2"), *args
+    )
+    want = reference.call(
+        "sliding_perplexity", reference.model("smollm2", LM), reference.tokenizer("smollm2"), *args
+    )
+    assert isinstance(got, int | float) and not isinstance(got, bool), (
+        "sliding_perplexity() must return a number"
+    )
+    assert same_plain(got, want, rel=1e-3), (
+        f"sliding_perplexity() gives {got:.3f}, expected {want:.3f}: "
+        "score each token once (label context tokens -100)"
+    )
+    whole = student.call(
+        "sliding_perplexity", student.model("smollm2", LM), student.tokenizer("smollm2"), text, 4096, 2048
+    )
     full = reference.call("perplexity", reference.model("smollm2", LM), reference.tokenizer("smollm2"), text)
-    assert same_plain(whole, full, rel=1e-3), "with one window covering the text, sliding_perplexity() must equal the perplexity"
+    assert same_plain(whole, full, rel=1e-3), (
+        "with one window covering the text, sliding_perplexity() must equal the perplexity"
+    )

@@ -20,7 +20,9 @@ def test_loading(student):
 def test_chat_reply(student):
     """chat_reply() answers the handout's question."""
     messages = [{"role": "user", "content": "What is the capital of France?"}]
-    reply = student.call("chat_reply", student.model("smollm2", LM), student.tokenizer("smollm2"), messages, 10)
+    reply = student.call(
+        "chat_reply", student.model("smollm2", LM), student.tokenizer("smollm2"), messages, 10
+    )
     assert reply == "The capital of France is Paris.", f"got {reply!r}"
 
 
@@ -37,13 +39,19 @@ def test_filter_probs(student):
 def test_greedy_decode(student):
     """greedy_decode() finishes the handout's chat prompt with Paris and the end-of-sequence token."""
     prompt = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
-    ids = student.call("greedy_decode", student.model("smollm2", LM), student.tokenizer("smollm2"), prompt, 12)
+    ids = student.call(
+        "greedy_decode", student.model("smollm2", LM), student.tokenizer("smollm2"), prompt, 12
+    )
     assert ids == [504, 3575, 282, 4649, 314, 7042, 30, 2], f"got {ids}"
 
 
 @points(1)
 def test_perplexity(student):
     """perplexity() of the handout's sentence is about 55."""
-    ppl = student.call("perplexity", student.model("smollm2", LM), student.tokenizer("smollm2"),
-                       "The quick brown fox jumps over the lazy dog.")
+    ppl = student.call(
+        "perplexity",
+        student.model("smollm2", LM),
+        student.tokenizer("smollm2"),
+        "The quick brown fox jumps over the lazy dog.",
+    )
     assert abs(ppl - 55.24) < 0.1, f"got {ppl}"

@@ -34,15 +34,24 @@ def trusted_nf4(assets):
     import torch
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
-    nf4 = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32)
+    nf4 = BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32
+    )
     return AutoModelForCausalLM.from_pretrained(assets.path("smollm2"), quantization_config=nf4).eval()
 
 
 def training(student, seed, fn: str, folder: str, label: str) -> tuple[dict, Path]:
     """The report of the student's `fn` (3 epochs on the tickets, the grading seed) and the folder it
     saved to; its peak memory and seconds go to the metrics as <label>_train_peak_bytes / _seconds."""
-    report, peak, seconds = student.call_alone(fn, student.asset("smollm2"), student.asset("tickets"),
-                                               student.scratch(folder), 3, seed, timeout=TRAIN_SECONDS)
+    report, peak, seconds = student.call_alone(
+        fn,
+        student.asset("smollm2"),
+        student.asset("tickets"),
+        student.scratch(folder),
+        3,
+        seed,
+        timeout=TRAIN_SECONDS,
+    )
     if not isinstance(report, dict):
         raise StudentError(f"{fn}() must return a dict")
     record_metric(f"{label}_train_peak_bytes", peak)

@@ -32,13 +32,25 @@ def read_adapter(folder) -> tuple[dict, dict[str, torch.Tensor]]:
         config = json.loads((folder / "adapter_config.json").read_text())
         tensors = load_file(str(folder / "adapter_model.safetensors"))
     except (OSError, ValueError) as exc:
-        raise StudentError(f"no readable adapter in {folder.name}/ (adapter_config.json + adapter_model.safetensors): "
-                           f"save it with model.save_pretrained() ({type(exc).__name__})") from None
-    if config.get("peft_type") != "LORA" or config.get("use_dora") or config.get("modules_to_save") \
-            or config.get("bias", "none") != "none":
-        raise StudentError("the saved adapter is not a plain LoRA adapter (peft_type LORA, bias 'none', no DoRA, "
-                           "no modules_to_save)")
-    if not isinstance(config.get("r"), int) or config["r"] <= 0 or not isinstance(config.get("lora_alpha"), int | float):
+        raise StudentError(
+            f"no readable adapter in {folder.name}/ (adapter_config.json + adapter_model.safetensors): "
+            f"save it with model.save_pretrained() ({type(exc).__name__})"
+        ) from None
+    if (
+        config.get("peft_type") != "LORA"
+        or config.get("use_dora")
+        or config.get("modules_to_save")
+        or config.get("bias", "none") != "none"
+    ):
+        raise StudentError(
+            "the saved adapter is not a plain LoRA adapter (peft_type LORA, bias 'none', no DoRA, "
+            "no modules_to_save)"
+        )
+    if (
+        not isinstance(config.get("r"), int)
+        or config["r"] <= 0
+        or not isinstance(config.get("lora_alpha"), int | float)
+    ):
         raise StudentError("adapter_config.json must give a positive rank r and a lora_alpha")
     odd = [k for k in tensors if not k.endswith((".lora_A.weight", ".lora_B.weight"))]
     if odd or not tensors:
@@ -57,8 +69,12 @@ def adapter_layers(model, config: dict, tensors: dict[str, torch.Tensor]):
         b = tensors.get(key.replace(".lora_A.", ".lora_B."))
         layer = modules.get(name)
         # out_features/in_features: a 4-bit layer's weight is packed, its shape is not the matrix's
-        if b is None or (getattr(layer, "out_features", None), getattr(layer, "in_features", None)) \
-                != (b.shape[0], a.shape[1]) or a.shape[0] != b.shape[1]:
+        if (
+            b is None
+            or (getattr(layer, "out_features", None), getattr(layer, "in_features", None))
+            != (b.shape[0], a.shape[1])
+            or a.shape[0] != b.shape[1]
+        ):
             raise StudentError(f"the adapter matrices for {name} do not fit the base model")
         yield layer, scale * (b.float() @ a.float())
 
@@ -81,7 +97,9 @@ def adapter_hooks(model, config: dict, tensors: dict[str, torch.Tensor]):
     handles = []
     try:
         for layer, update in adapter_layers(model, config, tensors):
-            handles.append(layer.register_forward_hook(lambda _m, inputs, out, t=update.T: out + inputs[0] @ t))
+            handles.append(
+                layer.register_forward_hook(lambda _m, inputs, out, t=update.T: out + inputs[0] @ t)
+            )
         yield model
     finally:
         for handle in handles:
@@ -101,8 +119,10 @@ def team_logits(model, tokenizer, tickets: list[str]) -> torch.Tensor:
 def quality(model, tokenizer, examples: list[dict]) -> dict:
     logits, team_ids = team_logits(model, tokenizer, [e["ticket"] for e in examples])
     targets = torch.tensor([team_ids[TEAMS.index(e["team"])] for e in examples])
-    return {"accuracy": (logits.argmax(-1) == targets).float().mean().item(),
-            "answer_loss": torch.nn.functional.cross_entropy(logits, targets).item()}
+    return {
+        "accuracy": (logits.argmax(-1) == targets).float().mean().item(),
+        "answer_loss": torch.nn.functional.cross_entropy(logits, targets).item(),
+    }
 
 
 def trained_adapter(trained):
@@ -118,8 +138,9 @@ def valid_examples(assets) -> list[dict]:
 
 def check_learned(before: dict, after: dict) -> None:
     """The bar every training in this module must clear on the hidden tickets."""
-    assert after["accuracy"] >= 0.8, \
+    assert after["accuracy"] >= 0.8, (
         f"after fine-tuning, {after['accuracy']:.0%} of the hidden tickets are routed right (base model: {before['accuracy']:.0%}); expected at least 80%"
+    )
     assert after["accuracy"] >= before["accuracy"] + 0.3, "fine-tuning did not improve accuracy by 30 points"
     assert after["answer_loss"] <= 0.5 * before["answer_loss"], "the answer loss did not at least halve"
 
@@ -127,10 +148,12 @@ def check_learned(before: dict, after: dict) -> None:
 def check_reported(report: dict, key: str, measured: dict, fn: str, hint: str) -> None:
     """`fn`'s reported figures under `key` match what the grader measured on valid.jsonl."""
     got = report.get(key)
-    assert isinstance(got, dict), f"{fn}() must return {{'before': {{...}}, 'after': {{...}}, 'train_loss': ...}}"
-    assert same_plain(got.get("accuracy"), measured["accuracy"], abs_=0.04) and \
-        same_plain(got.get("answer_loss"), measured["answer_loss"], rel=0.02, abs_=0.01), (
-        f"{fn}() reports {got} {key} training; the grader measures {measured} on valid.jsonl ({hint})")
+    assert isinstance(got, dict), (
+        f"{fn}() must return {{'before': {{...}}, 'after': {{...}}, 'train_loss': ...}}"
+    )
+    assert same_plain(got.get("accuracy"), measured["accuracy"], abs_=0.04) and same_plain(
+        got.get("answer_loss"), measured["answer_loss"], rel=0.02, abs_=0.01
+    ), f"{fn}() reports {got} {key} training; the grader measures {measured} on valid.jsonl ({hint})"
 
 
 @points(2)
@@ -140,10 +163,13 @@ def test_tokenize_example(student, reference, hidden_tickets):
         got = student.call("tokenize_example", student.tokenizer("smollm2"), ex["ticket"], ex["team"])
         want = reference.call("tokenize_example", reference.tokenizer("smollm2"), ex["ticket"], ex["team"])
         assert isinstance(got, dict), "tokenize_example() must return a dict"
-        assert same_plain(got.get("input_ids"), want["input_ids"]), \
+        assert same_plain(got.get("input_ids"), want["input_ids"]), (
             "input_ids must be the prompt's ids, then ' <team>' and the end-of-sequence token"
+        )
         labels = got.get("labels")
-        assert isinstance(labels, list) and len(labels) == len(want["labels"]), "labels must be as long as input_ids"
+        assert isinstance(labels, list) and len(labels) == len(want["labels"]), (
+            "labels must be as long as input_ids"
+        )
         if labels == want["input_ids"]:
             raise AssertionError("the labels include the prompt: set every prompt position to -100")
         assert labels == want["labels"], "labels must be -100 on the prompt and the answer's ids after it"
@@ -155,24 +181,36 @@ def test_evaluate(student, trusted_base, hidden_tickets):
     """evaluate() measures accuracy and answer loss in eval mode, even for a model fresh from training."""
     tokenizer, model = trusted_base
     examples = hidden_tickets[:9]
-    got = student.call("evaluate", student.model("smollm2", LM, train=True, attention_dropout=0.2),
-                       student.tokenizer("smollm2"), examples)
+    got = student.call(
+        "evaluate",
+        student.model("smollm2", LM, train=True, attention_dropout=0.2),
+        student.tokenizer("smollm2"),
+        examples,
+    )
     want = quality(model, tokenizer, examples)
     assert isinstance(got, dict), "evaluate() must return a dict"
     assert same_plain(got.get("accuracy"), want["accuracy"], abs_=1e-9), "accuracy is wrong"
-    assert same_plain(got.get("answer_loss"), want["answer_loss"], rel=1e-3), \
+    assert same_plain(got.get("answer_loss"), want["answer_loss"], rel=1e-3), (
         f"answer_loss is {got.get('answer_loss')}, expected {want['answer_loss']:.4f} (is the model in eval mode?)"
+    )
 
 
 @points(2)
 def test_lora_config(trained):
     """The saved adapter is LoRA with rank 8, alpha 16 and dropout 0.05 on q_proj and v_proj."""
     _, config, tensors = trained_adapter(trained)
-    assert config["r"] == 8 and config["lora_alpha"] == 16, f"r={config['r']}, lora_alpha={config['lora_alpha']}: expected 8 and 16"
-    assert sorted(config.get("target_modules") or []) == ["q_proj", "v_proj"], \
+    assert config["r"] == 8 and config["lora_alpha"] == 16, (
+        f"r={config['r']}, lora_alpha={config['lora_alpha']}: expected 8 and 16"
+    )
+    assert sorted(config.get("target_modules") or []) == ["q_proj", "v_proj"], (
         f"target_modules is {config.get('target_modules')}: expected q_proj and v_proj"
-    assert same_plain(config.get("lora_dropout"), 0.05), f"lora_dropout is {config.get('lora_dropout')}, expected 0.05"
-    assert len(tensors) == 2 * 2 * 30, f"expected an A and a B matrix for q_proj and v_proj in 30 layers, found {len(tensors)}"
+    )
+    assert same_plain(config.get("lora_dropout"), 0.05), (
+        f"lora_dropout is {config.get('lora_dropout')}, expected 0.05"
+    )
+    assert len(tensors) == 2 * 2 * 30, (
+        f"expected an A and a B matrix for q_proj and v_proj in 30 layers, found {len(tensors)}"
+    )
 
 
 @points(2)
@@ -183,8 +221,12 @@ def test_trainable_ratio(trained):
     ratio = trainable / (BASE_PARAMETERS + trainable)
     record_metric("trainable_params", trainable)
     record_metric("trainable_ratio", round(ratio, 6))
-    assert ratio < 0.01, f"the adapter holds {trainable} parameters, {ratio:.2%} of the model: LoRA should train under 1%"
-    assert trainable == LORA_PARAMETERS, f"the adapter holds {trainable} parameters; r=8 on q_proj and v_proj gives {LORA_PARAMETERS}"
+    assert ratio < 0.01, (
+        f"the adapter holds {trainable} parameters, {ratio:.2%} of the model: LoRA should train under 1%"
+    )
+    assert trainable == LORA_PARAMETERS, (
+        f"the adapter holds {trainable} parameters; r=8 on q_proj and v_proj gives {LORA_PARAMETERS}"
+    )
 
 
 @points(2)
@@ -192,10 +234,13 @@ def test_trainable_report(student):
     """trainable_report() counts the parameters LoRA trains and all the model's parameters."""
     got = student.call("trainable_report", student.model("smollm2", LM))
     assert isinstance(got, dict), "trainable_report() must return a dict"
-    assert got.get("trainable") == LORA_PARAMETERS, \
+    assert got.get("trainable") == LORA_PARAMETERS, (
         f"trainable is {got.get('trainable')}; LoRA as specified trains {LORA_PARAMETERS} (count only requires_grad parameters)"
+    )
     total = BASE_PARAMETERS + LORA_PARAMETERS
-    assert got.get("total") == total, f"total is {got.get('total')}, expected {total} (adapters included, the tied embedding once)"
+    assert got.get("total") == total, (
+        f"total is {got.get('total')}, expected {total} (adapters included, the tied embedding once)"
+    )
     assert same_plain(got.get("ratio"), LORA_PARAMETERS / total, rel=1e-6), "ratio must be trainable / total"
 
 
@@ -218,8 +263,13 @@ def test_reported_evaluation(trained, trusted_base, assets):
     report, config, tensors = trained_adapter(trained)
     tokenizer, base = trusted_base
     after = quality(merged_copy(base, config, tensors), tokenizer, valid_examples(assets))
-    check_reported(report, "after", after, "finetune_lora",
-                   "the saved adapter's figures: evaluate in eval mode, after training the LoRA dropout is still on")
+    check_reported(
+        report,
+        "after",
+        after,
+        "finetune_lora",
+        "the saved adapter's figures: evaluate in eval mode, after training the LoRA dropout is still on",
+    )
     before = report.get("before")
     assert isinstance(before, dict) and isinstance(before.get("accuracy"), int | float), "report 'before' too"
 
@@ -232,9 +282,12 @@ def test_reloaded_adapter_same_outputs(student, trained, trusted_base, hidden_ti
     tickets = [e["ticket"] for e in hidden_tickets[:6]]
     logits, team_ids = team_logits(merged_copy(base, config, tensors), tokenizer, tickets)
     got = student.call("predict_with_adapter", student.asset("smollm2"), student.scratch("adapter"), tickets)
-    assert isinstance(got, list) and len(got) == len(tickets), "predict_with_adapter() must return one row per ticket"
-    assert same_plain(got, logits[:, team_ids].tolist(), abs_=2e-3), \
+    assert isinstance(got, list) and len(got) == len(tickets), (
+        "predict_with_adapter() must return one row per ticket"
+    )
+    assert same_plain(got, logits[:, team_ids].tolist(), abs_=2e-3), (
         "the reloaded adapter's team logits differ from the saved adapter's (load it with PeftModel.from_pretrained, eval mode)"
+    )
 
 
 @points(2)
@@ -242,10 +295,16 @@ def test_merged_model(student, trained, trusted_base, hidden_tickets):
     """merge_adapter() saves a plain model whose outputs equal base + adapter."""
     _, config, tensors = trained_adapter(trained)
     tokenizer, base = trusted_base
-    n = student.call("merge_adapter", student.asset("smollm2"), student.scratch("adapter"), student.scratch("merged"))
-    assert n == BASE_PARAMETERS, f"the merged model has {n} parameters; merging leaves the base model's {BASE_PARAMETERS}"
+    n = student.call(
+        "merge_adapter", student.asset("smollm2"), student.scratch("adapter"), student.scratch("merged")
+    )
+    assert n == BASE_PARAMETERS, (
+        f"the merged model has {n} parameters; merging leaves the base model's {BASE_PARAMETERS}"
+    )
     merged = load_saved_model(student.scratch_path("merged"), LM)
-    assert not any("lora" in name for name, _ in merged.named_parameters()), "the saved model still holds LoRA layers: merge_and_unload()"
+    assert not any("lora" in name for name, _ in merged.named_parameters()), (
+        "the saved model still holds LoRA layers: merge_and_unload()"
+    )
     tickets = [e["ticket"] for e in hidden_tickets[:6]]
     got, _ = team_logits(merged, tokenizer, tickets)
     want, _ = team_logits(merged_copy(base, config, tensors), tokenizer, tickets)
@@ -261,23 +320,31 @@ def test_memory_savings(student, hidden_tickets):
     record_metric("lora_peak_bytes", lora_peak)
     record_metric("full_peak_bytes", full_peak)
     # exact: AdamW keeps exp_avg and exp_avg_sq (fp32) per trained parameter and a step counter per tensor
-    want = {"lora": (LORA_PARAMETERS, 4 * LORA_PARAMETERS, 8 * LORA_PARAMETERS + 4 * LORA_TENSORS),
-            "full": (BASE_PARAMETERS, 4 * BASE_PARAMETERS, 8 * BASE_PARAMETERS + 4 * BASE_TENSORS)}
+    want = {
+        "lora": (LORA_PARAMETERS, 4 * LORA_PARAMETERS, 8 * LORA_PARAMETERS + 4 * LORA_TENSORS),
+        "full": (BASE_PARAMETERS, 4 * BASE_PARAMETERS, 8 * BASE_PARAMETERS + 4 * BASE_TENSORS),
+    }
     for name, got in (("lora", lora), ("full", full)):
         if not isinstance(got, dict):
             raise StudentError(f"training_memory(..., {name!r}, ...) must return a dict")
         trainable, grads, state = want[name]
-        assert got.get("trainable") == trainable, f"{name}: {got.get('trainable')} trainable parameters, expected {trainable}"
-        assert got.get("gradient_bytes") == grads, f"{name}: gradient_bytes is {got.get('gradient_bytes')}, expected {grads}"
+        assert got.get("trainable") == trainable, (
+            f"{name}: {got.get('trainable')} trainable parameters, expected {trainable}"
+        )
+        assert got.get("gradient_bytes") == grads, (
+            f"{name}: gradient_bytes is {got.get('gradient_bytes')}, expected {grads}"
+        )
         assert got.get("optimizer_state_bytes") == state, (
             f"{name}: optimizer_state_bytes is {got.get('optimizer_state_bytes')}, expected {state} "
-            "(AdamW: two fp32 moments per parameter and a step counter per tensor)")
+            "(AdamW: two fp32 moments per parameter and a step counter per tensor)"
+        )
     record_metric("lora_optimizer_state_bytes", want["lora"][2])
     record_metric("full_optimizer_state_bytes", want["full"][2])
     assert lora_peak and full_peak, "the peak memory of the training workers could not be measured"
     assert lora_peak <= 0.75 * full_peak, (
         f"LoRA training peaked at {lora_peak / 2**30:.2f} GiB, full fine-tuning at {full_peak / 2**30:.2f} GiB: "
-        "expected LoRA at most 75%")
+        "expected LoRA at most 75%"
+    )
 
 
 @extra_credit(2)
@@ -285,8 +352,11 @@ def test_qlora_on_a_4bit_base(qlora_trained, trusted_nf4, trusted_base, hidden_t
     """QLoRA: the adapter trained on the 4-bit NF4 base routes hidden tickets on that base, and the figures you report were measured on it."""
     report, config, tensors = trained_adapter(qlora_trained)
     tokenizer, _ = trusted_base
-    assert (config["r"], config["lora_alpha"], sorted(config.get("target_modules") or [])) == (8, 16, ["q_proj", "v_proj"]), \
-        "the QLoRA adapter should use add_lora()'s settings: r=8, alpha 16 on q_proj and v_proj"
+    assert (config["r"], config["lora_alpha"], sorted(config.get("target_modules") or [])) == (
+        8,
+        16,
+        ["q_proj", "v_proj"],
+    ), "the QLoRA adapter should use add_lora()'s settings: r=8, alpha 16 on q_proj and v_proj"
     before = quality(trusted_nf4, tokenizer, hidden_tickets)
     with adapter_hooks(trusted_nf4, config, tensors) as adapted:
         after = quality(adapted, tokenizer, hidden_tickets)
@@ -295,8 +365,13 @@ def test_qlora_on_a_4bit_base(qlora_trained, trusted_nf4, trusted_base, hidden_t
     record_metric("qlora_accuracy", round(after["accuracy"], 4))
     record_metric("qlora_answer_loss", round(after["answer_loss"], 4))
     check_learned(before, after)
-    check_reported(report, "after", valid_after, "finetune_qlora",
-                   "the adapter on the grader's 4-bit NF4 base, float32 compute: is your base quantized that way?")
+    check_reported(
+        report,
+        "after",
+        valid_after,
+        "finetune_qlora",
+        "the adapter on the grader's 4-bit NF4 base, float32 compute: is your base quantized that way?",
+    )
 
 
 @extra_credit(2)
@@ -306,18 +381,29 @@ def test_lora_versus_full_finetuning(full_trained, trained, trusted_base, hidden
     tokenizer, base = trusted_base
     model = load_saved_model(folder, LM).eval()
     tuned = dict(model.named_parameters())
-    assert not any("lora" in name for name in tuned), "the saved model holds LoRA layers: full fine-tuning trains the model itself"
+    assert not any("lora" in name for name in tuned), (
+        "the saved model holds LoRA layers: full fine-tuning trains the model itself"
+    )
     assert sum(p.numel() for p in tuned.values()) == BASE_PARAMETERS, "the saved model is not SmolLM2-135M"
-    unchanged = [name for name, p in base.named_parameters() if name not in tuned or torch.equal(p, tuned[name])]
-    assert not unchanged, (f"{len(unchanged)} of the model's {BASE_TENSORS} weight tensors did not change, "
-                           f"such as {unchanged[0]}: full fine-tuning trains every weight")
+    unchanged = [
+        name for name, p in base.named_parameters() if name not in tuned or torch.equal(p, tuned[name])
+    ]
+    assert not unchanged, (
+        f"{len(unchanged)} of the model's {BASE_TENSORS} weight tensors did not change, "
+        f"such as {unchanged[0]}: full fine-tuning trains every weight"
+    )
     before = quality(base, tokenizer, hidden_tickets)
     after = quality(model, tokenizer, hidden_tickets)
     record_metric("full_accuracy", round(after["accuracy"], 4))
     record_metric("full_answer_loss", round(after["answer_loss"], 4))
     check_learned(before, after)
-    check_reported(report, "after", quality(model, tokenizer, valid_examples(assets)), "finetune_full",
-                   "the saved model's figures: evaluate in eval mode")
+    check_reported(
+        report,
+        "after",
+        quality(model, tokenizer, valid_examples(assets)),
+        "finetune_full",
+        "the saved model's figures: evaluate in eval mode",
+    )
     # what each must keep: LoRA an adapter beside the shared base, full fine-tuning a whole model
     adapter_bytes = sum(f.stat().st_size for f in trained[1].glob("*.safetensors"))
     record_metric("lora_saved_bytes", adapter_bytes)

@@ -26,5 +26,7 @@ def test_measure_fp32(student):
 @points(1)
 def test_classifier(student):
     """quantize_classifier() returns one pair of logits per text."""
-    logits = student.call("quantize_classifier", student.asset("minilm"), ["great", "awful"], student.scratch("clf"))
+    logits = student.call(
+        "quantize_classifier", student.asset("minilm"), ["great", "awful"], student.scratch("clf")
+    )
     assert len(logits) == 2 and all(len(pair) == 2 for pair in logits), f"got {logits}"

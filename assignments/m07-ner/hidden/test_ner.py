@@ -25,22 +25,29 @@ def test_alignment(student, reference, hidden_split):
     batch = _batch(hidden_split[:60])
     got = student.call("tokenize_and_align_labels", student.tokenizer("minilm"), batch)
     want = reference.call("tokenize_and_align_labels", reference.tokenizer("minilm"), batch)
-    assert isinstance(got, dict) and all(k in got for k in want), \
+    assert isinstance(got, dict) and all(k in got for k in want), (
         "tokenize_and_align_labels() must return a dict with input_ids, attention_mask and labels"
-    assert same_plain(got["input_ids"], want["input_ids"]), \
+    )
+    assert same_plain(got["input_ids"], want["input_ids"]), (
         "the input_ids are wrong: tokenise the lists of words with is_split_into_words=True (and truncation)"
-    assert isinstance(got["labels"], list) and len(got["labels"]) == len(want["labels"]), \
+    )
+    assert isinstance(got["labels"], list) and len(got["labels"]) == len(want["labels"]), (
         "labels must hold one list per sentence of the batch"
+    )
     for words, g, w in zip(batch["tokens"], got["labels"], want["labels"], strict=True):
         sentence = " ".join(words)
-        assert isinstance(g, list) and len(g) == len(w), f"labels must have one entry per token for {sentence!r}"
+        assert isinstance(g, list) and len(g) == len(w), (
+            f"labels must have one entry per token for {sentence!r}"
+        )
         assert g[0] == -100 and g[-1] == -100, f"[CLS] and [SEP] must be labelled -100 (in {sentence!r})"
         for i, (gi, wi) in enumerate(zip(g, w, strict=True)):
             if wi == -100 and gi != -100:
                 raise AssertionError(f"token {i} of {sentence!r} continues a word: its label must be -100")
             if wi != -100 and gi != wi:
-                raise AssertionError(f"token {i} of {sentence!r} starts a word: it must carry that word's label "
-                                     f"{wi} (is word_ids() read for the right sentence of the batch?)")
+                raise AssertionError(
+                    f"token {i} of {sentence!r} starts a word: it must carry that word's label "
+                    f"{wi} (is word_ids() read for the right sentence of the batch?)"
+                )
 
 
 def _noisy_logits(labels: list[list[int]], rng: random.Random) -> list[list[list[float]]]:
@@ -58,15 +65,20 @@ def _noisy_logits(labels: list[list[int]], rng: random.Random) -> list[list[list
 @points(2)
 def test_compute_metrics(student, reference, hidden_split, seed):
     """compute_metrics() scores entities with seqeval on the first subword of each word, skipping -100."""
-    aligned = reference.call("tokenize_and_align_labels", reference.tokenizer("minilm"), _batch(hidden_split[100:160]))
+    aligned = reference.call(
+        "tokenize_and_align_labels", reference.tokenizer("minilm"), _batch(hidden_split[100:160])
+    )
     logits = _noisy_logits(aligned["labels"], random.Random(seed))
     got = student.call("compute_metrics", logits, aligned["labels"])
     want = reference.call("compute_metrics", logits, aligned["labels"])
-    assert isinstance(got, dict) and all(k in got for k in want), "compute_metrics() must return precision, recall and f1"
+    assert isinstance(got, dict) and all(k in got for k in want), (
+        "compute_metrics() must return precision, recall and f1"
+    )
     for key in ("precision", "recall", "f1"):
-        assert same_plain(got[key], want[key], rel=1e-6), \
-            f"{key} is {got[key]!r}, expected {want[key]:.4f}: score whole entities with seqeval, " \
+        assert same_plain(got[key], want[key], rel=1e-6), (
+            f"{key} is {got[key]!r}, expected {want[key]:.4f}: score whole entities with seqeval, "
             "only at positions whose label is not -100"
+        )
 
 
 def _id2label(model) -> dict[int, str]:
@@ -78,10 +90,12 @@ def test_saved_model_names_labels(trained_model):
     """The saved model's config maps label ids to the tag names (id2label / label2id)."""
     model = load_saved_model(trained_model, "AutoModelForTokenClassification")
     names = _id2label(model)
-    assert sorted(names.values()) == sorted(LABELS), \
+    assert sorted(names.values()) == sorted(LABELS), (
         f"the saved config's id2label is {names}; pass id2label and label2id built from LABELS to from_pretrained"
-    assert {v: k for k, v in names.items()} == {k: int(v) for k, v in model.config.label2id.items()}, \
+    )
+    assert {v: k for k, v in names.items()} == {k: int(v) for k, v in model.config.label2id.items()}, (
         "label2id must be the inverse of id2label"
+    )
 
 
 def hidden_f1(folder: Path, rows: list[dict], minilm: Path) -> float:
@@ -95,10 +109,14 @@ def hidden_f1(folder: Path, rows: list[dict], minilm: Path) -> float:
     tokenizer = AutoTokenizer.from_pretrained(minilm)
     true_tags, pred_tags = [], []
     for start in range(0, len(rows), 50):
-        batch = rows[start:start + 50]
-        enc = tokenizer([r["tokens"] for r in batch], is_split_into_words=True, padding=True, return_tensors="pt")
+        batch = rows[start : start + 50]
+        enc = tokenizer(
+            [r["tokens"] for r in batch], is_split_into_words=True, padding=True, return_tensors="pt"
+        )
         with torch.no_grad():
-            predicted = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits.argmax(-1)
+            predicted = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits.argmax(
+                -1
+            )
         for i, row in enumerate(batch):
             first = {}
             for t, word in enumerate(enc.word_ids(batch_index=i)):
@@ -118,18 +136,33 @@ def test_entity_f1_on_hidden_split(trained_model, hidden_split, assets):
 
 
 def _grouped(ner, texts: list[str]) -> list[list[dict]]:
-    return [[{"entity_group": e["entity_group"], "word": e["word"], "start": int(e["start"]), "end": int(e["end"])}
-             for e in ner(text)] for text in texts]
+    return [
+        [
+            {
+                "entity_group": e["entity_group"],
+                "word": e["word"],
+                "start": int(e["start"]),
+                "end": int(e["end"]),
+            }
+            for e in ner(text)
+        ]
+        for text in texts
+    ]
 
 
 @points(2)
 def test_pipeline_groups_whole_words(student, hidden_split, assets, seed):
     """extract_entities() runs the token-classification pipeline and groups whole words into entities."""
     minilm = assets.path("minilm")
-    torch.manual_seed(seed)  # a probe model with an untrained head: the pipeline's grouping is what is checked
+    torch.manual_seed(
+        seed
+    )  # a probe model with an untrained head: the pipeline's grouping is what is checked
     probe = AutoModelForTokenClassification.from_pretrained(
-        minilm, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
-        label2id={label: i for i, label in enumerate(LABELS)}).eval()
+        minilm,
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+    ).eval()
     tokenizer = AutoTokenizer.from_pretrained(minilm)
     folder = student.scratch_path("probe-ner")
     probe.save_pretrained(folder)
@@ -138,14 +171,25 @@ def test_pipeline_groups_whole_words(student, hidden_split, assets, seed):
         path.chmod(0o644)
     texts = [" ".join(r["tokens"]) for r in hidden_split[200:210]]
     got = student.call("extract_entities", student.scratch("probe-ner"), texts)
-    accepted = {s: _grouped(pipeline("token-classification", model=probe, tokenizer=tokenizer, device="cpu",
-                                     aggregation_strategy=s), texts) for s in ("first", "max", "simple")}
-    assert isinstance(got, list) and len(got) == len(texts), "extract_entities() must return one list per text"
+    accepted = {
+        s: _grouped(
+            pipeline(
+                "token-classification", model=probe, tokenizer=tokenizer, device="cpu", aggregation_strategy=s
+            ),
+            texts,
+        )
+        for s in ("first", "max", "simple")
+    }
+    assert isinstance(got, list) and len(got) == len(texts), (
+        "extract_entities() must return one list per text"
+    )
     for entities in got:
-        assert isinstance(entities, list) and all(isinstance(e, dict) and set(ENTITY_KEYS) <= set(e) for e in entities), \
-            f"each entity must be a dict with {', '.join(ENTITY_KEYS)} (use an aggregation_strategy)"
+        assert isinstance(entities, list) and all(
+            isinstance(e, dict) and set(ENTITY_KEYS) <= set(e) for e in entities
+        ), f"each entity must be a dict with {', '.join(ENTITY_KEYS)} (use an aggregation_strategy)"
     got = [[{k: e[k] for k in ENTITY_KEYS} for e in entities] for entities in got]
     if got == accepted["simple"] and got != accepted["first"]:
         raise AssertionError('aggregation_strategy="simple" splits words apart on this model; use "first"')
-    assert got in (accepted["first"], accepted["max"]), \
+    assert got in (accepted["first"], accepted["max"]), (
         'the entities differ from the pipeline\'s with aggregation_strategy="first" on the same model'
+    )

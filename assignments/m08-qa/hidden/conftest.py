@@ -18,6 +18,12 @@ def hidden_split() -> list[dict]:
 @pytest.fixture(scope="session")
 def trained_model(student, seed) -> Path:
     """Runs the student's train_qa() once; a failure fails every test that needs the model."""
-    student.call("train_qa", student.asset("qa-data"), student.asset("minilm"), student.scratch("qa-model"),
-                 seed=seed, timeout=TRAIN_TIMEOUT)
+    student.call(
+        "train_qa",
+        student.asset("qa-data"),
+        student.asset("minilm"),
+        student.scratch("qa-model"),
+        seed=seed,
+        timeout=TRAIN_TIMEOUT,
+    )
     return student.scratch_path("qa-model")

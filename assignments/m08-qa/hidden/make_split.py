@@ -18,11 +18,31 @@ sys.path.insert(0, str(ROOT))
 from builders.qa_data import NAMES, generate, write_jsonl  # noqa: E402
 
 HELD_OUT = {
-    "first": [("Bongani", "He"), ("Xiomara", "She"), ("Oskar", "He"), ("Yasmin", "She"), ("Teodor", "He"),
-              ("Wanjiru", "She"), ("Cormac", "He"), ("Ludmila", "She"), ("Ravi", "He"), ("Soraya", "She")],
+    "first": [
+        ("Bongani", "He"),
+        ("Xiomara", "She"),
+        ("Oskar", "He"),
+        ("Yasmin", "She"),
+        ("Teodor", "He"),
+        ("Wanjiru", "She"),
+        ("Cormac", "He"),
+        ("Ludmila", "She"),
+        ("Ravi", "He"),
+        ("Soraya", "She"),
+    ],
     "last": ["Okonkwo", "Vasquez", "Lindgren", "Petrakis", "Mbatha", "Kowalczyk", "Tremblay", "Haddad"],
-    "city": ["Valparaiso", "Kraków", "Nagoya", "Aarhus", "Kisumu", "Salvador", "Indore", "Galway",
-             "Trondheim", "Bilbao"],
+    "city": [
+        "Valparaiso",
+        "Kraków",
+        "Nagoya",
+        "Aarhus",
+        "Kisumu",
+        "Salvador",
+        "Indore",
+        "Galway",
+        "Trondheim",
+        "Bilbao",
+    ],
     "org": ["Kestrel Aerospace", "Quill Analytics", "Sapphire Hotels", "Cobalt Robotics", "Meridian Health"],
     "petname": ["Noodle", "Tofu", "Marble", "Pickle", "Juniper"],
 }

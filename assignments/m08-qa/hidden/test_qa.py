@@ -26,20 +26,28 @@ def test_train_features(student, reference, hidden_split):
     batch = _batch(hidden_split[:40])
     for max_length, stride in ((MAX_LENGTH, STRIDE), (32, 8)):
         got = student.call("prepare_train_features", student.tokenizer("minilm"), batch, max_length, stride)
-        want = reference.call("prepare_train_features", reference.tokenizer("minilm"), batch, max_length, stride)
-        assert isinstance(got, dict) and all(k in got for k in want), \
+        want = reference.call(
+            "prepare_train_features", reference.tokenizer("minilm"), batch, max_length, stride
+        )
+        assert isinstance(got, dict) and all(k in got for k in want), (
             f"prepare_train_features() must return a dict with {', '.join(want)}"
-        assert same_plain(got["input_ids"], want["input_ids"]), \
-            f"the windows are wrong for max_length={max_length}, stride={stride}: truncate only the context, " \
+        )
+        assert same_plain(got["input_ids"], want["input_ids"]), (
+            f"the windows are wrong for max_length={max_length}, stride={stride}: truncate only the context, "
             "return the overflowing windows, pad to max_length"
-        assert same_plain(got["example_index"], want["example_index"]), "example_index must be overflow_to_sample_mapping"
+        )
+        assert same_plain(got["example_index"], want["example_index"]), (
+            "example_index must be overflow_to_sample_mapping"
+        )
         for key in ("start_positions", "end_positions"):
             g, w = got[key], want[key]
             assert isinstance(g, list) and len(g) == len(w), f"{key} needs one entry per window"
             for i, (gi, wi) in enumerate(zip(g, w, strict=True)):
                 if wi == 0 and gi != 0:
-                    raise AssertionError(f"window {i} (max_length={max_length}) does not hold the whole answer: "
-                                         f"its {key} must be 0, the [CLS] token")
+                    raise AssertionError(
+                        f"window {i} (max_length={max_length}) does not hold the whole answer: "
+                        f"its {key} must be 0, the [CLS] token"
+                    )
                 assert gi == wi, f"{key} of window {i} (max_length={max_length}) is {gi}, expected {wi}"
 
 
@@ -72,12 +80,16 @@ def test_best_span(student, reference, hidden_split, seed, assets):
         context = row["context"] + " " + row["context"]
         got = student.call("best_span", logits["start"], logits["end"], offsets, context)
         want = reference.call("best_span", logits["start"], logits["end"], offsets, context)
-        assert isinstance(got, dict) and {"text", "start", "end"} <= set(got), \
+        assert isinstance(got, dict) and {"text", "start", "end"} <= set(got), (
             "best_span() must return a dict with text, start, end and score"
-        assert (got["start"], got["end"], got["text"]) == (want["start"], want["end"], want["text"]), \
-            f"best_span() picked {got['text']!r}; the best valid span is {want['text']!r} " \
+        )
+        assert (got["start"], got["end"], got["text"]) == (want["start"], want["end"], want["text"]), (
+            f"best_span() picked {got['text']!r}; the best valid span is {want['text']!r} "
             "(skip tokens without offsets, keep start <= end and at most 15 tokens)"
-        assert same_plain(got.get("score"), want["score"], rel=1e-6), "score must be start_logits[s] + end_logits[e]"
+        )
+        assert same_plain(got.get("score"), want["score"], rel=1e-6), (
+            "score must be start_logits[s] + end_logits[e]"
+        )
 
 
 def _normalize(text: str) -> str:
@@ -97,16 +109,29 @@ def _f1(prediction: str, truth: str) -> float:
 
 def predict(model, tokenizer, question: str, context: str, span_fn) -> dict | None:
     """What answer() must return: the best span over all windows of the context."""
-    enc = tokenizer(question, context, truncation="only_second", max_length=MAX_LENGTH, stride=STRIDE,
-                    return_overflowing_tokens=True, return_offsets_mapping=True, padding="max_length",
-                    return_tensors="pt")
+    enc = tokenizer(
+        question,
+        context,
+        truncation="only_second",
+        max_length=MAX_LENGTH,
+        stride=STRIDE,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding="max_length",
+        return_tensors="pt",
+    )
     with torch.no_grad():
-        out = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
-                    token_type_ids=enc["token_type_ids"])
+        out = model(
+            input_ids=enc["input_ids"],
+            attention_mask=enc["attention_mask"],
+            token_type_ids=enc["token_type_ids"],
+        )
     best = None
     for i in range(len(enc["input_ids"])):
         sequence_ids = enc.sequence_ids(i)
-        offsets = [o if sequence_ids[t] == 1 else None for t, o in enumerate(enc["offset_mapping"][i].tolist())]
+        offsets = [
+            o if sequence_ids[t] == 1 else None for t, o in enumerate(enc["offset_mapping"][i].tolist())
+        ]
         span = span_fn(out.start_logits[i].tolist(), out.end_logits[i].tolist(), offsets, context)
         if span is not None and (best is None or span["score"] > best["score"]):
             best = span
@@ -129,11 +154,14 @@ def hidden_scores(folder: Path, rows: list[dict], minilm: Path, span_fn) -> tupl
 @points(5)
 def test_exact_match_on_hidden_split(trained_model, reference, hidden_split, assets):
     """Your saved model answers at least 85% of questions about people it never saw exactly right."""
-    em, f1 = hidden_scores(trained_model, hidden_split, assets.path("minilm"),
-                           lambda *args: reference.call("best_span", *args))
+    em, f1 = hidden_scores(
+        trained_model, hidden_split, assets.path("minilm"), lambda *args: reference.call("best_span", *args)
+    )
     record_metric("exact_match", round(100 * em, 2), leaderboard=True)
     record_metric("f1", round(100 * f1, 2))
-    assert em >= EM_THRESHOLD, f"exact match on the hidden split is {100 * em:.1f}%; it must reach {100 * EM_THRESHOLD:.0f}%"
+    assert em >= EM_THRESHOLD, (
+        f"exact match on the hidden split is {100 * em:.1f}%; it must reach {100 * EM_THRESHOLD:.0f}%"
+    )
 
 
 @points(2)
@@ -141,13 +169,22 @@ def test_answer_helper(student, trained_model, reference, hidden_split, assets):
     """answer() windows the context like training, runs your model and returns the best span over all windows."""
     model = load_saved_model(trained_model, "AutoModelForQuestionAnswering")
     tokenizer = AutoTokenizer.from_pretrained(assets.path("minilm"))
-    long_rows = [r for r in hidden_split if len(tokenizer(r["question"], r["context"])["input_ids"]) > MAX_LENGTH]
+    long_rows = [
+        r for r in hidden_split if len(tokenizer(r["question"], r["context"])["input_ids"]) > MAX_LENGTH
+    ]
     for row in hidden_split[:6] + long_rows[:6]:
         got = student.call("answer", student.scratch("qa-model"), row["question"], row["context"])
-        want = predict(model, tokenizer, row["question"], row["context"],
-                       lambda *args: reference.call("best_span", *args))
-        assert isinstance(got, dict) and {"text", "start", "end"} <= set(got), \
+        want = predict(
+            model,
+            tokenizer,
+            row["question"],
+            row["context"],
+            lambda *args: reference.call("best_span", *args),
+        )
+        assert isinstance(got, dict) and {"text", "start", "end"} <= set(got), (
             "answer() must return a dict with text, start, end and score"
-        assert (got["text"], got["start"], got["end"]) == (want["text"], want["start"], want["end"]), \
-            f"answer({row['question']!r}, ...) gave {got['text']!r}; your model's best span over all windows " \
+        )
+        assert (got["text"], got["start"], got["end"]) == (want["text"], want["start"], want["end"]), (
+            f"answer({row['question']!r}, ...) gave {got['text']!r}; your model's best span over all windows "
             f"is {want['text']!r} (window with MAX_LENGTH and STRIDE, keep the best score)"
+        )

@@ -26,9 +26,18 @@ def given_model(student, reference, assets, seed):
     from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
 
     tokenizer = AutoTokenizer.from_pretrained(assets.path("dates-tokenizer"))
-    config = T5Config(vocab_size=len(tokenizer), d_model=128, d_ff=512, d_kv=32, num_heads=4, num_layers=2,
-                      num_decoder_layers=2, pad_token_id=tokenizer.pad_token_id,
-                      eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.pad_token_id)
+    config = T5Config(
+        vocab_size=len(tokenizer),
+        d_model=128,
+        d_ff=512,
+        d_kv=32,
+        num_heads=4,
+        num_layers=2,
+        num_decoder_layers=2,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.pad_token_id,
+    )
     torch.manual_seed(seed)
     model = T5ForConditionalGeneration(config)
     folder = student.scratch_path("given-model")
@@ -42,6 +51,12 @@ def given_model(student, reference, assets, seed):
 @pytest.fixture(scope="session")
 def trained(student, seed) -> dict:
     """Train the student's model once: {"metrics": what train() returned, "path": the saved folder}."""
-    metrics = student.call("train", student.tokenizer("dates-tokenizer"), student.asset("dates"),
-                           student.scratch("dates-t5"), seed, timeout=TRAIN_TIMEOUT)
+    metrics = student.call(
+        "train",
+        student.tokenizer("dates-tokenizer"),
+        student.asset("dates"),
+        student.scratch("dates-t5"),
+        seed,
+        timeout=TRAIN_TIMEOUT,
+    )
     return {"metrics": metrics, "path": student.scratch_path("dates-t5")}

@@ -17,7 +17,7 @@ def trusted_exact_match(model_dir, tokenizer, pairs: list[dict]) -> float:
     hits = 0
     with torch.no_grad():
         for i in range(0, len(pairs), 100):
-            chunk = pairs[i:i + 100]
+            chunk = pairs[i : i + 100]
             batch = tokenizer([p["source"] for p in chunk], padding=True, return_tensors="pt")
             out = model.generate(**batch, max_new_tokens=12, num_beams=1, do_sample=False)
             texts = tokenizer.batch_decode(out, skip_special_tokens=True)
@@ -33,33 +33,49 @@ def test_preprocess(student, reference, hidden_pairs):
     targets = [p["target"] for p in pairs] + ["1999-05-01 " * 6]
     got = student.call("preprocess", student.tokenizer(TOKENIZER), sources, targets)
     want = reference.call("preprocess", reference.tokenizer(TOKENIZER), sources, targets)
-    assert isinstance(got, dict) and "labels" in got, "preprocess() must return a dict with input_ids, attention_mask and labels"
-    assert same_plain(got.get("input_ids"), want["input_ids"]), \
+    assert isinstance(got, dict) and "labels" in got, (
+        "preprocess() must return a dict with input_ids, attention_mask and labels"
+    )
+    assert same_plain(got.get("input_ids"), want["input_ids"]), (
         "input_ids are not the sources' ids (truncated to MAX_SOURCE_LENGTH, ending with </s>)"
+    )
     assert same_plain(got.get("attention_mask"), want["attention_mask"]), "attention_mask is wrong"
     if got["labels"] == got["input_ids"]:
         raise AssertionError("labels are a copy of the input ids: the labels are the *target* texts' ids")
-    assert same_plain(got["labels"], want["labels"]), \
+    assert same_plain(got["labels"], want["labels"]), (
         "labels must be the targets' ids on their own (text_target=...), truncated to MAX_TARGET_LENGTH"
+    )
 
 
 @points(2)
 def test_collator_pads_labels_with_minus_100(student, reference, hidden_pairs):
     """collate() pads inputs with the pad token and labels with -100, which the loss ignores."""
     pairs = [hidden_pairs[i] for i in (3, 7, 11, 19, 23)]
-    features = reference.call("preprocess", reference.tokenizer(TOKENIZER), [p["source"] for p in pairs],
-                              [p["target"] for p in pairs])
+    features = reference.call(
+        "preprocess",
+        reference.tokenizer(TOKENIZER),
+        [p["source"] for p in pairs],
+        [p["target"] for p in pairs],
+    )
     rows = [{k: features[k][i] for k in features} for i in range(len(pairs))]
     rows[1]["labels"] = rows[1]["labels"][:3]  # one short target, so the labels need padding
     got = student.call("collate", student.tokenizer(TOKENIZER), rows)
     want = reference.call("collate", reference.tokenizer(TOKENIZER), rows)
-    assert isinstance(got, dict) and "labels" in got, "collate() must return input_ids, attention_mask and labels"
-    assert same_plain(got.get("input_ids"), want["input_ids"]), "input_ids are not padded to the longest with <pad>"
-    assert same_plain(got.get("attention_mask"), want["attention_mask"]), "attention_mask is wrong after padding"
+    assert isinstance(got, dict) and "labels" in got, (
+        "collate() must return input_ids, attention_mask and labels"
+    )
+    assert same_plain(got.get("input_ids"), want["input_ids"]), (
+        "input_ids are not padded to the longest with <pad>"
+    )
+    assert same_plain(got.get("attention_mask"), want["attention_mask"]), (
+        "attention_mask is wrong after padding"
+    )
     padded = got["labels"][1]
     if isinstance(padded, list) and len(padded) > 3 and padded[3] == 0:
-        raise AssertionError("labels are padded with the pad token id: the loss would learn to predict padding. "
-                             "Pad labels with -100")
+        raise AssertionError(
+            "labels are padded with the pad token id: the loss would learn to predict padding. "
+            "Pad labels with -100"
+        )
     assert same_plain(got["labels"], want["labels"]), "labels must be padded with -100 to the longest label"
 
 
@@ -70,10 +86,21 @@ def test_config(student, reference):
     want = reference.call("make_config", reference.tokenizer(TOKENIZER))
     assert isinstance(got, dict), "make_config() must return config.to_dict()"
     assert got.get("model_type") == "t5", "the config must be a T5Config"
-    assert same_plain(got.get("vocab_size"), want["vocab_size"]), \
+    assert same_plain(got.get("vocab_size"), want["vocab_size"]), (
         f"vocab_size must be the tokenizer's length ({want['vocab_size']}), not T5's default"
-    for key in ("d_model", "d_ff", "d_kv", "num_heads", "num_layers", "num_decoder_layers", "pad_token_id",
-                "eos_token_id", "decoder_start_token_id", "is_encoder_decoder"):
+    )
+    for key in (
+        "d_model",
+        "d_ff",
+        "d_kv",
+        "num_heads",
+        "num_layers",
+        "num_decoder_layers",
+        "pad_token_id",
+        "eos_token_id",
+        "decoder_start_token_id",
+        "is_encoder_decoder",
+    ):
         assert same_plain(got.get(key), want[key]), f"{key} should be {want[key]!r}, not {got.get(key)!r}"
 
 
@@ -86,18 +113,26 @@ def padded(rows: list[list[int]], value: int) -> list[list[int]]:
 def test_exact_match(student, reference, assets):
     """exact_match() decodes predictions and -100-padded labels and scores exact matches."""
     tokenizer = AutoTokenizer.from_pretrained(assets.path(TOKENIZER))
-    cases = ((["2031-11-11", "1999-03-21", "2000-01-01", "19 70-12-29"], ["2031-11-11", "1999-03-12", "2000-01-01", "1970-12"]),
-             (["1958-08-08", "2046-09-22 ", "2046"], ["1958-08-08", "2046-09", "2046"]))
+    cases = (
+        (
+            ["2031-11-11", "1999-03-21", "2000-01-01", "19 70-12-29"],
+            ["2031-11-11", "1999-03-12", "2000-01-01", "1970-12"],
+        ),
+        (["1958-08-08", "2046-09-22 ", "2046"], ["1958-08-08", "2046-09", "2046"]),
+    )
     for preds, labels in cases:
         # generated ids start with the decoder start token (<pad>) and are padded with <pad>
-        predictions = padded([[tokenizer.pad_token_id, *tokenizer(p)["input_ids"]] for p in preds], tokenizer.pad_token_id)
+        predictions = padded(
+            [[tokenizer.pad_token_id, *tokenizer(p)["input_ids"]] for p in preds], tokenizer.pad_token_id
+        )
         label_ids = padded([tokenizer(lab)["input_ids"] for lab in labels], -100)
         assert any(-100 in row for row in label_ids), "these cases must exercise label padding"
         got = student.call("exact_match", student.tokenizer(TOKENIZER), predictions, label_ids)
         want = reference.call("exact_match", reference.tokenizer(TOKENIZER), predictions, label_ids)
         assert isinstance(got, int | float), "exact_match() must return a number"
-        assert same_plain(float(got), want, rel=1e-9), \
+        assert same_plain(float(got), want, rel=1e-9), (
             f"exact_match() should be {want:.3f} here (swap -100 for the pad id before decoding)"
+        )
 
 
 @points(2)
@@ -105,25 +140,36 @@ def test_greedy_generate(student, reference, hidden_pairs, given_model):
     """generate() loads a saved model and decodes a padded batch greedily, without special tokens."""
     texts = [p["source"] for p in hidden_pairs[:16]]
     got = student.call("generate", student.scratch(given_model), student.tokenizer(TOKENIZER), texts, 12)
-    want = reference.call("generate", reference.scratch(given_model), reference.tokenizer(TOKENIZER), texts, 12)
+    want = reference.call(
+        "generate", reference.scratch(given_model), reference.tokenizer(TOKENIZER), texts, 12
+    )
     assert isinstance(got, list) and len(got) == len(texts), "generate() must return one string per text"
     if any("<pad>" in str(g) or "</s>" in str(g) for g in got):
-        raise AssertionError("the decoded texts still hold <pad> or </s>: decode with skip_special_tokens=True")
-    assert got == want, "generate() does not return the greedy decoding of this model (num_beams=1, no sampling)"
+        raise AssertionError(
+            "the decoded texts still hold <pad> or </s>: decode with skip_special_tokens=True"
+        )
+    assert got == want, (
+        "generate() does not return the greedy decoding of this model (num_beams=1, no sampling)"
+    )
 
 
 @points(2)
 def test_beam_search(student, reference, hidden_pairs, given_model):
     """beam_search() returns every input's num_beams hypotheses, best first."""
     texts = [p["source"] for p in hidden_pairs[20:28]]
-    got = student.call("beam_search", student.scratch(given_model), student.tokenizer(TOKENIZER), texts, 4, 12)
-    want = reference.call("beam_search", reference.scratch(given_model), reference.tokenizer(TOKENIZER),
-                          texts, 4, 12)
-    assert isinstance(got, list) and len(got) == len(texts), \
+    got = student.call(
+        "beam_search", student.scratch(given_model), student.tokenizer(TOKENIZER), texts, 4, 12
+    )
+    want = reference.call(
+        "beam_search", reference.scratch(given_model), reference.tokenizer(TOKENIZER), texts, 4, 12
+    )
+    assert isinstance(got, list) and len(got) == len(texts), (
         f"beam_search() must return one list per input text ({len(texts)}), not {len(got) if isinstance(got, list) else type(got).__name__}"
+    )
     for hyps in got:
-        assert isinstance(hyps, list) and len(hyps) == 4, \
+        assert isinstance(hyps, list) and len(hyps) == 4, (
             "each input needs its 4 hypotheses: generate(num_beams=4, num_return_sequences=4)"
+        )
     assert got == want, "the hypotheses differ from beam search with num_beams=4 on this model"
 
 
@@ -147,5 +193,6 @@ def test_reported_metric_is_generated(trained, assets):
     valid = [json.loads(line) for line in (assets.path("dates") / "valid.jsonl").read_text().splitlines()]
     tokenizer = AutoTokenizer.from_pretrained(assets.path(TOKENIZER))
     measured = trusted_exact_match(trained["path"], tokenizer, valid)
-    assert abs(reported - measured) <= 0.02, \
+    assert abs(reported - measured) <= 0.02, (
         f"train() reported eval_exact_match {reported:.3f}, but the saved model's greedy outputs score {measured:.3f}"
+    )

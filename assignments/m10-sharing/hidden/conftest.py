@@ -19,14 +19,22 @@ USER = "student"
 
 @pytest.fixture(scope="session")
 def hub(student):
-    with tempfile.TemporaryDirectory(prefix="course-hub-") as root, \
-            running_hub(store := HubStore(Path(root)), uds=student.scratch_path("hub.sock")) as socket:
+    with (
+        tempfile.TemporaryDirectory(prefix="course-hub-") as root,
+        running_hub(store := HubStore(Path(root)), uds=student.scratch_path("hub.sock")) as socket,
+    ):
         token = store.add_token(USER)
-        student.cfg.extra_env.update({
-            "COURSE_HUB_SOCKET": socket, "HF_ENDPOINT": "http://course-hub", "HF_TOKEN": token,
-            "HF_HUB_DISABLE_XET": "1", "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0",
-            "HF_DATASETS_OFFLINE": "0",
-        })
+        student.cfg.extra_env.update(
+            {
+                "COURSE_HUB_SOCKET": socket,
+                "HF_ENDPOINT": "http://course-hub",
+                "HF_TOKEN": token,
+                "HF_HUB_DISABLE_XET": "1",
+                "HF_HUB_OFFLINE": "0",
+                "TRANSFORMERS_OFFLINE": "0",
+                "HF_DATASETS_OFFLINE": "0",
+            }
+        )
         student.close()  # the next call starts a worker that can reach the hub
         yield SimpleNamespace(store=store, user=USER)
         student.close()  # no client left talking to the hub when it stops

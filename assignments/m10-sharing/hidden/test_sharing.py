@@ -15,22 +15,40 @@ from autograder.hub import HubError, RepoId
 
 WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 CARD = {
-    "model_name": "minilm-emotions", "base_model": "sentence-transformers/all-MiniLM-L6-v2", "license": "mit",
-    "datasets": ["course/emotions-2027"], "metrics": ["accuracy", "f1"], "language": "en",
-    "eval": {"task_type": "text-classification", "dataset_type": "course/emotions-2027",
-             "dataset_name": "Emotions 2027 (hidden split)", "metric_type": "accuracy", "metric_value": 0.8731},
+    "model_name": "minilm-emotions",
+    "base_model": "sentence-transformers/all-MiniLM-L6-v2",
+    "license": "mit",
+    "datasets": ["course/emotions-2027"],
+    "metrics": ["accuracy", "f1"],
+    "language": "en",
+    "eval": {
+        "task_type": "text-classification",
+        "dataset_type": "course/emotions-2027",
+        "dataset_name": "Emotions 2027 (hidden split)",
+        "metric_type": "accuracy",
+        "metric_value": 0.8731,
+    },
 }
 # publish() measures its card's evaluation itself, on these pairs; the grader measures the pushed
 # weights on them too, and the two must agree.
-PAIRS = [["A man is playing a guitar.", "Someone plays an instrument."],
-         ["The cat sleeps on the sofa.", "A kitten is napping on the couch."],
-         ["Stocks fell sharply on Monday.", "The recipe needs two eggs."],
-         ["How do I reset my password?", "I forgot my password, how can I change it?"],
-         ["The train was late again.", "Photosynthesis happens in leaves."],
-         ["She won the chess tournament.", "The tournament was won by her."]]
-PUBLISH_CARD = {**CARD, "eval_pairs": PAIRS,
-                "eval": {"task_type": "sentence-similarity", "dataset_type": "course/pairs-2027",
-                         "dataset_name": "Sentence pairs (hidden)", "metric_type": "cosine_similarity"}}
+PAIRS = [
+    ["A man is playing a guitar.", "Someone plays an instrument."],
+    ["The cat sleeps on the sofa.", "A kitten is napping on the couch."],
+    ["Stocks fell sharply on Monday.", "The recipe needs two eggs."],
+    ["How do I reset my password?", "I forgot my password, how can I change it?"],
+    ["The train was late again.", "Photosynthesis happens in leaves."],
+    ["She won the chess tournament.", "The tournament was won by her."],
+]
+PUBLISH_CARD = {
+    **CARD,
+    "eval_pairs": PAIRS,
+    "eval": {
+        "task_type": "sentence-similarity",
+        "dataset_type": "course/pairs-2027",
+        "dataset_name": "Sentence pairs (hidden)",
+        "metric_type": "cosine_similarity",
+    },
+}
 LABELS = ["anger", "fear", "joy", "love", "sadness", "surprise"]
 SCALE = 0.75
 
@@ -44,8 +62,14 @@ def original(assets) -> dict:
 @pytest.fixture(scope="session")
 def published(student, hub) -> dict:
     """The student's publish(): model, tokenizer and card pushed, tagged v1.0."""
-    return student.call("publish", student.model("minilm", "AutoModel"), student.tokenizer("minilm"),
-                        "minilm-emotions", PUBLISH_CARD, timeout=300)
+    return student.call(
+        "publish",
+        student.model("minilm", "AutoModel"),
+        student.tokenizer("minilm"),
+        "minilm-emotions",
+        PUBLISH_CARD,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +100,9 @@ def check_card(meta: dict, want_eval: dict = CARD["eval"]) -> None:
         assert value == CARD[key], f"the card's {key} should be {CARD[key]!r}, not {meta.get(key)!r}"
     for key in ("datasets", "metrics"):
         assert meta.get(key) == CARD[key], f"the card's {key} should be {CARD[key]}, not {meta.get(key)!r}"
-    assert "model-index" in meta, "the card has no model-index: pass eval_results=[EvalResult(...)] to ModelCardData"
+    assert "model-index" in meta, (
+        "the card has no model-index: pass eval_results=[EvalResult(...)] to ModelCardData"
+    )
     try:
         _, results = model_index_to_eval_results(meta["model-index"])
     except (KeyError, TypeError, IndexError) as exc:
@@ -84,8 +110,9 @@ def check_card(meta: dict, want_eval: dict = CARD["eval"]) -> None:
     assert len(results) == 1, f"the card should hold exactly one evaluation result, not {len(results)}"
     got = results[0]
     for key, value in want_eval.items():
-        assert same_plain(getattr(got, key), value, rel=1e-12, abs_=1e-4 if key == "metric_value" else 0.0), \
+        assert same_plain(getattr(got, key), value, rel=1e-12, abs_=1e-4 if key == "metric_value" else 0.0), (
             f"the evaluation result's {key} should be {value!r}, not {getattr(got, key)!r}"
+        )
 
 
 def trusted_pair_similarity(tensors: dict, assets) -> float:
@@ -141,15 +168,22 @@ def same_tensors(got: dict, want: dict, scale: float = 1.0) -> list[str]:
 @points(3)
 def test_save_round_trip(student, original):
     """save_round_trip() saves safetensors weights, config and tokenizer files that reload identically."""
-    got = student.call("save_round_trip", student.model("minilm", "AutoModel"), student.tokenizer("minilm"),
-                       student.scratch("saved"))
+    got = student.call(
+        "save_round_trip",
+        student.model("minilm", "AutoModel"),
+        student.tokenizer("minilm"),
+        student.scratch("saved"),
+    )
     assert isinstance(got, dict), "save_round_trip() must return a dict"
     files = set(got.get("files") or [])
     for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"):
         assert name in files, f"{name} is missing from the saved folder (files: {sorted(files)})"
-    assert "pytorch_model.bin" not in files, "save the weights as safetensors, not as a pickled pytorch_model.bin"
-    assert got.get("same_weights") is True and got.get("same_ids") is True, \
+    assert "pytorch_model.bin" not in files, (
+        "save the weights as safetensors, not as a pickled pytorch_model.bin"
+    )
+    assert got.get("same_weights") is True and got.get("same_ids") is True, (
         "the reloaded model or tokenizer should be identical to the original (same_weights/same_ids)"
+    )
     model = load_saved_model(student.scratch_path("saved"), "AutoModel")
     bad = same_tensors(model.state_dict(), original)
     assert not bad, f"the saved weights differ from MiniLM's: {bad[:3]}"
@@ -166,11 +200,18 @@ def test_relabel_config(student):
     except (ValueError, UnicodeDecodeError):
         raise AssertionError("the saved config.json is not valid JSON") from None
     want_id2label = {str(i): label for i, label in enumerate(LABELS)}
-    assert saved.get("id2label") == want_id2label, f"id2label should be {want_id2label}, not {saved.get('id2label')}"
-    assert saved.get("label2id") == {label: i for i, label in enumerate(LABELS)}, "label2id must map each label to its id"
-    assert saved.get("model_type") == "bert" and saved.get("hidden_size") == 384, "keep the rest of MiniLM's config"
-    assert isinstance(got, dict) and len(got.get("id2label") or {}) == len(LABELS), \
+    assert saved.get("id2label") == want_id2label, (
+        f"id2label should be {want_id2label}, not {saved.get('id2label')}"
+    )
+    assert saved.get("label2id") == {label: i for i, label in enumerate(LABELS)}, (
+        "label2id must map each label to its id"
+    )
+    assert saved.get("model_type") == "bert" and saved.get("hidden_size") == 384, (
+        "keep the rest of MiniLM's config"
+    )
+    assert isinstance(got, dict) and len(got.get("id2label") or {}) == len(LABELS), (
         "return the reloaded config as a dict (config.to_dict())"
+    )
 
 
 @points(3)
@@ -190,7 +231,9 @@ def test_publish_and_tag(hub, published, original, assets):
     similarity the pushed weights really score."""
     assert isinstance(published, dict), "publish() must return {'repo_id': ..., 'commit': ...}"
     repo = RepoId("model", hub.user, "minilm-emotions")
-    assert published.get("repo_id") == repo.id, f"the repo should be {repo.id}, not {published.get('repo_id')!r}"
+    assert published.get("repo_id") == repo.id, (
+        f"the repo should be {repo.id}, not {published.get('repo_id')!r}"
+    )
     assert hub.store.exists(repo), f"{repo.id} was not created on the hub"
     tags = hub.store.refs(repo)["tags"]
     assert "v1.0" in tags, f"{repo.id} has no tag v1.0 (tags: {sorted(tags)})"
@@ -202,7 +245,9 @@ def test_publish_and_tag(hub, published, original, assets):
     assert not bad, f"the weights at v1.0 are not MiniLM's: {bad[:3]}"
     _, readme = read_file(hub, repo, "v1.0", "README.md")
     measured = round(trusted_pair_similarity(tensors, assets), 4)
-    check_card(card_metadata(readme.decode("utf-8", "replace")), {**PUBLISH_CARD["eval"], "metric_value": measured})
+    check_card(
+        card_metadata(readme.decode("utf-8", "replace")), {**PUBLISH_CARD["eval"], "metric_value": measured}
+    )
 
 
 @points(3)
@@ -210,11 +255,16 @@ def test_update_moves_main_not_the_tag(hub, updated, original):
     """publish_update() pushes new weights to main; v1.0 still holds the first ones."""
     repo = RepoId("model", hub.user, "minilm-emotions")
     refs = hub.store.refs(repo)
-    assert updated["commit"] == refs["branches"]["main"], "publish_update() must return the new commit id of main"
-    assert refs["tags"].get("v1.0") == updated["before"]["tags"].get("v1.0"), \
+    assert updated["commit"] == refs["branches"]["main"], (
+        "publish_update() must return the new commit id of main"
+    )
+    assert refs["tags"].get("v1.0") == updated["before"]["tags"].get("v1.0"), (
         "the v1.0 tag moved: a tag must keep pointing at the release"
+    )
     bad = same_tensors(pushed_tensors(hub, repo, "main"), original, scale=SCALE)
-    assert not bad, f"main should hold MiniLM with its word embeddings scaled by {SCALE}; these differ: {bad[:3]}"
+    assert not bad, (
+        f"main should hold MiniLM with its word embeddings scaled by {SCALE}; these differ: {bad[:3]}"
+    )
     assert not same_tensors(pushed_tensors(hub, repo, "v1.0"), original), "the weights at v1.0 changed"
 
 
@@ -222,11 +272,15 @@ def test_update_moves_main_not_the_tag(hub, updated, original):
 def test_load_pinned_revision(student, hub, updated, original):
     """embedding_sum() loads the model at the revision asked for: v1.0 and main differ."""
     repo = RepoId("model", hub.user, "minilm-emotions")
-    want = {"v1.0": original[WORD_EMBEDDINGS].sum().item(), "main": (original[WORD_EMBEDDINGS] * SCALE).sum().item()}
+    want = {
+        "v1.0": original[WORD_EMBEDDINGS].sum().item(),
+        "main": (original[WORD_EMBEDDINGS] * SCALE).sum().item(),
+    }
     for revision, value in want.items():
         got = student.call("embedding_sum", repo.id, revision, timeout=180)
-        assert same_plain(got, value, rel=1e-4), \
+        assert same_plain(got, value, rel=1e-4), (
             f"embedding_sum({repo.id!r}, {revision!r}) should be {value:.4f}, not {got!r}: pass revision= to from_pretrained"
+        )
 
 
 @points(2)
@@ -239,9 +293,15 @@ def test_dataset_push(student, hub):
     assert hub.store.exists(repo), f"the dataset repo {repo.id} was not created"
     files = hub.store.get_commit(repo, "main")["files"]
     parquet = {p: e for p, e in files.items() if p.endswith(".parquet")}
-    assert parquet and all(e["lfs"] for e in parquet.values()), "the rows should be stored as Parquet files, through LFS"
+    assert parquet and all(e["lfs"] for e in parquet.values()), (
+        "the rows should be stored as Parquet files, through LFS"
+    )
     meta = card_metadata(hub.store.read(files["README.md"]).decode()) if "README.md" in files else {}
-    splits = {s.get("name"): s.get("num_examples") for s in (meta.get("dataset_info") or {}).get("splits", [])}
-    assert splits.get("train") == len(rows), f"the dataset card should list a train split of {len(rows)} rows, not {splits}"
+    splits = {
+        s.get("name"): s.get("num_examples") for s in (meta.get("dataset_info") or {}).get("splits", [])
+    }
+    assert splits.get("train") == len(rows), (
+        f"the dataset card should list a train split of {len(rows)} rows, not {splits}"
+    )
     back = student.call("load_pushed_dataset", repo.id, timeout=180)
     assert back == rows, "load_pushed_dataset() does not return the rows that were pushed"

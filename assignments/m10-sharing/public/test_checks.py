@@ -8,17 +8,32 @@ import json
 
 from autograder.api import points
 
-CARD = {"model_name": "my-minilm", "base_model": "sentence-transformers/all-MiniLM-L6-v2", "license": "apache-2.0",
-        "datasets": ["imdb"], "metrics": ["accuracy"], "language": "en",
-        "eval": {"task_type": "text-classification", "dataset_type": "imdb", "dataset_name": "IMDB",
-                 "metric_type": "accuracy", "metric_value": 0.9}}
+CARD = {
+    "model_name": "my-minilm",
+    "base_model": "sentence-transformers/all-MiniLM-L6-v2",
+    "license": "apache-2.0",
+    "datasets": ["imdb"],
+    "metrics": ["accuracy"],
+    "language": "en",
+    "eval": {
+        "task_type": "text-classification",
+        "dataset_type": "imdb",
+        "dataset_name": "IMDB",
+        "metric_type": "accuracy",
+        "metric_value": 0.9,
+    },
+}
 
 
 @points(1)
 def test_round_trip_uses_safetensors(student):
     """save_round_trip() writes model.safetensors and the tokenizer, and reloads them identically."""
-    out = student.call("save_round_trip", student.model("minilm", "AutoModel"), student.tokenizer("minilm"),
-                       student.scratch("saved"))
+    out = student.call(
+        "save_round_trip",
+        student.model("minilm", "AutoModel"),
+        student.tokenizer("minilm"),
+        student.scratch("saved"),
+    )
     assert "model.safetensors" in out["files"] and "tokenizer.json" in out["files"], out["files"]
     assert out["same_weights"] and out["same_ids"]
 
@@ -45,5 +60,9 @@ def test_pair_similarity(student):
     model, tokenizer = student.model("minilm", "AutoModel"), student.tokenizer("minilm")
     same = student.call("pair_similarity", model, tokenizer, [["The cat sleeps.", "The cat sleeps."]])
     apart = student.call("pair_similarity", model, tokenizer, [["The cat sleeps.", "Stocks fell on Monday."]])
-    assert isinstance(same, float) and abs(same - 1.0) < 1e-3, f"a sentence paired with itself scores {same!r}, not 1.0"
-    assert isinstance(apart, float) and apart < 0.5, f"unrelated sentences score {apart!r}: are you pooling over the mask?"
+    assert isinstance(same, float) and abs(same - 1.0) < 1e-3, (
+        f"a sentence paired with itself scores {same!r}, not 1.0"
+    )
+    assert isinstance(apart, float) and apart < 0.5, (
+        f"unrelated sentences score {apart!r}: are you pooling over the mask?"
+    )
