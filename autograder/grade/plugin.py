@@ -79,6 +79,8 @@ class GradingPlugin:
         self.ctx = ctx
         self.failures: dict[str, str] = {}
         self.started: dict[str, float] = {}
+        self.fixtures: dict[str, list[str]] = {}  # nodeid -> the fixtures the test uses
+        self.fixture_calls: dict[str, set[str]] = {}  # fixture -> student functions its setup called
 
     def pytest_configure(self, config: pytest.Config) -> None:
         global _current
@@ -113,6 +115,7 @@ class GradingPlugin:
                 result.extra_data["extra_credit"] = float(_marker_arg(item, "extra_credit", 1))
             self.ctx.results.tests.append(result)
             self.ctx.by_nodeid[item.nodeid] = result
+            self.fixtures[item.nodeid] = list(getattr(item, "fixturenames", ()))
         self.ctx.save()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -155,14 +158,27 @@ class GradingPlugin:
             )
         self.failures[item.nodeid] = message
 
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        """Student calls made while building a fixture count for every test that uses it (a session
+        fixture that trains once serves many tests): `course mutate` picks tests by these calls."""
+        student = self.ctx.student
+        outer, student.called = student.called, set()
+        yield
+        self.fixture_calls.setdefault(fixturedef.argname, set()).update(student.called)
+        student.called = outer | student.called
+
     def pytest_runtest_logstart(self, nodeid: str, location: tuple) -> None:
         self.started[nodeid] = time.monotonic()
+        self.ctx.student.called = set()
 
     def pytest_runtest_logfinish(self, nodeid: str, location: tuple) -> None:
         result = self.ctx.by_nodeid.get(nodeid)
         if result is None:
             return
         result.extra_data["seconds"] = round(time.monotonic() - self.started.get(nodeid, time.monotonic()), 3)
+        used = (self.fixture_calls.get(name, set()) for name in self.fixtures.get(nodeid, ()))
+        result.extra_data["calls"] = sorted(self.ctx.student.called.union(*used))
         message = self.failures.get(nodeid)
         passed = message is None
         result.status = "passed" if passed else "failed"

@@ -302,6 +302,7 @@ class StudentHandle:
         self._worker: WorkerProcess | None = None
         self.peak_rss = 0
         self.calls = 0
+        self.called: set[str] = set()  # student functions called; the plugin keeps them per test
         self.student_seconds = 0.0  # inside student calls, as the worker timed them
         self.import_seconds = 0.0  # importing the student's files, summed over worker restarts
 
@@ -331,6 +332,7 @@ class StudentHandle:
 
     def call(self, fn: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """Run the student's `fn(*args, **kwargs)` in the worker; return its plain-JSON result."""
+        self.called.add(fn)
         if self.problem:
             raise StudentError(self.problem)
         timeout = timeout or self.cfg.limits.call
@@ -376,6 +378,7 @@ class StudentHandle:
             self.problem = self.problem or alone.problem  # an import that hung will hang again
             self.peak_rss = max(self.peak_rss, alone.peak_rss)
             self.calls += alone.calls
+            self.called |= alone.called
             self.student_seconds += alone.student_seconds
             self.import_seconds += alone.import_seconds
         return Measured(value, alone.peak_rss, alone.student_seconds)
