@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from autograder.hashing import tree_hash
-from autograder.release.notebook import notebook_to_script
+from autograder.notebook import notebook_to_script
 
 MAX_FILES = 200
 MAX_FILE_BYTES = 20 * 1024**2

@@ -22,7 +22,7 @@ import jinja2
 from autograder.config import Limits, Module
 from autograder.layout import Layout
 from autograder.release.markers import assert_clean, find_regions, strip_solutions
-from autograder.release.notebook import script_to_notebook
+from autograder.notebook import script_to_notebook
 
 TORCH_VERSION = "2.13.0"
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints"}

@@ -107,7 +107,7 @@ def test_extra_credit_adds_to_the_score_not_to_the_points_possible(mini, tmp_pat
 
 
 def test_notebook_and_zip_submissions(mini, tmp_path):
-    from autograder.release.notebook import script_to_notebook
+    from autograder.notebook import script_to_notebook
 
     nb = tmp_path / "nb"
     nb.mkdir()

@@ -1,6 +1,6 @@
 import json
 
-from autograder.release.notebook import notebook_to_script, script_to_notebook
+from autograder.notebook import notebook_to_script, script_to_notebook
 
 SCRIPT = """# %% [markdown]
 # # Title

@@ -44,7 +44,7 @@ def test_check_and_submit_from_the_student_release(mini, tmp_path):
 def test_work_done_in_the_notebook_is_what_gets_graded(mini, tmp_path):
     """`course submit` packs both starters; the one the student filled in is graded, not the other."""
     from autograder.grade.runner import grade
-    from autograder.release.notebook import script_to_notebook
+    from autograder.notebook import script_to_notebook
 
     build_release(mini, tmp_path / "rel")
     work = tmp_path / "rel" / "student" / "mini"

@@ -97,7 +97,7 @@ STUB = "def add(a, b):\n    # TODO: return the sum\n    raise NotImplementedErro
     ],
 )
 def test_of_a_py_and_an_ipynb_the_one_worked_on_is_graded(tmp_path, py, notebook, graded):
-    from autograder.release.notebook import script_to_notebook
+    from autograder.notebook import script_to_notebook
 
     (tmp_path / "s").mkdir()
     (tmp_path / "s" / "lab.py").write_text(py)
