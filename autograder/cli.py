@@ -11,23 +11,45 @@ import zipfile
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from autograder.grade.results import extra_credit_possible, score_text
 from autograder.hub.cli import hub_app
+from autograder.mutate.cli import mutate
 from autograder.quiz.cli import quiz_app
+from autograder.release.cli import requirements
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # grading and checks never touch the network unless asked
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
 err = Console(stderr=True)
+
+
+class _Commands(TyperGroup):
+    """Every command's configuration error (course.yaml, a bank, mistakes.yaml) is one line that says
+    where and how to fix it, then exit status 2: never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from autograder.yamlconf import ConfigError
+
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+
+app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(hub_app, name="hub")
+app.command()(mutate)
+app.command()(requirements)
 
 
 def _layout():
@@ -91,13 +113,17 @@ def grade(
     extensions: Annotated[
         Path | None, typer.Option(help="batch: CSV student_id,extra_days or student_id,due")
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="batch on Dask: a scheduler (tcp://host:8786) or local:N (N worker processes)"),
+    ] = None,
 ) -> None:
     """Grade one submission (a folder, .zip, .py or .ipynb) into OUT/results.json.
 
     With --jobs or --batch, SUBMISSION is a folder holding one subfolder or zip per student, named by
     student id: each is graded in its own process into OUT/<student>/, recorded in the gradebook.
     """
-    if jobs is not None or batch:
+    if jobs is not None or batch or cluster:
         _grade_batch(
             module,
             submission,
@@ -111,11 +137,13 @@ def grade(
                 *(["--seed", str(seed)] if seed is not None else []),
                 *(["--sandbox", sandbox] if sandbox else []),
             ],
+            cluster,
         )
         return
     from autograder.grade.results import failure_results
 
     out.mkdir(parents=True, exist_ok=True)
+    _refuse_operator_errors(module, submission, out)
     try:
         from autograder.grade.runner import grade as run_grade
 
@@ -149,6 +177,34 @@ def grade(
             )
 
 
+def _refuse_operator_errors(module: str, submission: Path, out: Path) -> None:
+    """A path that does not exist or a module the course lacks is the TA's mistake, not the student's
+    zero: results.json says the grader failed (extra_data.grader_failed), and the exit status is 2."""
+    from autograder.grade.results import failure_results
+    from autograder.yamlconf import ConfigError
+
+    problem = None
+    if not submission.exists() and not submission.is_symlink():
+        problem = f"no submission at {submission}: check the path"
+    else:
+        try:
+            course = _layout().course
+        except ConfigError:
+            return  # a broken course: the grader's own failure, reported as such by the grading
+        try:
+            course.module(module)
+        except ConfigError as exc:
+            problem = str(exc)
+    if problem is None:
+        return
+    failure_results(
+        f"The autograder was started wrongly ({problem}). This is not a grade: your instructor has been told.",
+        0.0,
+        {"grader_failed": problem, "operator_error": True},
+    ).write(out / "results.json")
+    _fail(f"{problem} (nothing was graded; {out / 'results.json'} says so)")
+
+
 def _apply_late(layout, module: str, metadata: Path, results: dict, out: Path) -> dict:
     """Late policy from course.yaml, times from Gradescope's metadata; a bad file means no penalty."""
     from autograder.grade.results import write_json_atomic
@@ -175,8 +231,10 @@ def _grade_batch(
     extensions: Path | None,
     suite: str,
     grade_args: list[str],
+    cluster: str | None = None,
 ) -> None:
     from autograder.batch import BatchError, BatchGrader, discover, summary_table, write_report
+    from autograder.batch.cluster import ClusterGrader
     from autograder.gradebook import Gradebook
     from autograder.gradebook.late import load_extensions, load_times
     from autograder.yamlconf import ConfigError
@@ -191,7 +249,7 @@ def _grade_batch(
         _fail(str(exc))
     out.mkdir(parents=True, exist_ok=True)
     with Gradebook(gradebook or out / "gradebook.sqlite") as book:
-        grader = BatchGrader(
+        grader = (ClusterGrader if cluster else BatchGrader)(
             layout,
             module,
             out,
@@ -202,8 +260,12 @@ def _grade_batch(
             suite=suite,
             grade_args=grade_args,
             console=console,
+            **({"cluster": cluster} if cluster else {}),
         )
-        outcomes = grader.run(subs)
+        try:
+            outcomes = grader.run(subs)
+        except BatchError as exc:  # the cluster cannot grade this batch; what finished is kept
+            _fail(str(exc))
         report = write_report(layout, module, book, out / "report.html")
     console.print(summary_table(outcomes, f"{module}: {len(outcomes)} submissions from {folder}"))
     console.print(f"results in {out}/<student>/, gradebook {book.path}, report {report}")

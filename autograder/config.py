@@ -72,7 +72,10 @@ class Limits(Strict):
     cpu: Seconds = 1800.0  # CPU seconds of all worker threads together
     memory: Bytes = 4 * 1024**3
     processes: int = 256
-    output: Bytes = 1024**2  # student stdout+stderr kept per job
+    output: Bytes = 1024**2  # student stdout+stderr kept per worker (its first and last halves)
+    output_flood: Bytes = (
+        256 * 1024**2
+    )  # printed past this, the worker is stopped: the flood would eat the wall time
     disk: Bytes = 2 * 1024**3  # writable scratch space
     threads: int = Field(default=1, ge=1)  # OpenMP/MKL threads of the worker (torch's intra-op pool)
 
@@ -135,6 +138,7 @@ class LimitsOverride(Strict):
     memory: Bytes | None = None
     processes: int | None = None
     output: Bytes | None = None
+    output_flood: Bytes | None = None
     disk: Bytes | None = None
     threads: int | None = None
 
@@ -143,6 +147,15 @@ class LateOverride(Strict):
     grace: Seconds | None = None
     penalty_per_day: Fraction | None = None
     max_days: float | None = None
+
+
+class Resources(Strict):
+    """What one grading of the module holds on a cluster worker (batch grading on Dask routes by it:
+    a worker runs it only if it declares these resources, and never more at once than they cover)."""
+
+    memory: Bytes | None = None
+    cores: float | None = Field(default=None, gt=0)
+    gpu: Literal["preferred", "required"] | None = None
 
 
 class Module(Strict):
@@ -155,6 +168,7 @@ class Module(Strict):
     limits: LimitsOverride = LimitsOverride()
     late: LateOverride = LateOverride()
     seeds: list[int] = [1234]  # `course validate` grades the reference once per seed
+    resources: Resources = Resources()  # for cluster grading only; never part of a grade
 
     def effective_limits(self, defaults: Limits) -> Limits:
         return defaults.model_copy(update=self.limits.model_dump(exclude_none=True))
@@ -169,8 +183,17 @@ class CourseInfo(Strict):
     term: str = ""
 
 
+class Requirements(Strict):
+    """What the modules' code imports besides the framework: every student's and grader's
+    environment installs exactly this (a pure-Python course lists nothing and installs no torch)."""
+
+    torch: str | None = None  # torch's version, CPU build (the one place the course pins it)
+    pip: list[str] = []  # pip requirements, e.g. "transformers>=5.0,<6"
+
+
 class Course(Strict):
     course: CourseInfo
+    requirements: Requirements = Requirements()
     defaults: Defaults = Defaults()
     assets: dict[str, Asset] = {}
     modules: list[Module] = []
@@ -212,7 +235,7 @@ class Course(Strict):
 
 
 def load_course(path: Path) -> Course:
-    return load_model(path, Course)
+    return load_model(path, Course, docs="docs/authoring.md")
 
 
 def late_days(submitted: datetime, due: datetime, grace: timedelta) -> float:

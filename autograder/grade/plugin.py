@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from autograder.grade.results import Results, TestResult
-from autograder.worker.client import StudentError, StudentHandle
+from autograder.worker.client import StudentError, StudentHandle, fmt_bytes
 
 INTERNAL = (
     "The grader itself hit an error in this test ({name}). This is not your fault: "
@@ -187,8 +187,17 @@ class GradingPlugin:
         self.ctx.save()
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        self.ctx.student.close()
-        self.ctx.results.extra_data["worker_peak_memory_bytes"] = self.ctx.student.peak_rss
+        student = self.ctx.student
+        student.close()
+        self.ctx.results.extra_data["worker_peak_memory_bytes"] = student.peak_rss
+        self.ctx.results.extra_data["output_bytes"] = student.output_printed
+        if student.output_dropped:  # printing a lot costs no marks; say why the output looks cut
+            note = (
+                f"Your code printed {fmt_bytes(student.output_printed)} in all. The grader kept the first and last "
+                f"{fmt_bytes(student.cfg.limits.output // 2)} of each run and graded your work as usual; "
+                "remove debugging prints to see all of what matters."
+            )
+            self.ctx.results.output = f"{self.ctx.results.output}\n\n{note}".strip()
         self.ctx.save()
 
 

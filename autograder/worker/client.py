@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from autograder.config import Limits
 from autograder.sandbox import Backend, LaunchSpec, package_root
-from autograder.worker.protocol import ProtocolError, decode, encode, ref
+from autograder.worker.protocol import MAX_MESSAGE, ProtocolError, decode, encode, ref
 
 
 class StudentError(Exception):
@@ -60,27 +60,42 @@ class WorkerConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
-class OutputTail:
-    """Drains the worker's stdout so it never blocks; keeps at most `limit` bytes of it."""
+class OutputLog:
+    """Drains the worker's stdout so it never blocks. Keeps the first and the last `limit // 2` bytes
+    and counts the rest: printing a lot costs no marks, only the middle of what was printed."""
 
     def __init__(self, stream, limit: int) -> None:
-        self.limit = limit
-        self.kept = bytearray()
-        self.dropped = 0
+        self.half = max(limit // 2, 1)
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
         self.thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
         self.thread.start()
 
     def _drain(self, stream) -> None:
         for chunk in iter(lambda: stream.read1(65536), b""):
-            room = self.limit - len(self.kept)
-            self.kept += chunk[: max(room, 0)]
-            self.dropped += max(len(chunk) - max(room, 0), 0)
+            self.total += len(chunk)
+            room = self.half - len(self.head)
+            if room > 0:
+                self.head += chunk[:room]
+                chunk = chunk[room:]
+            if chunk:
+                self.tail += chunk
+                if len(self.tail) > 2 * self.half:  # trim now and then: linear in what was printed
+                    del self.tail[: len(self.tail) - self.half]
+
+    @property
+    def dropped(self) -> int:
+        """Bytes printed but not kept."""
+        return self.total - len(self.head) - min(len(self.tail), self.half)
 
     def text(self, last: int = 2000) -> str:
-        text = self.kept.decode("utf-8", "replace")[-last:]
-        if self.dropped:
-            text += f"\n[... {self.dropped} more bytes of output were discarded]"
-        return text
+        """The last `last` characters kept, with a note of what was not."""
+        kept = self.head + (self.tail[-self.half :] if self.dropped else self.tail)
+        if not self.dropped:
+            return kept.decode("utf-8", "replace")[-last:]
+        tail = self.tail[-self.half :].decode("utf-8", "replace")[-last:]
+        return f"[... {fmt_bytes(self.total)} printed in all; {fmt_bytes(self.dropped)} of the middle not kept ...]\n{tail}"
 
 
 def folder_size(folder: Path) -> int:
@@ -172,7 +187,7 @@ class WorkerProcess:
         finally:
             os.close(req_r)
             os.close(rep_w)
-        self.output = OutputTail(self.job.proc.stdout, cfg.limits.output)
+        self.output = OutputLog(self.job.proc.stdout, cfg.limits.output)
         self._next_id = 0
         self._buffer = b""
 
@@ -186,29 +201,7 @@ class WorkerProcess:
         except BrokenPipeError:
             raise StudentCrash(self._death_message(what)) from None
         deadline = time.monotonic() + timeout
-        while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self.stop()
-                raise StudentTimeout(f"your code did not finish within {timeout:.0f} s while {what}")
-            if problem := self._limit_problem(what):
-                self.stop()
-                raise StudentLimit(problem)
-            ready, _, _ = select.select([self._rep_r], [], [], min(left, self.POLL))
-            if ready:
-                chunk = os.read(self._rep_r, 1 << 20)
-                if not chunk:  # the worker closed its end: let it finish dying, so its status is its own
-                    try:
-                        self.job.proc.wait(timeout=2)
-                    except subprocess.TimeoutExpired:
-                        pass
-                    self.stop()
-                    raise StudentCrash(self._death_message(what))
-                self._buffer += chunk
-            elif self.job.poll() is not None:
-                self.stop()
-                raise StudentCrash(self._death_message(what))
-        line, _, self._buffer = self._buffer.partition(b"\n")
+        line = self._read_line(deadline, timeout, what)
         try:
             reply = decode(line)
         except ProtocolError as exc:
@@ -223,15 +216,58 @@ class WorkerProcess:
                 f"the worker's reply did not match the call while {what}; "
                 "did your code write to the grader's channel?"
             )
-        if problem := self._limit_problem(what):  # printed or wrote too much, then returned
+        if problem := self._limit_problem(what):  # flooded the output or wrote too much, then returned
             self.stop()
             raise StudentLimit(problem)
         return reply
 
+    def _read_line(self, deadline: float, timeout: float, what: str) -> bytes:
+        """The next reply line, read in linear time; refused as soon as it outgrows MAX_MESSAGE."""
+        chunks, size = [], 0
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line, self._buffer = self._buffer[:end], self._buffer[end + 1 :]
+                return b"".join([*chunks, line])
+            chunks.append(self._buffer)
+            size += len(self._buffer)
+            self._buffer = b""
+            if size > MAX_MESSAGE:
+                self.stop()
+                raise StudentLimit(
+                    f"your code sent back more than {fmt_bytes(MAX_MESSAGE)} of data while {what}: "
+                    "return a summary (numbers, short lists), not whole tensors or datasets"
+                )
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.stop()
+                raise StudentTimeout(f"your code did not finish within {timeout:.0f} s while {what}")
+            if problem := self._limit_problem(what):
+                self.stop()
+                raise StudentLimit(problem)
+            ready, _, _ = select.select([self._rep_r], [], [], min(left, self.POLL))
+            if ready:
+                self._buffer = os.read(self._rep_r, 1 << 20)
+                if (
+                    not self._buffer
+                ):  # the worker closed its end: let it finish dying, so its status is its own
+                    try:
+                        self.job.proc.wait(timeout=2)
+                    except subprocess.TimeoutExpired:
+                        pass
+                    self.stop()
+                    raise StudentCrash(self._death_message(what))
+            elif self.job.poll() is not None:
+                self.stop()
+                raise StudentCrash(self._death_message(what))
+
     def _limit_problem(self, what: str) -> str | None:
         limits = self.cfg.limits
-        if self.output.dropped:
-            return f"your code printed more than {fmt_bytes(limits.output)} of output while {what}"
+        if self.output.total > limits.output_flood:
+            return (
+                f"your code printed more than {fmt_bytes(limits.output_flood)} of output while {what}; the grader "
+                "stopped it, since printing that much would use up the time for grading"
+            )
         if folder_size(self.cfg.scratch) > limits.disk:
             return f"your code wrote more than {fmt_bytes(limits.disk)} to disk while {what}"
         return None
@@ -305,6 +341,8 @@ class StudentHandle:
         self.called: set[str] = set()  # student functions called; the plugin keeps them per test
         self.student_seconds = 0.0  # inside student calls, as the worker timed them
         self.import_seconds = 0.0  # importing the student's files, summed over worker restarts
+        self.output_printed = 0  # bytes the student's code printed, over every worker
+        self.output_dropped = 0  # of which not kept (the middle of a long output)
 
     # references the worker resolves on its own side
     def tokenizer(self, asset: str, **kwargs: Any) -> dict[str, Any]:
@@ -377,6 +415,8 @@ class StudentHandle:
             alone.close()  # the peak is read when the worker is stopped
             self.problem = self.problem or alone.problem  # an import that hung will hang again
             self.peak_rss = max(self.peak_rss, alone.peak_rss)
+            self.output_printed += alone.output_printed
+            self.output_dropped += alone.output_dropped
             self.calls += alone.calls
             self.called |= alone.called
             self.student_seconds += alone.student_seconds
@@ -430,6 +470,8 @@ class StudentHandle:
         if self._worker is not None:
             self._worker.stop()
             self.peak_rss = max(self.peak_rss, self._worker.peak_rss)
+            self.output_printed += self._worker.output.total
+            self.output_dropped += self._worker.output.dropped
             self._worker = None
 
     def close(self) -> None:

@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from autograder.worker.protocol import REF, decode, encode, is_ref, to_plain
+from autograder.worker.protocol import MAX_MESSAGE, REF, decode, encode, is_ref, to_plain
 
 
 class Worker:
@@ -181,6 +181,18 @@ def main() -> None:
             data = encode(reply)
         except (TypeError, ValueError) as exc:
             data = encode({"id": request.get("id"), "ok": False, "kind": "notplain", "error": str(exc)})
+        if len(data) > MAX_MESSAGE:  # said here, in a few bytes, rather than refused on the grader's side
+            data = encode(
+                {
+                    "id": request.get("id"),
+                    "ok": False,
+                    "kind": "toolarge",
+                    "error": (
+                        f"the value {request.get('fn')}() returned is {len(data) / 1024**2:.0f} MiB as JSON, more than the "
+                        f"{MAX_MESSAGE // 1024**2} MiB the grader accepts: return a summary, not whole tensors or datasets"
+                    ),
+                }
+            )
         sys.stdout.flush()
         sys.stderr.flush()
         replies.write(data)

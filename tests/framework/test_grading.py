@@ -233,3 +233,22 @@ def test_validation_runs_every_module_in_one_pool_references_first():
         ["a/ref", "a/starter", "a/m0"],
         ["b/ref", "b/starter"],
     ]
+
+
+def test_a_mistyped_path_or_module_is_not_a_grade(mini, tmp_path):
+    """The TA's typo exits non-zero and its results.json says the grader failed, not a zero for the work."""
+    sub = submission(tmp_path / "s", "x = 1\n")
+    for module, path, said in [
+        ("mini", tmp_path / "nope", "no submission at"),
+        ("minj", sub, "unknown module"),
+    ]:
+        out = tmp_path / f"out-{module}"
+        done = subprocess.run(
+            [sys.executable, "-m", "autograder.cli", "grade", module, str(path), "--out", str(out)],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 2 and said in done.stderr, done.stderr
+        results = json.loads((out / "results.json").read_text())
+        assert results["extra_data"]["operator_error"] and said in results["extra_data"]["grader_failed"]
+        assert "This is not a grade" in results["tests"][0]["output"]

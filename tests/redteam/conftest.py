@@ -27,6 +27,7 @@ LIMITS = {
     "memory": "384MiB",
     "processes": 48,
     "output": "64KiB",
+    "output_flood": "16MiB",
     "disk": "8MiB",
 }
 # In the hidden test, hidden data and reference: must never reach the worker. Random per run, so no

@@ -247,10 +247,49 @@ def test_disk_fill(grade_it, body):
 
 
 def test_a_gigabyte_of_stdout(grade_it):
+    """A flood that would take the wall time is stopped, with its own message."""
     body = "import sys\nfor _ in range(1024):\n    sys.stdout.write('x' * 1024**2)\nreturn a + b"
     message = only_failed(grade_it(with_body("add", body)), "test_add")
-    assert "printed more than 64 KiB of output while calling add()" in message
+    assert "printed more than 16 MiB of output while calling add()" in message
+    assert "stopped it" in message
     assert len(message) < 4000
+
+
+def test_chatty_but_correct_work_gets_full_marks(grade_it):
+    """Output volume alone costs no marks: the head and the tail are kept and the work is graded."""
+    chatty = "import sys\nfor i in range(11):\n    print(f'debug {i}', 'y' * 1024**2)\n"
+    graded = grade_it(chatty + with_body("add", "print('adding', a, b)\nreturn a + b"))
+    assert graded.score == 4, graded.text
+    assert graded.data["extra_data"]["output_bytes"] > 11 * 1024**2
+    assert "printed 11" in graded.data["output"] and "graded your work as usual" in graded.data["output"]
+
+
+def test_an_oversized_return_value_is_refused_by_the_worker(grade_it):
+    message = only_failed(grade_it(with_body("add", "return 'x' * (100 * 1024**2)")), "test_add")
+    assert "add() returned is 100 MiB as JSON, more than the 64 MiB the grader accepts" in message
+
+
+def test_an_oversized_reply_written_to_the_channel_is_refused_early(grade_it):
+    """Bytes written straight into the reply pipe, past the worker's own check: the grader stops
+    reading once they pass the limit instead of taking them all in."""
+    body = """
+import os, stat
+for fd in range(3, 64):
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode) and os.get_blocking(fd) is not None:
+            os.write(fd, b"")
+    except OSError:
+        continue
+    try:
+        chunk = b"9" * 1024**2
+        for _ in range(150):
+            os.write(fd, chunk)
+    except OSError:
+        pass
+return a + b
+"""
+    message = only_failed(grade_it(with_body("add", body)), "test_add")
+    assert "sent back more than 64 MiB of data while calling add()" in message
 
 
 # -- the outside world --------------------------------------------------------------------------
