@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 from autograder.grade.results import extra_credit_possible, score_text
 from autograder.hub.cli import hub_app
 from autograder.mutate.cli import mutate
+from autograder.mutate.cli import mutate
 from autograder.quiz.cli import quiz_app
 from autograder.release.cli import requirements
 
@@ -48,6 +49,7 @@ class _Commands(TyperGroup):
 app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(hub_app, name="hub")
+app.command()(mutate)
 app.command()(mutate)
 app.command()(requirements)
 

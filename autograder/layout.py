@@ -66,6 +66,13 @@ class Layout:
     def mistakes_file(self, module: str) -> Path:
         return self.assignment_dir(module) / "mistakes.yaml"
 
+    def mutation_report(self, module: str) -> Path:
+        """`course mutate`'s results, kept beside the graders they measure (never shipped to students)."""
+        return self.assignment_dir(module) / "mutants.json"
+
+    def equivalent_mutants_file(self, module: str) -> Path:
+        return self.assignment_dir(module) / "equivalent_mutants.yaml"
+
     def quiz_file(self, module: str) -> Path:
         return self.root / "quizzes" / f"{module}.yaml"
 

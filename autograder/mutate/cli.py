@@ -1,0 +1,93 @@
+"""`course mutate MODULE`: how many plausible mistakes in the reference do the hidden graders catch?"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from autograder.mutate.report import MutantResult, Report, load_equivalents, stale_equivalents, tally
+
+console = Console()
+
+
+def mutate(
+    module: str,
+    function: Annotated[
+        list[str] | None, typer.Option("--function", help="mutate only this function (repeatable)")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="gradings run at once")] = 1,
+    budget: Annotated[
+        float | None, typer.Option(help="seconds: no mutant starts after them (default: no bound)")
+    ] = None,
+) -> None:
+    """Grade mutants of the reference's solution regions (student-like mistakes) with the hidden
+    tests that exercise each function; report per function what was killed, what survived and why.
+    Results go to assignments/MODULE/mutants.json; mark equivalent survivors in
+    assignments/MODULE/equivalent_mutants.yaml."""
+    from autograder.layout import Layout
+    from autograder.mutate.run import mutate as run_mutate
+    from autograder.yamlconf import ConfigError
+
+    try:
+        layout = Layout.discover()
+        equivalents = load_equivalents(layout, module)
+        report = run_mutate(layout, module, function, jobs, budget, progress=_progress)
+    except ConfigError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    show(report, equivalents)
+    console.print(f"results in {layout.mutation_report(module)}")
+
+
+def _progress(function: str, result: MutantResult) -> None:
+    colour = {"killed": "green", "survived": "red", "skipped": "yellow"}[result.status]
+    console.print(
+        f"  {escape(result.id)} line {result.line}: [{colour}]{result.status}[/] "
+        f"{escape(result.detail[:100])} ({result.seconds:.0f} s)",
+        highlight=False,
+    )
+
+
+def show(report: Report, equivalents: dict[str, str]) -> None:
+    table = Table(title=f"course mutate {report.module} ({report.seconds:.0f} s)")
+    for col in ("function", "mutants", "killed", "survived", "equivalent", "skipped", "kill rate", "tests"):
+        table.add_column(col, overflow="fold")
+    for name, result in report.functions.items():
+        t = tally(result, equivalents)
+        rate = "-" if t.rate is None else f"{t.rate:.0%}"
+        colour = (
+            "green" if t.rate is not None and t.rate >= 0.9 else "red" if t.rate is not None else "yellow"
+        )
+        table.add_row(
+            name,
+            str(len(result.mutants)),
+            str(t.killed),
+            str(t.survived),
+            str(t.equivalent),
+            str(t.skipped),
+            f"[{colour}]{rate}[/]",
+            ", ".join(result.tests) or "[red]none[/]",
+        )
+    console.print(table)
+    for result in report.functions.values():
+        for m in result.mutants:
+            if m.status == "survived" and m.id not in equivalents:
+                body = "\n".join(line for line in m.diff.splitlines()[2:])
+                console.print(
+                    f"[red]survived[/] {escape(m.id)} (line {m.line}) {escape(m.detail)}\n{escape(body)}\n"
+                )
+    skipped: dict[str, int] = {}
+    for result in report.functions.values():
+        for m in result.mutants:
+            if m.status == "skipped":
+                skipped[m.detail.split(":")[0]] = skipped.get(m.detail.split(":")[0], 0) + 1
+    for reason, n in skipped.items():
+        console.print(f"[yellow]skipped {n} mutants[/]: {escape(reason)}")
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    for stale in stale_equivalents(report, equivalents):
+        console.print(f"[yellow]equivalent_mutants.yaml lists {escape(stale)}[/]")

@@ -1,0 +1,255 @@
+"""Grade every mutant with only the hidden tests that exercise its function, within a time budget."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import tempfile
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from itertools import zip_longest
+from pathlib import Path
+
+from autograder.layout import Layout
+from autograder.mutate.operators import Mutant, functions, generate
+from autograder.mutate.report import (
+    FunctionResult,
+    MutantResult,
+    Report,
+    TestCalls,
+    fingerprint,
+    load_report,
+)
+from autograder.validate import grade_in_subprocess, reference_submission, write_submission
+from autograder.yamlconf import ConfigError
+
+
+def test_map(results: dict) -> dict[str, TestCalls]:
+    """Test id -> the student functions it called on the reference (parametrized cases merged)."""
+    tests: dict[str, TestCalls] = {}
+    for t in results["tests"]:
+        extra = t.get("extra_data", {})
+        tid = extra.get("id", t["name"])
+        seen = tests.get(tid, TestCalls(calls=[], seconds=0.0, passed=True))
+        tests[tid] = TestCalls(
+            calls=sorted({*seen.calls, *extra.get("calls", [])}),
+            seconds=round(seen.seconds + float(extra.get("seconds", 0.0)), 3),
+            passed=seen.passed and t["status"] == "passed",
+        )
+    return tests
+
+
+def callers(sources: list[str]) -> dict[str, set[str]]:
+    """function -> the top-level functions that call it, directly or not (a test of `train` also
+    exercises the `tokenize` it calls)."""
+    direct: dict[str, set[str]] = defaultdict(set)
+    for source in sources:
+        tree = ast.parse(source)
+        names = {f.name for f in functions(tree)}
+        for func in functions(tree):
+            for node in ast.walk(func):
+                if isinstance(node, ast.Name) and node.id in names and node.id != func.name:
+                    direct[node.id].add(func.name)
+    closure: dict[str, set[str]] = {}
+    for name in list(direct):
+        todo, seen = list(direct[name]), set()
+        while todo:
+            caller = todo.pop()
+            if caller not in seen:
+                seen.add(caller)
+                todo.extend(direct.get(caller, ()))
+        closure[name] = seen
+    return closure
+
+
+def tests_for(function: str, tests: dict[str, TestCalls], calling: dict[str, set[str]]) -> list[str]:
+    """The tests that passed on the reference and call `function` or a function that calls it."""
+    names = {function, *calling.get(function, ())}
+    return [tid for tid, t in tests.items() if t.passed and names.intersection(t.calls)]
+
+
+@dataclass
+class Job:
+    mutant: Mutant
+    tests: list[str]
+    estimate: float  # seconds one grading should take, from the reference's test times
+
+
+def _interleave(mutants: list[Mutant]) -> list[Mutant]:
+    """Round-robin over operators: a run cut short by the budget has seen every kind of mistake."""
+    by_op: dict[str, list[Mutant]] = defaultdict(list)
+    for m in mutants:
+        by_op[m.operator].append(m)
+    return [m for group in zip_longest(*by_op.values()) for m in group if m is not None]
+
+
+def _killed(results: dict) -> tuple[bool, str]:
+    extra = results.get("extra_data", {})
+    if extra.get("grader_failed"):
+        return True, f"grading failed: {extra['grader_failed']}"
+    failed = [t for t in results["tests"] if t["status"] != "passed"]
+    if failed:
+        first = failed[0]
+        message = (first.get("output") or "").strip().splitlines()
+        return True, f"{first['extra_data'].get('id', first['name'])}: {message[0][:120] if message else ''}"
+    if extra.get("grader_errors"):
+        return True, "a grader error"
+    return False, ""
+
+
+def _grade_mutant(
+    layout: Layout, module_id: str, files: dict[str, bytes], job: Job, work: Path
+) -> MutantResult:
+    started = time.monotonic()
+    folder = Path(tempfile.mkdtemp(prefix="mutant-", dir=work))
+    try:
+        sub = write_submission(folder / "sub", {**files, job.mutant.file: job.mutant.source.encode()})
+        killed, detail = _killed(grade_in_subprocess(layout, module_id, sub, folder / "out", only=job.tests))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return _result(job.mutant, "killed" if killed else "survived", detail, time.monotonic() - started)
+
+
+def _result(m: Mutant, status: str, detail: str, seconds: float = 0.0) -> MutantResult:
+    return MutantResult(
+        id=m.id,
+        operator=m.operator,
+        line=m.line,
+        diff=m.diff,
+        status=status,
+        detail=detail,
+        seconds=round(seconds, 1),
+    )
+
+
+def reference_run(layout: Layout, module_id: str, work: Path) -> tuple[dict[str, TestCalls], float]:
+    """Grade the reference once: which tests call what, how long each takes, the fixed cost."""
+    ref = reference_submission(layout, module_id, work / "reference")
+    results = grade_in_subprocess(layout, module_id, ref, work / "reference-out")
+    tests = test_map(results)
+    wall = float(results.get("extra_data", {}).get("wall_time") or results.get("execution_time") or 0.0)
+    return tests, max(wall - sum(t.seconds for t in tests.values()), 1.0)
+
+
+def mutate(
+    layout: Layout,
+    module_id: str,
+    only: list[str] | None = None,
+    jobs: int = 1,
+    budget: float | None = None,
+    progress: Callable[[str, MutantResult], None] | None = None,
+) -> Report:
+    """Mutate the reference's solution regions, grade each mutant, write and return the report.
+
+    `only` limits the run to those functions (the report keeps the other functions' last results
+    when the graders have not changed since). No mutant starts once `budget` seconds are spent, nor
+    one whose estimated grading time exceeds what is left.
+    """
+    started = time.monotonic()
+    module = layout.course.module(module_id)
+    ref_dir = layout.reference_dir(module_id)
+    files = {f: (ref_dir / f).read_bytes() for f in module.files}
+    sources = {f: b.decode() for f, b in files.items() if f.endswith(".py")}
+    print_ = fingerprint(layout, module_id)
+    path = layout.mutation_report(module_id)
+    previous = _previous(path, print_)
+    notes: list[str] = []
+
+    mutants = [m for f, src in sources.items() for m in generate(src, f, set(only) if only else None)]
+    known = {f.name for src in sources.values() for f in functions(ast.parse(src))}
+    if only and (unknown := sorted(set(only) - known)):
+        raise ConfigError(
+            f"{module_id} has no top-level function {', '.join(unknown)}; it has {', '.join(sorted(known))}"
+        )
+
+    with tempfile.TemporaryDirectory(prefix=f"course-mutate-{module_id}-") as tmp:
+        work = Path(tmp)
+        if previous is not None and previous.tests:
+            tests, overhead = previous.tests, previous.grading_overhead
+            notes.append("test map reused from the last run (hidden tests and reference unchanged)")
+        else:
+            tests, overhead = reference_run(layout, module_id, work)
+        failing = sorted(t for t, info in tests.items() if not info.passed)
+        if failing:
+            notes.append(f"the reference fails {', '.join(failing)}: those tests cannot kill mutants")
+        calling = callers(list(sources.values()))
+
+        results: dict[str, list[MutantResult]] = defaultdict(list)
+        selected: dict[str, list[str]] = {}
+        queue: list[Job] = []
+        for name in dict.fromkeys(m.function for m in mutants):
+            selected[name] = tests_for(name, tests, calling)
+            own = _interleave([m for m in mutants if m.function == name])
+            if not selected[name]:
+                results[name] = [
+                    _result(m, "survived", f"no hidden test calls {name}() or a function that calls it")
+                    for m in own
+                ]
+                continue
+            estimate = overhead + sum(tests[t].seconds for t in selected[name])
+            queue.extend(Job(m, selected[name], estimate) for m in own)
+        queue.sort(key=lambda job: job.estimate)  # cheap functions first: a budget covers the most
+
+        pending: deque[Job] = deque(queue)
+        running: dict[Future, Job] = {}
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            while pending or running:
+                while pending and len(running) < max(1, jobs):
+                    job = pending.popleft()
+                    left = None if budget is None else budget - (time.monotonic() - started)
+                    if left is not None and job.estimate > left:
+                        reason = (
+                            "budget spent"
+                            if left <= 0
+                            else f"budget: one grading takes ~{job.estimate:.0f} s, {left:.0f} s left"
+                        )
+                        result = _result(job.mutant, "skipped", reason)
+                        results[job.mutant.function].append(result)
+                        if progress:
+                            progress(job.mutant.function, result)
+                        continue
+                    running[pool.submit(_grade_mutant, layout, module_id, files, job, work)] = job
+                if not running:
+                    continue
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = running.pop(future)
+                    result = future.result()
+                    results[job.mutant.function].append(result)
+                    if progress:
+                        progress(job.mutant.function, result)
+
+    order = {m.id: i for i, m in enumerate(mutants)}
+    report = Report(
+        module=module_id,
+        fingerprint=print_,
+        seconds=round(time.monotonic() - started, 1),
+        grading_overhead=round(overhead, 1),
+        tests=tests,
+        functions={
+            **(previous.functions if previous and only else {}),
+            **{
+                name: FunctionResult(
+                    tests=selected[name], mutants=sorted(results[name], key=lambda r: order[r.id])
+                )
+                for name in selected
+            },
+        },
+        notes=notes,
+    )
+    path.write_text(report.model_dump_json(indent=1) + "\n")
+    return report
+
+
+def _previous(path: Path, current: str) -> Report | None:
+    """The last report, if it measured the same graders and reference."""
+    if not path.exists():
+        return None
+    try:
+        report = load_report(path)
+    except ConfigError:
+        return None
+    return report if report.fingerprint == current else None
