@@ -9,14 +9,13 @@ finished and the next run grades only what is missing or changed.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,10 +38,9 @@ from autograder.grade.runner import HIDE_FROM_WORKER, Suite, grader_version
 from autograder.gradebook import Gradebook
 from autograder.gradebook.late import Lateness, apply_to_results, assess, effective_due
 from autograder.layout import Layout
+from autograder.sandbox.kill import die_with_parent, kill_tree, reap_orphans
 
 STARTUP_ALLOWANCE = 120.0  # seconds a grading process may take beyond the module's wall limit
-PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class BatchError(Exception):
@@ -119,34 +117,114 @@ def content_hash(sub: Submission, files: list[str]) -> str:
         return take_in(sub.path.absolute(), Path(tmp), files).content_hash
 
 
-# -- processes -------------------------------------------------------------------------------------
-def _die_with_parent() -> None:
-    """Runs in the grading process before exec: a SIGKILLed batch takes its gradings with it."""
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+# -- one grading ----------------------------------------------------------------------------------
+class Grading:
+    """One `course grade` process grading one submission into `dest`: the same command, environment
+    and deadline wherever it runs (the local pool, or a Dask worker's machine)."""
+
+    def __init__(
+        self,
+        root: Path,
+        module_id: str,
+        submission: Path,
+        dest: Path,
+        grade_args: list[str],
+        hide: list[Path],
+        wall: float,
+    ) -> None:
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / "results.json").unlink(missing_ok=True)  # what is read back must come from this grading
+        self.dest, self.limit = dest, wall + STARTUP_ALLOWANCE
+        cmd = [
+            sys.executable,
+            "-m",
+            "autograder.cli",
+            "grade",
+            module_id,
+            str(submission.absolute()),
+            "--out",
+            str(dest.absolute()),
+            "--quiet",
+            *grade_args,
+        ]
+        with open(dest / "grade.log", "wb") as log:
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=root,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+                env={
+                    **os.environ,
+                    "COURSE_ROOT": str(root),
+                    # classmates' submissions and results stay out of this worker's reach
+                    HIDE_FROM_WORKER: os.pathsep.join(str(p.resolve()) for p in hide),
+                },
+            )
+        self.started = time.monotonic()
+        self.timed_out = False
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+    def done(self) -> bool:
+        """Finished, or stopped now for going past its deadline."""
+        if self.proc.poll() is not None:
+            return True
+        self.timed_out = self.seconds > self.limit
+        return self.timed_out
+
+    def stop(self) -> int:
+        """Kill whatever the grading left behind (or all of it); its exit status."""
+        kill_tree(self.proc.pid)
+        return self.proc.wait()
+
+    def verdict(self, code: int, points: float) -> tuple[dict[str, Any], str]:
+        """The results this finished grading stands for, and its status."""
+        return verdict(_read_results(self.dest / "results.json"), code, self.timed_out, self.limit, points)
 
 
-def kill_tree(pid: int) -> None:
-    try:
-        procs = [*psutil.Process(pid).children(recursive=True), psutil.Process(pid)]
-    except psutil.NoSuchProcess:
-        return
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    for proc in procs:
-        try:
-            proc.kill()
-        except psutil.NoSuchProcess:
-            pass
+def verdict(
+    results: dict[str, Any] | None, code: int, timed_out: bool, limit: float, points: float
+) -> tuple[dict[str, Any], str]:
+    """A grading's results and status: graded, or error when the grader itself failed (the results
+    then say so, and a re-run grades it again)."""
+    failed = results is None or bool(results.get("extra_data", {}).get("grader_failed"))
+    status = "graded" if code == 0 and not failed else "error"
+    why = f"took longer than {limit:.0f} s" if timed_out else f"stopped with exit status {code}"
+    if results is None:
+        results = failure_results(
+            f"The autograder itself failed on this submission (it {why}). This is not "
+            "your fault: your instructor has been told.",
+            points,
+        ).to_json()
+    elif timed_out:  # keep the tests that finished; say why the rest did not run
+        results["output"] = f"Grading was stopped: it {why}.\n{results.get('output', '')}".strip()
+    return results, status
+
+
+def sweep_orphans(keep: set[int]) -> None:
+    """Kill and reap processes re-parented to us (daemons a grading left behind), but not `keep`."""
+    for _ in range(5):
+        orphans = [p for p in psutil.Process().children() if p.pid not in keep]
+        if not orphans:
+            return
+        for proc in orphans:
+            kill_tree(proc.pid)
+            try:
+                os.waitpid(proc.pid, 0)
+            except ChildProcessError:
+                pass
 
 
 @dataclass
-class Running:
+class Queued:
+    """A submission to grade, with what the gradebook keys it by and its lateness."""
+
     sub: Submission
-    proc: subprocess.Popen
-    started: float
-    deadline: float
     content_hash: str
     lateness: Lateness
 
@@ -175,9 +253,7 @@ class BatchGrader:
         self.times, self.extensions = times or {}, extensions or {}
         self.grade_args = ["--suite", suite, *(grade_args or [])]
         self.console = console or Console()
-        self.running: list[Running] = []
         self.outcomes: list[Outcome] = []
-        self._ours_before: set[int] = set()
 
     def due(self, student: str) -> datetime | None:
         return effective_due(self.module.due, self.extensions.get(student))
@@ -189,97 +265,50 @@ class BatchGrader:
             lateness = assess(self.policy, self.due(sub.student), submitted_at(sub, self.times))
             done = self.gradebook.find(self.module_id, sub.student, digest, self.version)
             if done is None:
-                todo.append((sub, digest, lateness))
+                todo.append(Queued(sub, digest, lateness))
             else:
                 self._refresh(done, sub, lateness)
-        self._ours_before = {p.pid for p in psutil.Process().children()}
-        _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans of a grading come back to us to be killed
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        try:
-            with Progress(*columns, console=self.console, auto_refresh=False, transient=False) as progress:
-                task = progress.add_task(f"grading {self.module_id}", total=len(todo))
-                while todo or self.running:
-                    while todo and len(self.running) < self.jobs:
-                        self._start(*todo.pop(0))
-                    for job in list(self.running):
-                        if self._poll(job):
-                            progress.advance(task)
-                    progress.refresh()
-                    time.sleep(0.05)
-        finally:
-            for job in self.running:
-                kill_tree(job.proc.pid)
-                job.proc.wait()
-            self._sweep_orphans()
-            _libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        with Progress(*columns, console=self.console, auto_refresh=False, transient=False) as progress:
+            task = progress.add_task(f"grading {self.module_id}", total=len(todo))
+            self._grade(todo, lambda: progress.advance(task), progress.refresh)
         return self.outcomes
 
-    def _start(self, sub: Submission, digest: str, lateness: Lateness) -> None:
-        dest = self.out / sub.student
-        dest.mkdir(parents=True, exist_ok=True)
-        (dest / "results.json").unlink(missing_ok=True)  # what is read back must come from this grading
-        cmd = [
-            sys.executable,
-            "-m",
-            "autograder.cli",
-            "grade",
-            self.module_id,
-            str(sub.path.absolute()),
-            "--out",
-            str(dest.absolute()),
-            "--quiet",
-            *self.grade_args,
-        ]
-        with open(dest / "grade.log", "wb") as log:
-            proc = subprocess.Popen(
-                cmd,
-                cwd=self.layout.root,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-                env={
-                    **os.environ,
-                    "COURSE_ROOT": str(self.layout.root),
-                    # classmates' submissions and results stay out of this worker's reach
-                    HIDE_FROM_WORKER: os.pathsep.join(
-                        [str(sub.path.parent.resolve()), str(self.out.resolve())]
-                    ),
-                },
-            )
-        now = time.monotonic()
-        self.running.append(
-            Running(sub, proc, now, now + self.limits.wall + STARTUP_ALLOWANCE, digest, lateness)
-        )
+    def _grade(self, todo: list[Queued], advance: Callable[[], None], refresh: Callable[[], None]) -> None:
+        """The local pool: at most `jobs` gradings at once, each recorded as soon as it finishes."""
+        running: dict[Grading, Queued] = {}
+        ours_before = {p.pid for p in psutil.Process().children()}
+        reap_orphans(True)  # orphans of a grading come back to us to be killed
+        try:
+            while todo or running:
+                while todo and len(running) < self.jobs:
+                    job = todo.pop(0)
+                    running[self._start(job.sub)] = job
+                for grading in [g for g in running if g.done()]:
+                    code = grading.stop()
+                    job = running.pop(grading)
+                    sweep_orphans(ours_before | {g.proc.pid for g in running})
+                    results, status = grading.verdict(code, self.module.points)
+                    self._finish(job.sub, job.content_hash, results, job.lateness, status, grading.seconds)
+                    advance()
+                refresh()
+                time.sleep(0.05)
+        finally:
+            for grading in running:
+                grading.stop()
+            sweep_orphans(ours_before)
+            reap_orphans(False)
 
-    def _poll(self, job: Running) -> bool:
-        code = job.proc.poll()
-        timed_out = code is None and time.monotonic() > job.deadline
-        if code is None and not timed_out:
-            return False
-        kill_tree(job.proc.pid)  # whatever the grading left behind
-        code = job.proc.wait()
-        self.running.remove(job)
-        self._sweep_orphans()
-        results = _read_results(self.out / job.sub.student / "results.json")
-        failed = results is None or bool(results.get("extra_data", {}).get("grader_failed"))
-        status = "graded" if code == 0 and not failed else "error"
-        why = (
-            f"took longer than {self.limits.wall + STARTUP_ALLOWANCE:.0f} s"
-            if timed_out
-            else f"stopped with exit status {code}"
+    def _start(self, sub: Submission) -> Grading:
+        return Grading(
+            self.layout.root,
+            self.module_id,
+            sub.path,
+            self.out / sub.student,
+            self.grade_args,
+            [sub.path.parent, self.out],
+            self.limits.wall,
         )
-        if results is None:
-            results = failure_results(
-                f"The autograder itself failed on this submission (it {why}). This is not "
-                "your fault: your instructor has been told.",
-                self.module.points,
-            ).to_json()
-        elif timed_out:  # keep the tests that finished; say why the rest did not run
-            results["output"] = f"Grading was stopped: it {why}.\n{results.get('output', '')}".strip()
-        self._finish(job.sub, job.content_hash, results, job.lateness, status, time.monotonic() - job.started)
-        return True
 
     def _finish(
         self,
@@ -346,20 +375,6 @@ class BatchGrader:
         )
         (self.out / student / "feedback.html").write_text(render_student_html(fb), encoding="utf-8")
         (self.out / student / "feedback.md").write_text(render_student_markdown(fb), encoding="utf-8")
-
-    def _sweep_orphans(self) -> None:
-        """Kill and reap processes re-parented to us (daemons a grading left behind)."""
-        for _ in range(5):
-            ours = {job.proc.pid for job in self.running} | self._ours_before
-            orphans = [p for p in psutil.Process().children() if p.pid not in ours]
-            if not orphans:
-                return
-            for proc in orphans:
-                kill_tree(proc.pid)
-                try:
-                    os.waitpid(proc.pid, 0)
-                except ChildProcessError:
-                    pass
 
 
 def _read_results(path: Path) -> dict[str, Any] | None:

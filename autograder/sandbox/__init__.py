@@ -20,7 +20,6 @@ import os
 import random
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ import autograder
 from autograder.config import Limits
 from autograder.sandbox.access import close_off, coverable, mount_namespaces_work, mount_prefix, open_up
 from autograder.sandbox.cgroup import Cgroup
+from autograder.sandbox.kill import kill_group, kill_uid
 
 BACKENDS = ("auto", "bwrap", "uid", "none")
 
@@ -86,10 +86,7 @@ class Running:
         self.stopped = True
         if self.cgroup:
             self.cgroup.kill()
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        kill_group(self.proc.pid)
         if self.uid is not None:
             kill_uid(self.uid)
         if self.proc.returncode is None:
@@ -106,21 +103,6 @@ class Running:
             elif self.cgroup.processes_exceeded():
                 self.limit_hit = "processes"
             self.cgroup.remove()
-
-
-def kill_uid(uid: int) -> None:
-    """SIGKILL every process of `uid`: daemons and double forks included. kill(-1) as that uid signals
-    them all at once (the kernel holds the task list), so a fork bomb cannot outrun it."""
-    pid = os.fork()
-    if pid == 0:  # only system calls from here on: safe even though the grader has threads
-        try:
-            os.setgroups([])
-            os.setresgid(uid, uid, uid)
-            os.setresuid(uid, uid, uid)
-            os.kill(-1, signal.SIGKILL)
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
 
 
 def _rlimits(limits: Limits, cgroup: Cgroup | None, nproc: bool) -> None:
