@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from autograder.batch.cli import cluster_app
 from autograder.grade.results import extra_credit_possible, score_text
 from autograder.hub.cli import hub_app
 from autograder.mutate.cli import mutate
@@ -49,6 +50,7 @@ class _Commands(TyperGroup):
 app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(hub_app, name="hub")
+app.add_typer(cluster_app, name="cluster")
 app.command()(mutate)
 app.command()(mutate)
 app.command()(requirements)
