@@ -73,11 +73,11 @@ class Limits(Strict):
     memory: Bytes = 4 * 1024**3
     processes: int = 256
     output: Bytes = 1024**2  # student stdout+stderr kept per worker (its first and last halves)
-    output_flood: Bytes = (
-        256 * 1024**2
-    )  # printed past this, the worker is stopped: the flood would eat the wall time
+    # printed past this, the worker is stopped: such a flood would eat the grading's wall time
+    output_flood: Bytes = 256 * 1024**2
     disk: Bytes = 2 * 1024**3  # writable scratch space
     threads: int = Field(default=1, ge=1)  # OpenMP/MKL threads of the worker (torch's intra-op pool)
+    grader_memory: Bytes = 4 * 1024**3  # the trusted grading process itself (grade.bounded)
 
 
 class LatePolicy(Strict):
@@ -96,6 +96,7 @@ class Defaults(Strict):
     limits: Limits = Limits()
     late: LatePolicy = LatePolicy()
     seed: int = 1234
+    mutation_kill_rate: Fraction = 0.9  # `course validate`: share of non-equivalent mutants graders kill
 
 
 class OfflineSource(Strict):
@@ -141,6 +142,7 @@ class LimitsOverride(Strict):
     output_flood: Bytes | None = None
     disk: Bytes | None = None
     threads: int | None = None
+    grader_memory: Bytes | None = None
 
 
 class LateOverride(Strict):
@@ -168,6 +170,7 @@ class Module(Strict):
     limits: LimitsOverride = LimitsOverride()
     late: LateOverride = LateOverride()
     seeds: list[int] = [1234]  # `course validate` grades the reference once per seed
+    mutation_kill_rate: Fraction | None = None  # overrides defaults.mutation_kill_rate
     resources: Resources = Resources()  # for cluster grading only; never part of a grade
 
     def effective_limits(self, defaults: Limits) -> Limits:
@@ -232,6 +235,10 @@ class Course(Strict):
 
     def late_for(self, module_id: str) -> LatePolicy:
         return self.module(module_id).effective_late(self.defaults.late)
+
+    def kill_rate_for(self, module_id: str) -> float:
+        rate = self.module(module_id).mutation_kill_rate
+        return self.defaults.mutation_kill_rate if rate is None else rate
 
 
 def load_course(path: Path) -> Course:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from autograder.hashing import tree_hash
-from autograder.notebook import notebook_to_script
+from autograder.notebook import notebook_to_script, syntax_error_cell
 
 MAX_FILES = 200
 MAX_FILE_BYTES = 20 * 1024**2
@@ -199,7 +199,7 @@ def take_in(submission: Path, workdir: Path, expected: list[str]) -> Intake:
         elif submission.is_file() and submission.suffix == ".zip":
             extract_zip(submission, raw)
         elif submission.is_file() and submission.suffix in (".py", ".ipynb"):
-            copy_folder_single(submission, raw)
+            copy_file(submission, raw)
         else:
             raise IntakeError(f"{submission.name} is neither a folder, a .zip, a .py nor an .ipynb file")
         intake.content_hash = tree_hash(raw)
@@ -214,9 +214,10 @@ def take_in(submission: Path, workdir: Path, expected: list[str]) -> Intake:
             try:
                 ast.parse(source, filename=name)
             except SyntaxError as exc:
-                raise IntakeError(
-                    f"{chosen.name}, line {exc.lineno}: syntax error: {exc.msg}. Fix it, then resubmit."
-                ) from None
+                where = f"line {exc.lineno}: syntax error: {exc.msg}"
+                if chosen.suffix == ".ipynb":  # the converted script's line means nothing to the student
+                    where = syntax_error_cell(_read_source(chosen, chosen.name)) or where
+                raise IntakeError(f"{chosen.name}, {where}. Fix it, then resubmit.") from None
             (files_dir / f"{stem}.py").write_text(source, encoding="utf-8")
             intake.files.append(f"{stem}.py")
     except IntakeError as exc:
@@ -228,7 +229,8 @@ def take_in(submission: Path, workdir: Path, expected: list[str]) -> Intake:
     return intake
 
 
-def copy_folder_single(path: Path, dest: Path) -> None:
+def copy_file(path: Path, dest: Path) -> None:
+    """A single-file submission (.py or .ipynb) into `dest`, size-capped like any file in a folder."""
     st = path.lstat()
     if st.st_size > MAX_FILE_BYTES:
         raise IntakeError(f"{path.name} is larger than {MAX_FILE_BYTES // 1024**2} MiB")

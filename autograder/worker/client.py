@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import select
@@ -58,6 +59,9 @@ class WorkerConfig:
     backend: Backend
     readonly: list[Path] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # "autograder.pkg.mod:function" hooks the worker calls before it imports the student's code, e.g.
+    # to reach a service a module's fixtures run (see StudentHandle.restart)
+    startup: list[str] = field(default_factory=list)
 
 
 class OutputLog:
@@ -163,6 +167,7 @@ class WorkerProcess:
                     "scratch": str(cfg.scratch),
                     "data": str(cfg.data) if cfg.data else None,
                     "seed": cfg.seed,
+                    "startup": cfg.startup,
                     "request_fd": req_r,
                     "reply_fd": rep_w,
                 }
@@ -422,6 +427,17 @@ class StudentHandle:
             self.student_seconds += alone.student_seconds
             self.import_seconds += alone.import_seconds
         return Measured(value, alone.peak_rss, alone.student_seconds)
+
+    def restart(self, env: dict[str, str] | None = None, startup: list[str] | None = None) -> None:
+        """Stop the worker; the next call starts one with these extra environment variables and
+        startup hooks ("autograder.module:function", run before the student's code is imported).
+        A module's fixtures use it to offer a service to the student's code, and `restart()` with
+        no arguments to take it away again (see assignments/m10-sharing/hidden/conftest.py)."""
+        for hook in startup or []:
+            if not hook.startswith("autograder.") or ":" not in hook:
+                raise ValueError(f"startup hook {hook!r} must name a function of the autograder package")
+        self.close()
+        self.cfg = dataclasses.replace(self.cfg, extra_env=dict(env or {}), startup=list(startup or []))
 
     def _ask(self, message: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
         """One request within the call's and the job's time; a breach retires the worker. An import

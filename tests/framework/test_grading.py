@@ -252,3 +252,41 @@ def test_a_mistyped_path_or_module_is_not_a_grade(mini, tmp_path):
         results = json.loads((out / "results.json").read_text())
         assert results["extra_data"]["operator_error"] and said in results["extra_data"]["grader_failed"]
         assert "This is not a grade" in results["tests"][0]["output"]
+
+
+SERVICE = '''
+import pytest
+
+from autograder.api import extra_credit
+
+
+@extra_credit(1)
+def test_service(student):
+    """A fixture gives the worker an environment and a startup hook, then takes them away."""
+    with pytest.raises(ValueError):
+        student.restart(startup=["os:system"])  # only the grader's own functions run before student code
+    hub = ["autograder.hub.client:route_through_socket"]
+    student.restart(env={"COURSE_HUB_SOCKET": "/nowhere.sock", "SERVICE": "on"}, startup=hub)
+    assert student.call("env", "SERVICE") == "on" and student.call("hooked") is True
+    student.restart()
+    assert student.call("env", "SERVICE") is None and student.call("hooked") is False
+'''
+
+SERVICE_GOOD = """
+import os, sys
+
+
+def env(name):
+    return os.environ.get(name)
+
+
+def hooked():
+    return "huggingface_hub" in sys.modules
+"""
+
+
+def test_a_fixture_can_restart_the_worker_with_a_service(mini, tmp_path):
+    (mini.assignment_dir("mini") / "hidden" / "test_service.py").write_text(SERVICE)
+    results = grade(mini, "mini", submission(tmp_path / "s", GOOD + SERVICE_GOOD), tmp_path / "o")
+    service = by_id(results)["test_service"]
+    assert service["status"] == "passed", service["output"]

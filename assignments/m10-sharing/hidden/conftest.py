@@ -2,7 +2,7 @@
 
 The hub listens on a unix socket inside the student's scratch folder: the sandboxed worker has no
 network, not even loopback, yet a socket file bound into its sandbox reaches it. The worker routes
-huggingface_hub through it (COURSE_HUB_SOCKET) and holds a token that writes only to the `student`
+huggingface_hub through it (a startup hook) and holds a token that writes only to the `student`
 namespace. The trusted side reads pushed repos straight from the hub's store on disk.
 """
 
@@ -24,8 +24,9 @@ def hub(student):
         running_hub(store := HubStore(Path(root)), uds=student.scratch_path("hub.sock")) as socket,
     ):
         token = store.add_token(USER)
-        student.cfg.extra_env.update(
-            {
+        # the next call starts a worker that reaches the hub through its socket
+        student.restart(
+            env={
                 "COURSE_HUB_SOCKET": socket,
                 "HF_ENDPOINT": "http://course-hub",
                 "HF_TOKEN": token,
@@ -33,8 +34,8 @@ def hub(student):
                 "HF_HUB_OFFLINE": "0",
                 "TRANSFORMERS_OFFLINE": "0",
                 "HF_DATASETS_OFFLINE": "0",
-            }
+            },
+            startup=["autograder.hub.client:route_through_socket"],
         )
-        student.close()  # the next call starts a worker that can reach the hub
         yield SimpleNamespace(store=store, user=USER)
-        student.close()  # no client left talking to the hub when it stops
+        student.restart()  # no client left talking to the hub when it stops
