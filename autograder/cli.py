@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 from autograder.batch.cli import cluster_app
 from autograder.grade.results import extra_credit_possible, score_text
 from autograder.hub.cli import hub_app
+from autograder.nbgrader.cli import export_app, import_app
 from autograder.mutate.cli import mutate
 from autograder.mutate.cli import mutate
 from autograder.quiz.cli import quiz_app
@@ -49,6 +50,8 @@ class _Commands(TyperGroup):
 app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(hub_app, name="hub")
+app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
 app.add_typer(cluster_app, name="cluster")
 app.command()(mutate)
 app.command()(mutate)
@@ -125,8 +128,11 @@ def grade(
 
     With --jobs or --batch, SUBMISSION is a folder holding one subfolder or zip per student, named by
     student id: each is graded in its own process into OUT/<student>/, recorded in the gradebook.
+    nbgrader's collected folder (submitted/<student>/MODULE/) is always graded as a batch.
     """
-    if jobs is not None or batch or cluster:
+    from autograder.nbgrader.layout import collected  # pathlib only: nbgrader itself is never imported
+
+    if jobs is not None or batch or cluster or collected(submission, module) is not None:
         _grade_batch(
             module,
             submission,
@@ -240,13 +246,14 @@ def _grade_batch(
     from autograder.batch.cluster import ClusterGrader
     from autograder.gradebook import Gradebook
     from autograder.gradebook.late import load_extensions, load_times
+    from autograder.nbgrader.layout import collected_times
     from autograder.yamlconf import ConfigError
 
     try:
         layout = _layout()
         layout.course.module(module)
-        subs = discover(folder, skip=out)
-        time_of = load_times(times) if times else {}
+        subs = discover(folder, skip=out, module=module)
+        time_of = {**collected_times(subs), **(load_times(times) if times else {})}
         extra = load_extensions(extensions) if extensions else {}
     except (BatchError, ConfigError, OSError, ValueError) as exc:
         _fail(str(exc))
@@ -420,17 +427,28 @@ app.add_typer(gradebook_app, name="gradebook")
 @gradebook_app.command("export")
 def gradebook_export(
     db: Annotated[Path, typer.Option("--db", help="the gradebook")] = Path("results/gradebook.sqlite"),
-    out: Annotated[Path, typer.Option("--out", help="CSV to write")] = Path("grades.csv"),
+    out: Annotated[
+        Path, typer.Option("--out", help="CSV to write (nbgrader: its course folder or gradebook.db)")
+    ] = Path("grades.csv"),
     roster: Annotated[
         Path | None, typer.Option(help="CSV student_id[,name,canvas_id,sis_id,section]")
     ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv (Canvas) or nbgrader (its gradebook)")] = "csv",
 ) -> None:
-    """Write final scores as a CSV the LMS imports (Canvas gradebook columns), one row per student."""
+    """Write final scores as a CSV the LMS imports (Canvas gradebook columns), one row per student;
+    or, with --format nbgrader, into nbgrader's gradebook, where `nbgrader export` reads them."""
     from autograder.gradebook import Gradebook
     from autograder.gradebook.export import export_csv, load_roster
 
     if not db.is_file():
         _fail(f"no gradebook at {db}; grade a batch first (course grade MODULE FOLDER --jobs N)")
+    if fmt == "nbgrader":
+        from autograder.nbgrader.cli import write_back
+
+        write_back(db, out)
+        return
+    if fmt != "csv":
+        _fail(f"--format {fmt}: use csv or nbgrader")
     try:
         people = load_roster(roster) if roster else None
     except (OSError, ValueError) as exc:

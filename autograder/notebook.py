@@ -6,11 +6,15 @@ import re
 
 CELL = re.compile(r"^# %%(?P<md>\s*\[markdown\])?.*$")
 MAGIC = re.compile(r"^\s*[%!]")
+ASSIGNED_MAGIC = re.compile(r"^\s*[A-Za-z_][\w, ]*=\s*[%!]")  # files = !ls, t = %timeit -o f()
+PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}  # cell magics whose body is Python
+CHECKS_SETUP_ID = "checks-setup"  # grade_id of the cell that sets up exported checks (autograder.nbgrader)
 
 
 def script_to_notebook(source: str) -> str:
     """A `# %%` script as .ipynb JSON text, with stable cell ids so builds are reproducible."""
     import nbformat  # imported when needed: it costs ~0.6 s, paid by every grading process otherwise
+
     cells: list[tuple[bool, list[str]]] = []
     for line in source.splitlines():
         m = CELL.match(line)
@@ -21,8 +25,10 @@ def script_to_notebook(source: str) -> str:
             cells.append((False, []))
         cells[-1][1].append(line)
     nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                   "language_info": {"name": "python"}}
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
     for n, (is_md, lines) in enumerate(cells):
         text = "\n".join(lines).strip("\n")
         if not text:
@@ -37,14 +43,60 @@ def script_to_notebook(source: str) -> str:
     return nbformat.writes(nb) + "\n"
 
 
-def notebook_to_script(text: str) -> str:
-    """The code cells of a notebook as one script; shell and magic lines are commented out."""
+def cell_code(cell) -> str:
+    """A code cell as Python: IPython's shell and magic lines become comments (`pass` where a line
+    is indented, so its block stays valid); a cell magic whose body is not Python (`%%bash`,
+    `%%writefile`) becomes a comment whole."""
+    lines = cell.source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        words = lines[0].lstrip()[2:].split()
+        if not words or words[0] not in PYTHON_CELL_MAGICS:
+            return "\n".join(f"# {ln}" for ln in lines)
+    out = []
+    for line in lines:
+        if MAGIC.match(line) or ASSIGNED_MAGIC.match(line):
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f"{indent}pass  # {line.strip()}" if indent else f"# {line}")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def is_check_cell(cell) -> bool:
+    """nbgrader's autograded test cells and the cell that sets up exported checks: tests, not the
+    student's code, so grading leaves them out (the hidden graders test the student's functions)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("grade") and not meta.get("solution")) or meta.get("grade_id") == CHECKS_SETUP_ID
+
+
+def code_cells(text: str) -> list[tuple[int, str]]:
+    """(position among all cells, from 1; Python source) of each code cell the grader runs. Only
+    sources are read: outputs, execution counts and widgets never reach grading."""
     import nbformat
+
     nb = nbformat.reads(text, as_version=4)
-    chunks = []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        lines = [f"# {ln}" if MAGIC.match(ln) else ln for ln in cell.source.splitlines()]
-        chunks.append("\n".join(lines))
+    return [
+        (n, cell_code(cell))
+        for n, cell in enumerate(nb.cells, 1)
+        if cell.cell_type == "code" and not is_check_cell(cell)
+    ]
+
+
+def notebook_to_script(text: str) -> str:
+    """The code cells of a notebook as one script (see `code_cells`)."""
+    chunks = [code for _, code in code_cells(text)]
     return "# %%\n" + "\n\n# %%\n".join(chunks) + "\n"
+
+
+def syntax_error_cell(text: str) -> str | None:
+    """Where the first syntax error of a notebook is, said as the student sees the notebook:
+    "cell 7 (`def encode(...`), line 2: invalid syntax". None when every code cell parses."""
+    import ast
+
+    for n, code in code_cells(text):
+        try:
+            ast.parse(code)
+        except SyntaxError as exc:
+            first = next((ln.strip() for ln in code.splitlines() if ln.strip()), "")
+            return f"cell {n} (`{first[:40]}`), line {exc.lineno}: syntax error: {exc.msg}"
+    return None

@@ -51,6 +51,7 @@ class BatchError(Exception):
 class Submission:
     student: str
     path: Path
+    classmates: Path | None = None  # everyone's work, hidden from the worker (default: path's parent)
 
 
 @dataclass
@@ -64,11 +65,17 @@ class Outcome:
     seconds: float
 
 
-def discover(folder: Path, skip: Path | None = None) -> list[Submission]:
+def discover(folder: Path, skip: Path | None = None, module: str | None = None) -> list[Submission]:
     """Every subfolder or .zip directly inside `folder`, named by student id; other files are ignored,
-    and so is `skip` (the output folder, when a TA puts it inside the submissions folder)."""
+    and so is `skip` (the output folder, when a TA puts it inside the submissions folder). nbgrader's
+    collected folder (`submitted/<student>/<module>/`) gives each student's folder for `module`."""
     if not folder.is_dir():
         raise BatchError(f"{folder} is not a folder of submissions")
+    if module is not None:
+        from autograder.nbgrader.layout import collected
+
+        if (works := collected(folder, module)) is not None:
+            return [Submission(student, work, folder) for student, work in works.items()]
     found: dict[str, Submission] = {}
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith((".", "__")) or (skip is not None and entry.resolve() == skip.resolve()):
@@ -306,7 +313,7 @@ class BatchGrader:
             sub.path,
             self.out / sub.student,
             self.grade_args,
-            [sub.path.parent, self.out],
+            [sub.classmates or sub.path.parent, self.out],
             self.limits.wall,
         )
 
