@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from autograder.grade.jsonhint import list_tuple_mismatch
 from autograder.grade.results import Results, TestResult
 from autograder.worker.client import StudentError, StudentHandle, fmt_bytes
 
@@ -143,6 +144,8 @@ class GradingPlugin:
         elif isinstance(exc, AssertionError):
             # Only the author's message: pytest's introspection ("assert x == y") could show hidden values.
             message = str(exc).split("\nassert ")[0].strip() or "An expectation of this test was not met."
+            if (result := self.ctx.by_nodeid.get(item.nodeid)) and list_tuple_mismatch(call.excinfo.tb):
+                result.extra_data["list_vs_tuple"] = True  # `course validate` explains it to the author
         elif isinstance(exc, pytest.skip.Exception):
             message = f"Not graded: {exc.msg}"
         elif isinstance(exc, pytest.fail.Exception):

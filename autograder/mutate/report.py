@@ -51,7 +51,7 @@ def load_equivalents(layout: Layout, module_id: str) -> dict[str, str]:
     return {e.id: e.reason for e in load_model(path, Equivalents).equivalent}
 
 
-class TestCalls(Strict):
+class HiddenTest(Strict):
     calls: list[str]  # student functions the test called, on the reference
     seconds: float
     passed: bool
@@ -77,7 +77,7 @@ class Report(Strict):
     fingerprint: str  # of the hidden tests and the reference: results of other graders are stale
     seconds: float
     grading_overhead: float  # seconds a grading takes beyond its tests' own (start-up, imports)
-    tests: dict[str, TestCalls]
+    tests: dict[str, HiddenTest]
     functions: dict[str, FunctionResult]
     notes: list[str] = []
 

@@ -17,9 +17,9 @@ from autograder.layout import Layout
 from autograder.mutate.operators import Mutant, functions, generate
 from autograder.mutate.report import (
     FunctionResult,
+    HiddenTest,
     MutantResult,
     Report,
-    TestCalls,
     fingerprint,
     load_report,
 )
@@ -27,14 +27,14 @@ from autograder.validate import grade_in_subprocess, reference_submission, write
 from autograder.yamlconf import ConfigError
 
 
-def test_map(results: dict) -> dict[str, TestCalls]:
+def test_map(results: dict) -> dict[str, HiddenTest]:
     """Test id -> the student functions it called on the reference (parametrized cases merged)."""
-    tests: dict[str, TestCalls] = {}
+    tests: dict[str, HiddenTest] = {}
     for t in results["tests"]:
         extra = t.get("extra_data", {})
         tid = extra.get("id", t["name"])
-        seen = tests.get(tid, TestCalls(calls=[], seconds=0.0, passed=True))
-        tests[tid] = TestCalls(
+        seen = tests.get(tid, HiddenTest(calls=[], seconds=0.0, passed=True))
+        tests[tid] = HiddenTest(
             calls=sorted({*seen.calls, *extra.get("calls", [])}),
             seconds=round(seen.seconds + float(extra.get("seconds", 0.0)), 3),
             passed=seen.passed and t["status"] == "passed",
@@ -65,7 +65,7 @@ def callers(sources: list[str]) -> dict[str, set[str]]:
     return closure
 
 
-def tests_for(function: str, tests: dict[str, TestCalls], calling: dict[str, set[str]]) -> list[str]:
+def select_tests(function: str, tests: dict[str, HiddenTest], calling: dict[str, set[str]]) -> list[str]:
     """The tests that passed on the reference and call `function` or a function that calls it."""
     names = {function, *calling.get(function, ())}
     return [tid for tid, t in tests.items() if t.passed and names.intersection(t.calls)]
@@ -125,7 +125,7 @@ def _result(m: Mutant, status: str, detail: str, seconds: float = 0.0) -> Mutant
     )
 
 
-def reference_run(layout: Layout, module_id: str, work: Path) -> tuple[dict[str, TestCalls], float]:
+def reference_run(layout: Layout, module_id: str, work: Path) -> tuple[dict[str, HiddenTest], float]:
     """Grade the reference once: which tests call what, how long each takes, the fixed cost."""
     ref = reference_submission(layout, module_id, work / "reference")
     results = grade_in_subprocess(layout, module_id, ref, work / "reference-out")
@@ -181,7 +181,7 @@ def mutate(
         selected: dict[str, list[str]] = {}
         queue: list[Job] = []
         for name in dict.fromkeys(m.function for m in mutants):
-            selected[name] = tests_for(name, tests, calling)
+            selected[name] = select_tests(name, tests, calling)
             own = _interleave([m for m in mutants if m.function == name])
             if not selected[name]:
                 results[name] = [

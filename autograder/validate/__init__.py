@@ -1,8 +1,9 @@
 """`course validate`: prove each module's graders right before students see them.
 
-For every module: the reference earns full marks on every seed, the untouched starter earns 0
-with no grader error, each plausible mistake in mistakes.yaml fails the tests it names, and the
-release holds nothing hidden.
+For every module: the reference earns full marks on every seed, the hidden tests' points add up
+to the module's points, the untouched starter earns 0 with no grader error, each plausible mistake
+in mistakes.yaml fails the tests it names, the kept `course mutate` results reach the kill rate
+course.yaml asks, and the release holds nothing hidden.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from autograder.grade.jsonhint import MESSAGE as LIST_VS_TUPLE
 from autograder.grade.results import extra_credit_possible
 from autograder.layout import Layout
+from autograder.mutate.report import fingerprint, load_equivalents, load_report, stale_equivalents, tally
 from autograder.quiz.checks import quiz_checks
-from autograder.release.build import build_release, starter_sources
-from autograder.yamlconf import load_model
+from autograder.release.build import release_checks, starter_sources
+from autograder.yamlconf import ConfigError, load_model
 
 
 class Mistake(BaseModel):
@@ -51,7 +54,7 @@ class Check:
 
 def load_mistakes(layout: Layout, module_id: str) -> list[Mistake]:
     path = layout.mistakes_file(module_id)
-    return load_model(path, Mistakes).mistakes if path.exists() else []
+    return load_model(path, Mistakes, docs="docs/authoring.md").mistakes if path.exists() else []
 
 
 def grade_in_subprocess(
@@ -134,12 +137,56 @@ def _check_reference(module_id: str, seed: int, res: dict) -> Check:
     extra = extra_credit_possible(res["tests"])
     failing = sorted(_failing(res))
     ok = bool(res["tests"]) and not failing and res["score"] == total + extra and not _grader_errors(res)
+    tuples = sorted(
+        {t["extra_data"].get("id", t["name"]) for t in res["tests"] if t["extra_data"].get("list_vs_tuple")}
+    )
     detail = (
         f"{res['score']:g}/{total:g}"
         + (f" (+{extra:g} extra credit possible)" if extra else "")
         + (f"; failing: {', '.join(failing)}" if failing else "")
+        + (f"; {', '.join(tuples)} {LIST_VS_TUPLE}" if tuples else "")
     )
     return Check(module_id, f"reference, seed {seed}", ok, detail, res.get("execution_time", 0.0))
+
+
+def _check_points(module_id: str, points: float, res: dict) -> Check:
+    """The hidden tests' points (each collected test's `points` marker; extra credit apart) are the
+    module's points in course.yaml: otherwise Gradescope's total and the course's disagree."""
+    total = sum(t["max_score"] for t in res["tests"])
+    ok = bool(res["tests"]) and abs(total - points) < 1e-9
+    detail = f"hidden tests give {total:g} points, course.yaml says {points:g}"
+    return Check(module_id, "hidden points = course.yaml points", ok, detail)
+
+
+def check_mutants(layout: Layout, module_id: str) -> Check | None:
+    """Every function's kill rate in the module's kept `course mutate` results (None if it keeps
+    none) against course.yaml's threshold, over non-equivalent mutants actually graded."""
+    path = layout.mutation_report(module_id)
+    if not path.exists():
+        return None
+    name = "mutants killed"
+    try:
+        report = load_report(path)
+        equivalents = load_equivalents(layout, module_id)
+    except ConfigError as exc:
+        return Check(module_id, name, False, str(exc))
+    threshold = layout.course.kill_rate_for(module_id)
+    below, killed, graded = [], 0, 0
+    for function, result in report.functions.items():
+        t = tally(result, equivalents)
+        killed, graded = killed + t.killed, graded + t.graded
+        if t.rate is not None and t.rate < threshold:
+            below.append(f"{function} {t.killed}/{t.graded}")
+    detail = (
+        f"{killed}/{graded} non-equivalent mutants killed; at least {threshold:.0%} of each function's needed"
+    )
+    if below:
+        detail += f"; below: {', '.join(below)} (see {path.name} or run course mutate {module_id})"
+    if report.fingerprint != fingerprint(layout, module_id):
+        detail += "; measured on an earlier version of the hidden tests or reference"
+    if stale := stale_equivalents(report, equivalents):
+        detail += f"; equivalent_mutants.yaml lists {', '.join(stale)}"
+    return Check(module_id, name, not below, detail)
 
 
 def _check_starter(module_id: str, res: dict) -> Check:
@@ -170,7 +217,7 @@ def _check_mistake(module_id: str, mistake: Mistake, res: dict) -> Check:
 
 @dataclass
 class Task:
-    judge: Callable[[dict], Check]  # turns the grading's results into a check
+    judge: Callable[[dict], Check | list[Check]]  # turns the grading's results into checks
     grade: Callable[[], dict]  # runs the grading
     long: bool = False  # a reference: it trains, so it starts first
 
@@ -181,10 +228,10 @@ def module_tasks(layout: Layout, module_id: str, work: Path, seeds: list[int] | 
     module = layout.course.module(module_id)
     ref = reference_submission(layout, module_id, work / "reference")
     tasks: list[Task] = []
-    for seed in seeds or module.seeds:
+    for i, seed in enumerate(seeds or module.seeds):
         tasks.append(
             Task(
-                partial(_check_reference, module_id, seed),
+                partial(_judge_reference, module_id, seed, module.points if i == 0 else None),
                 partial(grade_in_subprocess, layout, module_id, ref, work / f"ref-{seed}", seed),
                 long=True,
             )
@@ -207,13 +254,26 @@ def module_tasks(layout: Layout, module_id: str, work: Path, seeds: list[int] | 
     return tasks
 
 
+def _judge_reference(module_id: str, seed: int, points: float | None, res: dict) -> list[Check]:
+    """The reference's marks; on the first seed also whether the points add up."""
+    checks = [_check_reference(module_id, seed, res)]
+    return checks + ([_check_points(module_id, points, res)] if points is not None else [])
+
+
+def _as_list(checks: Check | list[Check]) -> list[Check]:
+    return checks if isinstance(checks, list) else [checks]
+
+
 def run_tasks(batches: list[list[Task]], jobs: int) -> list[list[Check]]:
     """Run every batch's gradings in one pool, `jobs` at a time, the long ones of every batch first,
     so that no core idles behind one module's reference. Checks come back batch by batch, in order."""
     tasks = sorted((task for batch in batches for task in batch), key=lambda task: not task.long)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {id(task): pool.submit(task.grade) for task in tasks}
-        return [[task.judge(futures[id(task)].result()) for task in batch] for batch in batches]
+        return [
+            [check for task in batch for check in _as_list(task.judge(futures[id(task)].result()))]
+            for batch in batches
+        ]
 
 
 def validate_modules(
@@ -225,18 +285,20 @@ def validate_modules(
         module_tasks(layout, m, work / m, layout.course.module(m).seeds[:1] if first_seed_only else None)
         for m in module_ids
     ]
-    return dict(zip(module_ids, run_tasks(batches, jobs), strict=True))
+    checks = dict(zip(module_ids, run_tasks(batches, jobs), strict=True))
+    for module_id in module_ids:
+        if (mutants := check_mutants(layout, module_id)) is not None:
+            checks[module_id].append(mutants)
+    return checks
 
 
 def validate(layout: Layout, module_ids: list[str] | None = None, jobs: int = 2) -> list[Check]:
     ids = module_ids or [m.id for m in layout.course.modules]
     checks: list[Check] = []
     with tempfile.TemporaryDirectory(prefix="course-validate-") as tmp:
-        try:
-            build_release(layout, Path(tmp) / "release", ids)
-            checks.append(Check(", ".join(ids), "release holds nothing hidden", True, "built and scanned"))
-        except Exception as exc:  # noqa: BLE001 - reported in the table
-            checks.append(Check(", ".join(ids), "release holds nothing hidden", False, str(exc)))
+        checks.extend(
+            Check(", ".join(ids), *row) for row in release_checks(layout, Path(tmp) / "release", ids)
+        )
         for module_id, module_checks in validate_modules(layout, ids, Path(tmp), jobs).items():
             checks.extend(module_checks)
             checks.extend(Check(module_id, *row) for row in quiz_checks(layout, module_id))

@@ -1,0 +1,68 @@
+"""`course mutate` end to end on the mini course: the test map, test selection, kills, survivors."""
+
+from __future__ import annotations
+
+from autograder.mutate.report import Report, load_equivalents, tally
+from autograder.mutate.run import callers, select_tests
+
+
+def _added(diff: str) -> str:
+    return next(
+        line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")
+    )
+
+
+def test_the_reference_grading_records_which_functions_each_test_calls(mutated) -> None:
+    _, report, _ = mutated
+    calls = {name: test["calls"] for name, test in report["tests"].items()}
+    assert calls["test_add"] == ["add"] and calls["test_repeat"] == ["repeat"]
+    assert calls["test_write_file"] == ["write_file"]
+    # the session fixture called add() once, during the first test: both of its tests exercise add()
+    assert calls["test_uses_three"] == ["add"] and calls["test_also_uses_three"] == ["add", "shout"]
+    assert not report["tests"]["test_pair_as_tuple"]["passed"]
+
+
+def test_a_mutant_runs_only_the_tests_that_exercise_its_function(mutated) -> None:
+    _, report, _ = mutated
+    assert report["functions"]["add"]["tests"] == ["test_add", "test_uses_three", "test_also_uses_three"]
+    assert report["functions"]["repeat"]["tests"] == ["test_repeat"]
+    assert set(report["functions"]) == {"add", "repeat"}  # --function
+    assert any("test_pair_as_tuple" in note for note in report["notes"])  # failing on the reference: unused
+
+
+def test_kills_and_the_survivor_the_weak_test_lets_through(mutated) -> None:
+    layout, report, out = mutated
+    add = report["functions"]["add"]["mutants"]
+    assert add and all(m["status"] == "killed" for m in add)
+    repeat = {_added(m["diff"]): m for m in report["functions"]["repeat"]["mutants"]}
+    # repeat() is only ever called with its default: ignoring `times` for the default survives
+    assert repeat["return text * 2"]["status"] == "survived"
+    assert repeat["return text * 0"]["status"] == "killed"
+    assert repeat['return "" * times']["status"] == "killed"
+    survivor = repeat["return text * 2"]
+    reference = (layout.reference_dir("mini") / "mini.py").read_text().splitlines()
+    assert survivor["id"].startswith("repeat:ignore_argument:")
+    assert reference[survivor["line"] - 1] == "    return text * times"
+    assert survivor["id"] in out and "-    return text * times" in out  # printed with its diff
+
+    parsed = Report.model_validate(report)
+    assert tally(parsed.functions["repeat"], {}).rate == 2 / 3
+    (layout.equivalent_mutants_file("mini")).write_text(
+        f"equivalent:\n  - id: {survivor['id']}\n    reason: for the test's sake only\n"
+    )
+    equivalents = load_equivalents(layout, "mini")
+    assert tally(parsed.functions["repeat"], equivalents).rate == 1.0
+
+
+def test_callers_make_a_test_of_a_caller_exercise_its_callees() -> None:
+    source = "def a():\n    return 1\n\ndef b():\n    return a()\n\ndef c():\n    return b()\n\ndef d():\n    return 2\n"
+    calling = callers([source])
+    assert calling["a"] == {"b", "c"} and calling["b"] == {"c"} and "d" not in calling
+    from autograder.mutate.report import HiddenTest
+
+    tests = {
+        "test_c": HiddenTest(calls=["c"], seconds=1, passed=True),
+        "test_d": HiddenTest(calls=["d"], seconds=1, passed=True),
+        "test_broken": HiddenTest(calls=["a"], seconds=1, passed=False),
+    }
+    assert select_tests("a", tests, calling) == ["test_c"]
