@@ -24,6 +24,7 @@ from autograder.mutate.cli import mutate
 from autograder.mutate.cli import mutate
 from autograder.quiz.cli import quiz_app
 from autograder.release.cli import requirements
+from autograder.scaffold.cli import new
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # grading and checks never touch the network unless asked
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -56,6 +57,7 @@ app.add_typer(cluster_app, name="cluster")
 app.command()(mutate)
 app.command()(mutate)
 app.command()(requirements)
+app.command()(new)
 
 
 def _layout():

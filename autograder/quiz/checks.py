@@ -1,6 +1,6 @@
 """Quiz rows for `course validate`: prove a bank right before students see it.
 
-- the bank loads, with at least MIN_QUESTIONS questions;
+- the bank loads (fewer than MIN_QUESTIONS questions pass with a warning: variants then overlap);
 - every question's key grades as fully correct, over many draws of its parameters;
 - every sample student's variant renders as Markdown, HTML and a notebook, with and without key;
 - the GIFT export parses back with one question per item, and the QTI export is well-formed XML;
@@ -27,7 +27,7 @@ from autograder.quiz.render import FORMATS, render
 from autograder.quiz.variant import Quiz, load_quiz, make_item
 from autograder.yamlconf import ConfigError
 
-MIN_QUESTIONS = 12
+MIN_QUESTIONS = 12  # below this a bank is accepted, with a warning: students' variants barely differ
 SAMPLE_STUDENTS = 12  # variants rendered per bank
 DRAWS = 20  # parameter draws graded per parameterised question
 
@@ -113,9 +113,13 @@ def quiz_checks(
     rows = [
         (
             "quiz bank loads",
-            n >= MIN_QUESTIONS,
+            True,
             f"{n} questions ({', '.join(types)})"
-            + (f"; needs at least {MIN_QUESTIONS}" if n < MIN_QUESTIONS else ""),
+            + (
+                f"; warning: under {MIN_QUESTIONS}, students' variants barely differ (docs/quizzes.md#bank-size)"
+                if n < MIN_QUESTIONS
+                else ""
+            ),
             time.perf_counter() - started,
         ),
         _timed("quiz keys grade correct", lambda: keys_grade_correct(quiz)),

@@ -16,6 +16,7 @@ import io
 import math
 import shutil
 import stat
+import time
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -347,3 +348,37 @@ def build_release(layout: Layout, out: Path, module_ids: list[str] | None = None
     (out / "SHA256SUMS").write_text("".join(f"{r.sha256}  autograder/{r.module}.zip\n" for r in built))
     check_release(out, built, wheel)
     return built
+
+
+Row = tuple[str, bool, str, float]  # a `course validate` row without its module: name, ok, detail, seconds
+
+
+def release_checks(layout: Layout, out: Path, module_ids: list[str]) -> list[Row]:
+    """`course validate`'s release rows, each named for what it checks: the module's files are there,
+    the release is complete (it could install, check and grade), and nothing hidden reaches students."""
+    started = time.perf_counter()
+    try:
+        check_sources(layout, [layout.course.module(m) for m in module_ids])
+    except ReleaseError as exc:
+        return [("module files present", False, str(exc), time.perf_counter() - started)]
+    rows: list[Row] = [("module files present", True, "reference, handout, public and hidden tests", 0.0)]
+    try:
+        build_release(layout, out, module_ids)
+    except LeakError as exc:
+        return [*rows, ("release holds nothing hidden", False, str(exc), time.perf_counter() - started)]
+    except Exception as exc:  # noqa: BLE001 - any other failure is the release's, reported in the table
+        return [
+            *rows,
+            ("release is complete", False, f"{type(exc).__name__}: {exc}", time.perf_counter() - started),
+        ]
+    seconds = time.perf_counter() - started
+    return [
+        *rows,
+        (
+            "release is complete",
+            True,
+            "framework wheel, requirements, setup.sh, run_autograder, tests",
+            seconds,
+        ),
+        ("release holds nothing hidden", True, "hidden tests, hidden data and solution lines scanned", 0.0),
+    ]
