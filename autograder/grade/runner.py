@@ -60,7 +60,7 @@ def grader_version(layout: Layout, module_id: str, suite: Suite) -> str:
     tests = layout.hidden_tests(module_id) if suite == "hidden" else layout.public_tests(module_id)
     parts = [
         tree_hash(tests, ignore=("__pycache__",)),
-        layout.course.module(module_id).model_dump_json(),
+        layout.course.module(module_id).model_dump_json(exclude={"resources"}),  # where, not how
         layout.course.limits_for(module_id).model_dump_json(),
         tree_hash(Path(__file__).resolve().parents[1], ignore=("__pycache__",)),
     ]  # the framework
