@@ -11,12 +11,14 @@ def test_stretch_goal(student): ...
 
 from __future__ import annotations
 
-import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from autograder.grade import artifacts
 from autograder.grade.plugin import current
 from autograder.worker.client import StudentError
 from autograder.worker.protocol import same_plain
@@ -28,6 +30,9 @@ __all__ = [
     "tags",
     "record_metric",
     "load_saved_model",
+    "load_saved_tokenizer",
+    "load_saved_adapter",
+    "load_saved_tensors",
     "StudentError",
     "same_plain",
 ]
@@ -50,10 +55,35 @@ def record_metric(name: str, value: float, leaderboard: bool = False, order: str
     ctx.save()
 
 
-def load_saved_model(folder: Path, cls: str = "AutoModelForSequenceClassification", **kwargs: Any):
+def _expected(expected: Any) -> Any:
+    """An asset name becomes that asset's folder; a folder, dict or config passes through."""
+    if isinstance(expected, str):
+        return Path(current().fixtures["assets"].path(expected))
+    return Path(expected) if isinstance(expected, os.PathLike) else expected
+
+
+def _copy_limit() -> int:
+    """A private copy may be as large as what the worker could write: its disk limit."""
+    try:
+        return current().student.cfg.limits.disk
+    except (RuntimeError, AttributeError):
+        return artifacts.MAX_COPY_BYTES
+
+
+def load_saved_model(
+    folder: Path,
+    cls: str = "AutoModelForSequenceClassification",
+    *,
+    expected: Any = None,
+    allow: Mapping[str, int] | None = None,
+    **kwargs: Any,
+):
     """Load a model the student's code saved, in the trusted process, as plain data only.
 
     Refuses pickled weights and custom code: only safetensors, JSON configs and tokenizer files load.
+    Before anything is allocated, the config must be the `expected` model's architecture (an asset
+    name, a model folder, a config dict or object), with only the settings in `allow` (name -> the
+    largest value accepted, e.g. {"num_labels": 9}) differing, and the weights must cover it.
     """
     import transformers
 
@@ -62,29 +92,67 @@ def load_saved_model(folder: Path, cls: str = "AutoModelForSequenceClassificatio
         raise StudentError(
             f"no saved model was found at {folder.name}/: call save_pretrained() on that folder"
         )
-    for path in folder.rglob("*"):
-        if path.is_symlink():
-            raise StudentError(f"{path.name} in your saved model is a symbolic link")
-        if path.is_file() and path.suffix not in ALLOWED_MODEL_FILES:
-            raise StudentError(
-                f"your saved model holds {path.name}; only safetensors weights and JSON/text files are accepted "
-                "(save with save_pretrained(), which writes safetensors by default)"
+    with artifacts.private_copy(folder, _copy_limit()) as copy:
+        for path in copy.rglob("*"):
+            if path.is_file() and path.suffix not in ALLOWED_MODEL_FILES:
+                raise StudentError(
+                    f"your saved model holds {path.name}; only safetensors weights and JSON/text files are accepted "
+                    "(save with save_pretrained(), which writes safetensors by default)"
+                )
+        label = expected if isinstance(expected, str) else "expected"
+        artifacts.check_model(copy, cls, _expected(expected), allow, label)
+        try:
+            model = getattr(transformers, cls).from_pretrained(
+                copy, use_safetensors=True, trust_remote_code=False, local_files_only=True, **kwargs
             )
-    if not list(folder.glob("*.safetensors")):
-        raise StudentError(
-            f"{folder.name}/ has no .safetensors weights: save the model with save_pretrained()"
-        )
-    config = json.loads((folder / "config.json").read_text()) if (folder / "config.json").exists() else {}
-    if "auto_map" in config:
-        raise StudentError(
-            "your saved config asks for custom code (auto_map); save a standard transformers model"
-        )
-    try:
-        model = getattr(transformers, cls).from_pretrained(
-            folder, use_safetensors=True, trust_remote_code=False, local_files_only=True, **kwargs
-        )
-    except Exception as exc:  # noqa: BLE001 - any load failure is the student's to fix
-        raise StudentError(
-            f"your saved model could not be loaded as {cls}: {type(exc).__name__}: {exc}"
-        ) from None
+        except Exception as exc:  # noqa: BLE001 - any load failure is the student's to fix
+            raise StudentError(
+                f"your saved model could not be loaded as {cls}: {type(exc).__name__}: {exc}"
+            ) from None
     return model.eval()
+
+
+def load_saved_tokenizer(folder: Path, *, expected: Any = None):
+    """Load a tokenizer the student's code saved, after bounding its files by the `expected`
+    tokenizer's size (an asset name or folder)."""
+    import transformers
+
+    with artifacts.private_copy(Path(folder), _copy_limit()) as copy:
+        artifacts.check_tokenizer(copy, _expected(expected))
+        try:
+            return transformers.AutoTokenizer.from_pretrained(
+                copy, trust_remote_code=False, local_files_only=True
+            )
+        except Exception as exc:  # noqa: BLE001 - the student's folder is the cause
+            raise StudentError(
+                f"the tokenizer could not be loaded from your saved folder: save it with "
+                f"tokenizer.save_pretrained() too ({type(exc).__name__})"
+            ) from None
+
+
+def load_saved_adapter(folder: Path, *, base: Any) -> tuple[dict, dict]:
+    """A saved PEFT adapter as plain data (its config and tensors), after checking its rank and
+    sizes against the `base` model (an asset name, a folder or a config)."""
+    from safetensors.torch import load_file
+
+    with artifacts.private_copy(Path(folder), _copy_limit()) as copy:
+        config, _ = artifacts.check_adapter(copy, _expected(base))
+        try:
+            return config, load_file(str(copy / "adapter_model.safetensors"))
+        except Exception as exc:  # noqa: BLE001 - a broken file is the student's to fix
+            raise StudentError(f"your adapter_model.safetensors does not load: {exc}") from None
+
+
+def load_saved_tensors(path: Path, *, expected: Any, cls: str = "AutoModel") -> dict:
+    """The tensors of one safetensors file the student produced (a pushed upload, a saved head),
+    after its header shows it is no more than the `expected` model's weights."""
+    from safetensors.torch import load_file
+
+    config = artifacts.load_config(_expected(expected), "the expected config")
+    with artifacts.private_copy(Path(path), _copy_limit()) as copy:
+        declared = artifacts.safetensors_header(copy)
+        artifacts.check_size(artifacts.meta_model(config, cls), artifacts.data_bytes(declared))
+        try:
+            return load_file(str(copy))
+        except Exception as exc:  # noqa: BLE001 - a broken file is the student's to fix
+            raise StudentError(f"{copy.name} does not load: {exc}") from None

@@ -156,9 +156,12 @@ def grade(
     out.mkdir(parents=True, exist_ok=True)
     _refuse_operator_errors(module, submission, out)
     try:
+        from autograder.grade.bounded import bound_memory
         from autograder.grade.runner import grade as run_grade
 
         layout = _layout()
+        limits, points = layout.course.limits_for(module), layout.course.module(module).points
+        bound_memory(out / "results.json", limits.grader_memory, points)  # grades in a child process
         results = run_grade(
             layout, module, submission, out, suite=suite, seed=seed, sandbox=sandbox, only=only
         ).to_json()

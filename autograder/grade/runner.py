@@ -69,6 +69,35 @@ def grader_version(layout: Layout, module_id: str, suite: Suite) -> str:
     return f"{__version__}+{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:12]}"
 
 
+def hidden_paths(
+    layout: Layout,
+    tests_dir: Path,
+    assets: dict[str, str],
+    visible: list[str],
+    out_dir: Path,
+    job: Path,
+    submission: Path,
+) -> list[Path]:
+    """What the sandbox hides from the worker (security-critical): the graders and references of
+    every module, the hidden assets (built or not), the repo's history and built releases (autograder
+    zips hold hidden tests), this job's results, reference scratch and original submission, and
+    whatever batch grading names in COURSE_HIDE_FROM_WORKER."""
+    course = layout.course
+    return [
+        tests_dir,
+        layout.root / "reference",
+        *(layout.hidden_tests(m.id) for m in course.modules),
+        *(Path(path) for a, path in assets.items() if a not in visible),
+        *(layout.asset_cache / name for name, spec in course.assets.items() if spec.hidden),
+        layout.root / ".git",
+        layout.root / "release",
+        out_dir.resolve(),
+        job / "reference",
+        submission.resolve(),
+        *(Path(p) for p in os.environ.get(HIDE_FROM_WORKER, "").split(os.pathsep) if p),
+    ]
+
+
 def grade(
     layout: Layout,
     module_id: str,
@@ -120,23 +149,7 @@ def grade(
         scratch = job / "scratch"
         scratch.mkdir()
         (job / "reference").mkdir(mode=0o700)
-        # Also the repo's history and built releases (autograder zips hold hidden tests), and every
-        # module's hidden assets, built or not.
-        backend.protect(
-            [
-                tests_dir,
-                layout.root / "reference",
-                *(layout.hidden_tests(m.id) for m in course.modules),
-                *(Path(path) for a, path in assets.items() if a not in visible),
-                *(layout.asset_cache / name for name, spec in course.assets.items() if spec.hidden),
-                layout.root / ".git",
-                layout.root / "release",
-                out_dir.resolve(),
-                job / "reference",
-                submission.resolve(),
-                *(Path(p) for p in os.environ.get(HIDE_FROM_WORKER, "").split(os.pathsep) if p),
-            ]
-        )
+        backend.protect(hidden_paths(layout, tests_dir, assets, visible, out_dir, job, submission))
         data = layout.data_dir(module_id)
         cfg = WorkerConfig(
             files_dir=intake.files_dir,

@@ -35,14 +35,17 @@ def _own_dirs() -> dict[str, Path]:
             )
             for candidate in (base / rel.lstrip("/"), base):  # inside a cgroup namespace the path is "/"
                 if candidate.is_dir():
-                    dirs[name] = candidate
+                    # the grading process's own memory cgroup (grade.bounded): workers go beside it
+                    dirs[name] = (
+                        candidate.parent if candidate.name.startswith("course-grader-") else candidate
+                    )
                     break
     return dirs
 
 
 def _sweep(parent: Path) -> None:
     """Kill and remove what graders that were killed themselves left behind (their pid is gone)."""
-    for stale in parent.glob("course-worker-*"):
+    for stale in [*parent.glob("course-worker-*"), *parent.glob("course-grader-*")]:
         if Path(f"/proc/{stale.name.split('-')[2]}").exists():
             continue
         try:

@@ -8,9 +8,15 @@ import shutil
 import struct
 
 import torch
-from transformers import AutoTokenizer
 
-from autograder.api import StudentError, load_saved_model, points, record_metric, same_plain
+from autograder.api import (
+    StudentError,
+    load_saved_model,
+    load_saved_tokenizer,
+    points,
+    record_metric,
+    same_plain,
+)
 
 # what torch, numpy and tokenizers say when asked to stack sequences of different lengths
 UNPADDED = ("expected sequence of length", "Unable to create tensor", "inhomogeneous", "same length")
@@ -225,17 +231,12 @@ def _predict(model, tokenizer, texts: list[str]) -> list[int]:
 
 def _saved(student):
     folder = student.scratch_path("model")
-    model = load_saved_model(folder, "AutoModelForSequenceClassification")
+    model = load_saved_model(
+        folder, "AutoModelForSequenceClassification", expected="minilm", allow={"num_labels": 100}
+    )
     if model.config.num_labels != 2:
         raise StudentError(f"your saved model has {model.config.num_labels} labels; it must have 2")
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False, local_files_only=True)
-    except Exception as exc:  # noqa: BLE001 - the student's folder is the cause
-        raise StudentError(
-            f"the tokenizer could not be loaded from your saved folder: save it with "
-            f"tokenizer.save_pretrained() too ({type(exc).__name__})"
-        ) from None
-    return model, tokenizer
+    return model, load_saved_tokenizer(folder, expected="minilm")
 
 
 @points(3)

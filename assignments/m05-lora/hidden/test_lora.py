@@ -9,9 +9,16 @@ import json
 import math
 
 import torch
-from safetensors.torch import load_file
 
-from autograder.api import StudentError, extra_credit, load_saved_model, points, record_metric, same_plain
+from autograder.api import (
+    StudentError,
+    extra_credit,
+    load_saved_adapter,
+    load_saved_model,
+    points,
+    record_metric,
+    same_plain,
+)
 
 LM = "AutoModelForCausalLM"
 TEAMS = ["billing", "shipping", "technical"]
@@ -29,8 +36,7 @@ def prompt(ticket: str) -> str:
 def read_adapter(folder) -> tuple[dict, dict[str, torch.Tensor]]:
     """The saved LoRA adapter as plain data: its config and its A/B matrices."""
     try:
-        config = json.loads((folder / "adapter_config.json").read_text())
-        tensors = load_file(str(folder / "adapter_model.safetensors"))
+        config, tensors = load_saved_adapter(folder, base="smollm2")
     except (OSError, ValueError) as exc:
         raise StudentError(
             f"no readable adapter in {folder.name}/ (adapter_config.json + adapter_model.safetensors): "
@@ -301,7 +307,7 @@ def test_merged_model(student, trained, trusted_base, hidden_tickets):
     assert n == BASE_PARAMETERS, (
         f"the merged model has {n} parameters; merging leaves the base model's {BASE_PARAMETERS}"
     )
-    merged = load_saved_model(student.scratch_path("merged"), LM)
+    merged = load_saved_model(student.scratch_path("merged"), LM, expected="smollm2")
     assert not any("lora" in name for name, _ in merged.named_parameters()), (
         "the saved model still holds LoRA layers: merge_and_unload()"
     )
@@ -379,7 +385,7 @@ def test_lora_versus_full_finetuning(full_trained, trained, trusted_base, hidden
     """Full fine-tuning: every weight trained and saved, the model routes hidden tickets; its quality, time and memory are set beside LoRA's."""
     report, folder = full_trained
     tokenizer, base = trusted_base
-    model = load_saved_model(folder, LM).eval()
+    model = load_saved_model(folder, LM, expected="smollm2").eval()
     tuned = dict(model.named_parameters())
     assert not any("lora" in name for name in tuned), (
         "the saved model holds LoRA layers: full fine-tuning trains the model itself"

@@ -6,9 +6,16 @@ import math
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
-from autograder.api import StudentError, load_saved_model, points, record_metric, same_plain
+from autograder.api import (
+    StudentError,
+    load_saved_model,
+    load_saved_tensors,
+    load_saved_tokenizer,
+    points,
+    record_metric,
+    same_plain,
+)
 
 LM = "AutoModelForCausalLM"
 BNB_LAYERS = ("Linear8bitLt", "Linear4bit")
@@ -65,7 +72,7 @@ def check_saved(
     from transformers import AutoTokenizer
 
     report, folder = saved
-    model = load_saved_model(folder, LM)
+    model = load_saved_model(folder, LM, expected="smollm2")
     footprint = model.get_memory_footprint()
     assert report.get("footprint_bytes") == footprint, (
         f"footprint_bytes is {report.get('footprint_bytes')}; the saved model's get_memory_footprint() is {footprint}"
@@ -125,12 +132,10 @@ def test_measure(student, saved_int8, saved_nf4, fp32_baseline, inputs):
         if mode == "fp32":
             want_footprint, want_ppl = fp32_baseline["footprint_bytes"], fp32_baseline["perplexity"]
         else:
-            model = load_saved_model(student.scratch_path(mode), LM)
-            from transformers import AutoTokenizer
-
+            model = load_saved_model(student.scratch_path(mode), LM, expected="smollm2")
             want_footprint = model.get_memory_footprint()
             want_ppl = trusted_perplexity(
-                model, AutoTokenizer.from_pretrained(student.scratch_path(mode)), text
+                model, load_saved_tokenizer(student.scratch_path(mode), expected="smollm2"), text
             )
         assert got.get("footprint_bytes") == want_footprint, (
             f"{mode}: footprint_bytes is {got.get('footprint_bytes')}, get_memory_footprint() gives {want_footprint}"
@@ -154,7 +159,9 @@ def test_quantized_classifier(student, assets, inputs):
     folder = student.scratch_path("classifier")
     qc = quantization_config(folder)
     assert qc.get("load_in_8bit") is True, "the classifier is not saved in 8-bit"
-    model = load_saved_model(folder, "AutoModelForSequenceClassification")
+    model = load_saved_model(
+        folder, "AutoModelForSequenceClassification", expected="minilm", allow={"num_labels": 100}
+    )
     assert bnb_layers(model) > 0, "the encoder's linear layers are not quantized"
     assert type(model.classifier) is torch.nn.Linear and model.classifier.weight.dtype == torch.float32, (
         "the classifier head was quantized: leave it in full precision (llm_int8_skip_modules=['classifier'])"
@@ -172,10 +179,11 @@ def test_quantized_classifier(student, assets, inputs):
     )
     # the same head on the fp32 encoder: 8-bit must barely move the logits
     fp32 = AutoModelForSequenceClassification.from_pretrained(assets.path("minilm"), num_labels=2).eval()
-    try:
-        head = load_file(str(folder / "model.safetensors"))
-    except (OSError, ValueError):
-        raise StudentError("the saved classifier has no single model.safetensors file") from None
+    if not (folder / "model.safetensors").is_file():
+        raise StudentError("the saved classifier has no single model.safetensors file")
+    head = load_saved_tensors(
+        folder / "model.safetensors", expected=model.config, cls="AutoModelForSequenceClassification"
+    )
     fp32.classifier.load_state_dict(
         {"weight": head["classifier.weight"].float(), "bias": head["classifier.bias"].float()}
     )

@@ -140,7 +140,7 @@ def predict(model, tokenizer, question: str, context: str, span_fn) -> dict | No
 
 def hidden_scores(folder: Path, rows: list[dict], minilm: Path, span_fn) -> tuple[float, float]:
     """SQuAD exact match and F1 of a saved model on `rows`; `span_fn` is the reference's best_span."""
-    model = load_saved_model(folder, "AutoModelForQuestionAnswering")
+    model = load_saved_model(folder, "AutoModelForQuestionAnswering", expected="minilm")
     tokenizer = AutoTokenizer.from_pretrained(minilm)
     em = f1 = 0.0
     for row in rows:
@@ -167,7 +167,7 @@ def test_exact_match_on_hidden_split(trained_model, reference, hidden_split, ass
 @points(2)
 def test_answer_helper(student, trained_model, reference, hidden_split, assets):
     """answer() windows the context like training, runs your model and returns the best span over all windows."""
-    model = load_saved_model(trained_model, "AutoModelForQuestionAnswering")
+    model = load_saved_model(trained_model, "AutoModelForQuestionAnswering", expected="minilm")
     tokenizer = AutoTokenizer.from_pretrained(assets.path("minilm"))
     long_rows = [
         r for r in hidden_split if len(tokenizer(r["question"], r["context"])["input_ids"]) > MAX_LENGTH

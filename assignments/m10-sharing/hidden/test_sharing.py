@@ -10,7 +10,7 @@ import yaml
 from huggingface_hub.repocard_data import model_index_to_eval_results
 from safetensors.torch import load_file
 
-from autograder.api import StudentError, load_saved_model, points, same_plain
+from autograder.api import StudentError, load_saved_model, load_saved_tensors, points, same_plain
 from autograder.hub import HubError, RepoId
 
 WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
@@ -147,7 +147,7 @@ def pushed_tensors(hub, repo: RepoId, revision: str) -> dict[str, torch.Tensor]:
     entry, _ = read_file(hub, repo, revision, "model.safetensors")
     assert entry["lfs"], "model.safetensors should have gone through LFS"
     try:
-        return load_file(hub.store.object_path(entry["sha256"]))
+        return load_saved_tensors(hub.store.object_path(entry["sha256"]), expected="minilm")
     except Exception as exc:  # noqa: BLE001 - a broken upload is the student's to fix
         raise StudentError(f"the pushed model.safetensors at {revision} does not load: {exc}") from None
 
@@ -184,7 +184,7 @@ def test_save_round_trip(student, original):
     assert got.get("same_weights") is True and got.get("same_ids") is True, (
         "the reloaded model or tokenizer should be identical to the original (same_weights/same_ids)"
     )
-    model = load_saved_model(student.scratch_path("saved"), "AutoModel")
+    model = load_saved_model(student.scratch_path("saved"), "AutoModel", expected="minilm")
     bad = same_tensors(model.state_dict(), original)
     assert not bad, f"the saved weights differ from MiniLM's: {bad[:3]}"
 
