@@ -8,6 +8,7 @@ Gradescope takes over the tests' sum) then exceeds the module's points, which st
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import pytest
 
 from autograder.grade.jsonhint import list_tuple_mismatch
 from autograder.grade.results import Results, TestResult
+from autograder.mutate.record import RECORD_ENV, recording
 from autograder.worker.client import StudentError, StudentHandle, fmt_bytes
 
 INTERNAL = (
@@ -82,6 +84,9 @@ class GradingPlugin:
         self.started: dict[str, float] = {}
         self.fixtures: dict[str, list[str]] = {}  # nodeid -> the fixtures the test uses
         self.fixture_calls: dict[str, set[str]] = {}  # fixture -> student functions its setup called
+        if os.environ.get(RECORD_ENV):  # `course mutate` grading the reference: note the arguments
+            ctx.results.extra_data["arguments"] = arguments = {}
+            ctx.student.call = recording(ctx.student.call, arguments)
 
     def pytest_configure(self, config: pytest.Config) -> None:
         global _current

@@ -117,10 +117,17 @@ def _call_name(call: ast.Call) -> str | None:
 class _Context:
     """One function being mutated: its source bytes, and which of its lines may change."""
 
-    def __init__(self, source: str, func: ast.FunctionDef | ast.AsyncFunctionDef, allowed: set[int]) -> None:
+    def __init__(
+        self,
+        source: str,
+        func: ast.FunctionDef | ast.AsyncFunctionDef,
+        allowed: set[int],
+        observed: dict[str, list],
+    ) -> None:
         self.lines = source.encode().splitlines(keepends=True)
         self.func = func
         self.allowed = allowed
+        self.observed = observed  # position or keyword -> the values the hidden tests pass
 
     def inside(self, node: ast.AST) -> bool:
         return all(n in self.allowed for n in range(node.lineno, node.end_lineno + 1))
@@ -170,7 +177,8 @@ def _off_by_one(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
 
 
 def _ignore_argument(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
-    """Every use of a parameter replaced by its default, or by a constant of its annotated type."""
+    """Every use of a parameter replaced by its default, by a value the hidden tests pass (a test
+    that only ever passes one value cannot kill that one), or by a constant of its annotated type."""
     if node is not ctx.func:
         return
     args = node.args
@@ -179,6 +187,7 @@ def _ignore_argument(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
         zip([a.arg for a in positional[len(positional) - len(args.defaults) :]], args.defaults, strict=True)
     )
     defaults |= {a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None}
+    position = {a.arg: str(i) for i, a in enumerate(positional)}
     for arg in [*positional, *args.kwonlyargs]:
         uses = [
             n
@@ -190,10 +199,12 @@ def _ignore_argument(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
         constants = []
         if arg.arg in defaults:
             constants.append(_wrap(ctx.text(defaults[arg.arg]), defaults[arg.arg]))
+        passed = [*ctx.observed.get(position.get(arg.arg, ""), []), *ctx.observed.get(arg.arg, [])]
+        constants += [repr(value) for value in passed]
         annotation = ast.unparse(arg.annotation) if arg.annotation else None
-        if annotation in SCALAR_CONSTANTS and SCALAR_CONSTANTS[annotation] not in constants:
+        if annotation in SCALAR_CONSTANTS:
             constants.append(SCALAR_CONSTANTS[annotation])
-        for constant in constants:
+        for constant in dict.fromkeys(constants):
             yield "ignore_argument", [_replace(use, constant) for use in uses]
 
 
@@ -341,8 +352,14 @@ def functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
     return [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
 
 
-def generate(source: str, filename: str = "<reference>", only: set[str] | None = None) -> list[Mutant]:
-    """Every distinct, valid mutant of the solution regions of `source`'s top-level functions."""
+def generate(
+    source: str,
+    filename: str = "<reference>",
+    only: set[str] | None = None,
+    observed: dict[str, dict[str, list]] | None = None,
+) -> list[Mutant]:
+    """Every distinct, valid mutant of the solution regions of `source`'s top-level functions.
+    `observed`: function -> position or keyword -> argument values the hidden tests pass."""
     tree = ast.parse(source, filename)
     allowed = solution_lines(source, filename)
     original = source.splitlines(keepends=True)
@@ -352,7 +369,7 @@ def generate(source: str, filename: str = "<reference>", only: set[str] | None =
     for func in functions(tree):
         if only is not None and func.name not in only:
             continue
-        ctx = _Context(source, func, allowed)
+        ctx = _Context(source, func, allowed, (observed or {}).get(func.name, {}))
         for node in ast.walk(func):
             if node is not func and not (hasattr(node, "lineno") and ctx.inside(node)):
                 continue

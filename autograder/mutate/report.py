@@ -78,6 +78,7 @@ class Report(Strict):
     seconds: float
     grading_overhead: float  # seconds a grading takes beyond its tests' own (start-up, imports)
     tests: dict[str, HiddenTest]
+    arguments: dict[str, dict[str, list]] = {}  # fn -> position or keyword -> values the tests passed
     functions: dict[str, FunctionResult]
     notes: list[str] = []
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from autograder.layout import Layout
 from autograder.mutate.operators import Mutant, functions, generate
+from autograder.mutate.record import RECORD_ENV
 from autograder.mutate.report import (
     FunctionResult,
     HiddenTest,
@@ -125,13 +126,22 @@ def _result(m: Mutant, status: str, detail: str, seconds: float = 0.0) -> Mutant
     )
 
 
-def reference_run(layout: Layout, module_id: str, work: Path) -> tuple[dict[str, HiddenTest], float]:
-    """Grade the reference once: which tests call what, how long each takes, the fixed cost."""
+@dataclass
+class ReferenceRun:
+    tests: dict[str, HiddenTest]
+    arguments: dict[str, dict[str, list]]  # the scalar values tests passed, by function and parameter
+    overhead: float  # seconds a grading takes beyond its tests
+
+
+def reference_run(layout: Layout, module_id: str, work: Path) -> ReferenceRun:
+    """Grade the reference once: which tests call what with which settings, how long each takes."""
     ref = reference_submission(layout, module_id, work / "reference")
-    results = grade_in_subprocess(layout, module_id, ref, work / "reference-out")
+    results = grade_in_subprocess(layout, module_id, ref, work / "reference-out", env={RECORD_ENV: "1"})
     tests = test_map(results)
-    wall = float(results.get("extra_data", {}).get("wall_time") or results.get("execution_time") or 0.0)
-    return tests, max(wall - sum(t.seconds for t in tests.values()), 1.0)
+    extra = results.get("extra_data", {})
+    wall = float(extra.get("wall_time") or results.get("execution_time") or 0.0)
+    overhead = max(wall - sum(t.seconds for t in tests.values()), 1.0)
+    return ReferenceRun(tests, extra.get("arguments") or {}, overhead)
 
 
 def mutate(
@@ -158,7 +168,6 @@ def mutate(
     previous = _previous(path, print_)
     notes: list[str] = []
 
-    mutants = [m for f, src in sources.items() for m in generate(src, f, set(only) if only else None)]
     known = {f.name for src in sources.values() for f in functions(ast.parse(src))}
     if only and (unknown := sorted(set(only) - known)):
         raise ConfigError(
@@ -168,10 +177,16 @@ def mutate(
     with tempfile.TemporaryDirectory(prefix=f"course-mutate-{module_id}-") as tmp:
         work = Path(tmp)
         if previous is not None and previous.tests:
-            tests, overhead = previous.tests, previous.grading_overhead
+            ref = ReferenceRun(previous.tests, previous.arguments, previous.grading_overhead)
             notes.append("test map reused from the last run (hidden tests and reference unchanged)")
         else:
-            tests, overhead = reference_run(layout, module_id, work)
+            ref = reference_run(layout, module_id, work)
+        tests, overhead = ref.tests, ref.overhead
+        mutants = [
+            m
+            for f, src in sources.items()
+            for m in generate(src, f, set(only) if only else None, ref.arguments)
+        ]
         failing = sorted(t for t, info in tests.items() if not info.passed)
         if failing:
             notes.append(f"the reference fails {', '.join(failing)}: those tests cannot kill mutants")
@@ -229,6 +244,7 @@ def mutate(
         seconds=round(time.monotonic() - started, 1),
         grading_overhead=round(overhead, 1),
         tests=tests,
+        arguments=ref.arguments,
         functions={
             **(previous.functions if previous and only else {}),
             **{

@@ -65,6 +65,7 @@ def grade_in_subprocess(
     seed: int | None = None,
     suite: str = "hidden",
     only: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> dict:
     """Grade in a fresh process, as a TA's batch would: one grading cannot disturb the next."""
     cmd = [
@@ -84,7 +85,9 @@ def grade_in_subprocess(
         cmd += ["--seed", str(seed)]
     for name in only or []:
         cmd += ["--only", name]
-    subprocess.run(cmd, cwd=layout.root, env=_env(layout), check=False, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        cmd, cwd=layout.root, env={**_env(layout), **(env or {})}, check=False, stdout=subprocess.DEVNULL
+    )
     return json.loads((out / "results.json").read_text())
 
 

@@ -76,23 +76,11 @@ def write_mutation_course(root: Path) -> Layout:
 
 @pytest.fixture(scope="session")
 def mutated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Layout, dict, str]:
-    """`course mutate mini --function add --function repeat --jobs 2`: the layout, its JSON report
-    and the command's output."""
+    """`course mutate mini --function repeat --jobs 2`: the layout, its JSON report and the
+    command's output."""
     layout = write_mutation_course(tmp_path_factory.mktemp("mutate") / "course")
     run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autograder.cli",
-            "mutate",
-            "mini",
-            "--function",
-            "add",
-            "--function",
-            "repeat",
-            "--jobs",
-            "2",
-        ],
+        [sys.executable, "-m", "autograder.cli", "mutate", "mini", "--function", "repeat", "--jobs", "2"],
         cwd=layout.root,
         env={**os.environ, "COURSE_ROOT": str(layout.root), "COLUMNS": "200"},
         capture_output=True,

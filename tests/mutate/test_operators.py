@@ -54,6 +54,22 @@ def test_operator_makes_the_expected_mutant(operator: str, body: str, expected: 
     assert body_mutants(body, operator) == expected
 
 
+def test_ignored_argument_takes_the_values_the_tests_pass() -> None:
+    """A test that only ever passes seed=1234 cannot kill `seed` replaced by 1234."""
+    source = (
+        "def f(x, seed: int, k=3):\n    ### BEGIN SOLUTION\n    return x + seed + k\n    ### END SOLUTION\n"
+    )
+    observed = {"f": {"1": [1234], "k": [3, 5], "0": ["bpe"]}}
+    bodies = [m.source.splitlines()[2].strip() for m in generate(source, "lab.py", observed=observed)]
+    assert bodies == [
+        "return 'bpe' + seed + k",
+        "return x + 1234 + k",
+        "return x + 0 + k",
+        "return x + seed + 3",  # the default, also passed: one mutant
+        "return x + seed + 5",
+    ]
+
+
 def test_keyword_alone_on_its_line_goes_with_its_line() -> None:
     body = "return x(\n    y,\n    truncation=True,\n    max_length=n,\n)\n"
     assert "return x(\ny,\nmax_length=n,\n)" in body_mutants(body, "drop_keyword")
