@@ -1,0 +1,220 @@
+"""Every input that crosses into the trusted grader has a bound (docs/security.md lists them): one
+test per input, each proving its bound with an input just past it. In-process and model-free."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from pathlib import Path
+
+import pytest
+
+from autograder.api import load_saved_model, load_saved_tensors
+from autograder.grade import artifacts
+from autograder.grade.bounded import record_out_of_memory
+from autograder.grade.results import NOT_RUN, Results, TestResult
+from autograder.grade.runner import HIDE_FROM_WORKER, hidden_paths
+from autograder.worker.client import StudentError
+
+TINY = {
+    "model_type": "bert",
+    "vocab_size": 64,
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "max_position_embeddings": 64,
+}
+
+
+def write_safetensors(path: Path, shapes: dict[str, list[int]], header_pad: int = 0) -> None:
+    header, offset = {}, 0
+    for name, shape in shapes.items():
+        size = 4
+        for d in shape:
+            size *= d
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    raw = json.dumps(header).encode() + b" " * header_pad
+    with open(path, "wb") as fh:
+        fh.write(struct.pack("<Q", len(raw)) + raw)
+        fh.truncate(8 + len(raw) + offset)  # sparse: the size is declared, not written
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from transformers import BertConfig, BertForSequenceClassification
+
+    folder = tmp_path_factory.mktemp("tiny") / "model"
+    BertForSequenceClassification(BertConfig(**TINY)).save_pretrained(folder)
+    return folder
+
+
+def test_saved_model_config_must_be_the_expected_architecture(tiny_model, tmp_path):
+    """config.json: the model_type and every dimension of the expected model; allowances bounded."""
+    assert load_saved_model(tiny_model, expected=TINY, allow={"num_labels": 2}).config.hidden_size == 32
+    for change, message in [
+        (
+            {"model_type": "roberta"},
+            "your saved config says model_type 'roberta'; the expected model is 'bert'",
+        ),
+        ({"num_hidden_layers": 64}, "your saved config says num_hidden_layers 64; the expected model has 2"),
+        (
+            {"id2label": {str(i): str(i) for i in range(50)}},
+            "your saved config says num_labels 50; at most 10",
+        ),
+    ]:
+        folder = tmp_path / f"changed-{len(change)}-{next(iter(change))}"
+        folder.mkdir()
+        config = {**json.loads((tiny_model / "config.json").read_text()), **change}
+        (folder / "config.json").write_text(json.dumps(config))
+        os.link(tiny_model / "model.safetensors", folder / "model.safetensors")
+        with pytest.raises(StudentError, match=message.replace("(", r"\(")):
+            load_saved_model(folder, expected=TINY, allow={"num_labels": 10})
+
+
+def test_config_files_are_size_bounded(tiny_model, tmp_path):
+    """Any JSON the grader parses from a student folder: at most 1 MiB."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**TINY, "padding": "x" * artifacts.MAX_JSON_BYTES}))
+    with pytest.raises(StudentError, match="at most 1,048,576 are accepted"):
+        artifacts.read_json(path, "your saved config")
+
+
+def test_weights_must_cover_the_model(tiny_model, tmp_path):
+    """safetensors: the tensors named in the headers hold (nearly) every parameter, no more bytes
+    than the model in float64; only the headers are read."""
+    (tmp_path / "head").mkdir()
+    (tmp_path / "head" / "config.json").write_text((tiny_model / "config.json").read_text())
+    write_safetensors(
+        tmp_path / "head" / "model.safetensors", {"classifier.weight": [2, 32], "classifier.bias": [2]}
+    )
+    with pytest.raises(StudentError, match="parameters to be initialised"):
+        load_saved_model(tmp_path / "head", expected=TINY)
+    model = artifacts.meta_model(artifacts.load_config(TINY), "AutoModelForSequenceClassification")
+    declared = artifacts.safetensors_header(tiny_model / "model.safetensors")
+    artifacts.check_coverage(model, declared)
+    huge = {**declared, "extra": artifacts.Tensor("F32", (1024, 1024, 64))}
+    with pytest.raises(StudentError, match="takes at most"):
+        artifacts.check_coverage(model, huge)
+
+
+def test_safetensors_header_is_bounded(tmp_path):
+    """A header past 16 MiB, or offsets past the end of the file, are refused before parsing."""
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(struct.pack("<Q", 2**40) + b"{}")
+    with pytest.raises(StudentError, match="the file is broken"):
+        artifacts.safetensors_header(path)
+    raw = json.dumps({"w": {"dtype": "F32", "shape": [10**6], "data_offsets": [0, 4 * 10**6]}}).encode()
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + bytes(16))
+    with pytest.raises(StudentError, match="does not fit the file"):
+        artifacts.safetensors_header(path)
+
+
+def test_single_tensor_files_are_bounded_by_the_expected_model(tmp_path):
+    """A pushed model.safetensors (m10's hub) or a saved head: no more than the expected model's bytes."""
+    write_safetensors(tmp_path / "pushed.safetensors", {"w": [1024, 1024, 16]})
+    with pytest.raises(StudentError, match="takes at most"):
+        load_saved_tensors(tmp_path / "pushed.safetensors", expected=TINY)
+
+
+def test_private_copy_refuses_links_and_bounds_bytes(tiny_model, tmp_path):
+    """Loads read a private copy (no swap between check and load): links refused, bytes capped."""
+    folder = tmp_path / "linked"
+    folder.mkdir()
+    (folder / "config.json").symlink_to(tiny_model / "config.json")
+    with pytest.raises(StudentError, match="not a regular file"), artifacts.private_copy(folder):
+        pass
+    with (
+        pytest.raises(StudentError, match="more disk space"),
+        artifacts.private_copy(tiny_model, max_bytes=1024),
+    ):
+        pass
+
+
+def test_tokenizer_files_are_bounded(tmp_path):
+    """Tokenizer files (a vocabulary of millions of entries): at most twice the expected ones + 1 MiB."""
+    expected, saved = tmp_path / "expected", tmp_path / "saved"
+    expected.mkdir()
+    saved.mkdir()
+    (expected / "vocab.txt").write_text("\n".join(f"w{i}" for i in range(100)))
+    artifacts.check_tokenizer(expected, expected)
+    with open(saved / "vocab.txt", "w") as fh:
+        fh.writelines(f"w{i}\n" for i in range(400_000))
+    with pytest.raises(StudentError, match="your saved tokenizer files take"):
+        artifacts.check_tokenizer(saved, expected)
+
+
+def test_generation_config_is_bounded(tmp_path):
+    """generation_config.json: max_length / max_new_tokens within the model's positions, few beams."""
+    config = artifacts.load_config(TINY)
+    (tmp_path / "generation_config.json").write_text(json.dumps({"max_new_tokens": 64, "num_beams": 4}))
+    artifacts.check_generation_config(tmp_path, config)
+    for key, value in [("max_new_tokens", 10**9), ("num_beams", 1000), ("max_length", -1)]:
+        (tmp_path / "generation_config.json").write_text(json.dumps({key: value}))
+        with pytest.raises(StudentError, match=f"says {key}"):
+            artifacts.check_generation_config(tmp_path, config)
+
+
+def test_adapters_are_bounded_by_rank_and_base(tmp_path):
+    """A PEFT adapter: rank at most 256, each matrix rank x a base dimension, in all no more than the base."""
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 4}))
+    name = "base_model.model.encoder.layer.0.attention.self.query.lora_{}.weight"
+    write_safetensors(
+        tmp_path / "adapter_model.safetensors", {name.format("A"): [4, 32], name.format("B"): [32, 4]}
+    )
+    config, tensors = artifacts.check_adapter(tmp_path, TINY)
+    assert config["r"] == 4 and len(tensors) == 2
+    write_safetensors(tmp_path / "adapter_model.safetensors", {name.format("A"): [4, 1000]})
+    with pytest.raises(StudentError, match="has shape"):
+        artifacts.check_adapter(tmp_path, TINY)
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 10**6}))
+    with pytest.raises(StudentError, match="rank r is 1000000"):
+        artifacts.check_adapter(tmp_path, TINY)
+
+
+def test_out_of_memory_keeps_finished_tests(tmp_path):
+    """When the grading is killed for memory, finished tests stay; the rest say why; extra_data too."""
+    results = Results(
+        tests=[
+            TestResult(name="a", max_score=1, number="1", score=1, status="passed", output="Passed."),
+            TestResult(name="b", max_score=2, number="2"),
+        ]
+    )
+    results.write(tmp_path / "results.json")
+    record_out_of_memory(tmp_path / "results.json", 1024**3, 1024**3, 3)
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["score"] == 1 and data["tests"][0]["output"] == "Passed."
+    assert data["tests"][1]["output"].startswith("The grader ran out of memory (1,024 MiB)")
+    assert data["extra_data"]["grader_out_of_memory"] == {"limit_bytes": 1024**3, "peak_bytes": 1024**3}
+    assert NOT_RUN not in json.dumps(data)
+    record_out_of_memory(tmp_path / "none" / "results.json", 1024**3, 0, 3)  # killed before any test
+    data = json.loads((tmp_path / "none" / "results.json").read_text())
+    assert data["tests"][0]["max_score"] == 3 and data["score"] == 0
+
+
+def test_hidden_paths_hide_every_secret(mini, tmp_path, monkeypatch):
+    """What the sandbox hides: every module's graders, the references, hidden assets, the repo's history
+    and releases, this job's results, reference scratch and submission, and batch grading's extras."""
+    monkeypatch.setenv(HIDE_FROM_WORKER, os.pathsep.join(["/batch/a", "/batch/b"]))
+    out, job, sub = tmp_path / "out", tmp_path / "job", tmp_path / "sub"
+    tests_dir = mini.hidden_tests("mini")
+    paths = hidden_paths(
+        mini, tests_dir, {"public": "/assets/public", "secret": "/assets/secret"}, ["public"], out, job, sub
+    )
+    assert paths[0] == tests_dir
+    for expected in [
+        mini.root / "reference",
+        mini.root / ".git",
+        mini.root / "release",
+        Path("/assets/secret"),
+        out.resolve(),
+        job / "reference",
+        sub.resolve(),
+        Path("/batch/a"),
+        Path("/batch/b"),
+    ]:
+        assert expected in paths, expected
+    assert Path("/assets/public") not in paths
+    assert all(mini.hidden_tests(m.id) in paths for m in mini.course.modules)
