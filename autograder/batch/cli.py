@@ -60,7 +60,7 @@ def worker(
     declaring the machine's memory, cores and GPUs as Dask resources (course.yaml `resources:`)."""
     from pydantic import TypeAdapter, ValidationError
 
-    from autograder.batch.cluster import machine_resources
+    from autograder.batch.cluster import WORKER_ENV, machine_resources
     from autograder.config import Bytes
     from autograder.layout import Layout
 
@@ -83,4 +83,4 @@ def worker(
     if dry_run:
         return
     os.chdir(layout.root)
-    os.execve(cmd[0], cmd, {**os.environ, "COURSE_ROOT": str(layout.root)})
+    os.execve(cmd[0], cmd, {**os.environ, "COURSE_ROOT": str(layout.root), **WORKER_ENV})

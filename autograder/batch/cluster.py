@@ -52,6 +52,9 @@ from autograder.sandbox.kill import reap_orphans
 
 MAX_SEND_BYTES = MAX_TOTAL_BYTES  # a packed submission larger than what intake accepts is not sent
 MAX_LOG_BYTES = 1024**2  # of each log file a grading leaves beside results.json, the tail comes back
+# A task only waits on its grading subprocess: the worker's statistical profiler (a sample every
+# 10 ms) would take CPU from the gradings and tell nothing.
+WORKER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
 LINK = "link"  # a submission entry that is a symbolic link: intake refuses it, the worker must too
 
 
@@ -158,7 +161,7 @@ def grade_task(task: dict[str, Any]) -> dict[str, Any]:
                 if _abandoned():  # the coordinator is gone: nobody will read this result
                     grading.stop()
                     raise RuntimeError("the coordinator released this task")
-                time.sleep(0.1)
+                time.sleep(0.2)
             code = grading.stop()
         finally:
             _gradings.discard(grading.proc.pid)
@@ -269,13 +272,13 @@ class ClusterGrader(BatchGrader):
     def _grade(self, todo: list[Queued], advance: Callable[[], None], refresh: Callable[[], None]) -> None:
         if not todo:
             return
-        from distributed import as_completed
+        from distributed import as_completed, wait
 
         with connect(self.cluster, self.layout) as client:
             gpu_workers = self._check(client)
             window = 2 * sum(client.nthreads().values()) + 4  # tasks in flight: the scheduler balances
             pending, inflight, done = deque(todo), {}, as_completed()
-            stalled_since: float | None = None
+            last_able = checked = time.monotonic()
             while pending or inflight:
                 while pending and len(inflight) < window:
                     job = pending.popleft()
@@ -287,20 +290,23 @@ class ClusterGrader(BatchGrader):
                         continue
                     inflight[future] = job
                     done.add(future)
+                try:  # sleeps until a result arrives (or a second passes: the progress bar's clock)
+                    wait(list(inflight), timeout=1.0, return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    pass
                 for future in done.next_batch(block=False) if done.has_ready() else []:
                     self._settle(inflight.pop(future), future)
                     advance()
                 refresh()
-                if able(client.scheduler_info(n_workers=-1)["workers"], self.resources):
-                    stalled_since = None
-                elif stalled_since is None:
-                    stalled_since = time.monotonic()
-                elif time.monotonic() - stalled_since > self.STALL:
-                    raise BatchError(
-                        f"no worker of {self.cluster} able to grade {self.module_id} has been connected for "
-                        f"{self.STALL:.0f} s; what is graded is kept, a re-run grades the rest"
-                    )
-                time.sleep(0.1)
+                if inflight and time.monotonic() - checked > 5:  # workers may leave: don't wait forever
+                    checked = time.monotonic()
+                    if able(client.scheduler_info(n_workers=-1)["workers"], self.resources):
+                        last_able = checked
+                    elif checked - last_able > self.STALL:
+                        raise BatchError(
+                            f"no worker of {self.cluster} able to grade {self.module_id} has been connected "
+                            f"for {self.STALL:.0f} s; what is graded is kept, a re-run grades the rest"
+                        )
 
     def _check(self, client: Any) -> list[str]:
         """Fail fast, before anything is sent: no worker, none with the resources the module needs,
@@ -404,6 +410,7 @@ class connect:
         self.cluster: Any = None
 
     def __enter__(self) -> Any:
+        import dask
         from distributed import Client, LocalCluster
 
         logging.getLogger("distributed").setLevel(logging.ERROR)
@@ -416,6 +423,7 @@ class connect:
                 ) from None
             if n < 1:
                 raise BatchError("--cluster local:N needs N >= 1")
+            dask.config.set({"distributed.worker.profile.enabled": False})  # WORKER_ENV, for the nannies
             self.cluster = LocalCluster(
                 n_workers=n,
                 threads_per_worker=1,
@@ -423,7 +431,7 @@ class connect:
                 resources=machine_resources(n),
                 memory_limit=0,  # gradings are capped by their sandbox; the nanny must not kill one
                 dashboard_address=None,
-                env={"COURSE_ROOT": str(self.layout.root)},
+                env={"COURSE_ROOT": str(self.layout.root), **WORKER_ENV},
             )
             self.client = Client(self.cluster)
             return self.client
