@@ -39,7 +39,7 @@ def mutate(
     except ConfigError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
-    show(report, equivalents)
+    show(report, equivalents, layout.course.kill_rate_for(module))
     console.print(f"results in {layout.mutation_report(module)}")
 
 
@@ -52,16 +52,14 @@ def _progress(function: str, result: MutantResult) -> None:
     )
 
 
-def show(report: Report, equivalents: dict[str, str]) -> None:
+def show(report: Report, equivalents: dict[str, str], threshold: float) -> None:
     table = Table(title=f"course mutate {report.module} ({report.seconds:.0f} s)")
     for col in ("function", "mutants", "killed", "survived", "equivalent", "skipped", "kill rate", "tests"):
         table.add_column(col, overflow="fold")
     for name, result in report.functions.items():
         t = tally(result, equivalents)
         rate = "-" if t.rate is None else f"{t.rate:.0%}"
-        colour = (
-            "green" if t.rate is not None and t.rate >= 0.9 else "red" if t.rate is not None else "yellow"
-        )
+        colour = "yellow" if t.rate is None else "green" if t.rate >= threshold else "red"
         table.add_row(
             name,
             str(len(result.mutants)),
@@ -80,13 +78,9 @@ def show(report: Report, equivalents: dict[str, str]) -> None:
                 console.print(
                     f"[red]survived[/] {escape(m.id)} (line {m.line}) {escape(m.detail)}\n{escape(body)}\n"
                 )
-    skipped: dict[str, int] = {}
-    for result in report.functions.values():
-        for m in result.mutants:
-            if m.status == "skipped":
-                skipped[m.detail.split(":")[0]] = skipped.get(m.detail.split(":")[0], 0) + 1
-    for reason, n in skipped.items():
-        console.print(f"[yellow]skipped {n} mutants[/]: {escape(reason)}")
+    for name, result in report.functions.items():
+        if skipped := [m for m in result.mutants if m.status == "skipped"]:
+            console.print(f"[yellow]{name}: skipped {len(skipped)} mutants[/] ({escape(skipped[0].detail)})")
     for note in report.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     for stale in stale_equivalents(report, equivalents):

@@ -352,6 +352,12 @@ def functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
     return [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
 
 
+def outside_functions(source: str, filename: str = "<reference>") -> list[int]:
+    """Solution lines no top-level function holds (module constants, class bodies): not mutated."""
+    inside = {n for f in functions(ast.parse(source, filename)) for n in range(f.lineno, f.end_lineno + 1)}
+    return sorted(solution_lines(source, filename) - inside)
+
+
 def generate(
     source: str,
     filename: str = "<reference>",

@@ -77,6 +77,7 @@ class Report(Strict):
     fingerprint: str  # of the hidden tests and the reference: results of other graders are stale
     seconds: float
     grading_overhead: float  # seconds a grading takes beyond its tests' own (start-up, imports)
+    complete: bool = True  # False while running, and after an interrupted run
     tests: dict[str, HiddenTest]
     arguments: dict[str, dict[str, list]] = {}  # fn -> position or keyword -> values the tests passed
     functions: dict[str, FunctionResult]

@@ -10,11 +10,12 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import partial
 from itertools import zip_longest
 from pathlib import Path
 
 from autograder.layout import Layout
-from autograder.mutate.operators import Mutant, functions, generate
+from autograder.mutate.operators import Mutant, functions, generate, outside_functions, solution_lines
 from autograder.mutate.record import RECORD_ENV
 from autograder.mutate.report import (
     FunctionResult,
@@ -156,7 +157,8 @@ def mutate(
 
     `only` limits the run to those functions (the report keeps the other functions' last results
     when the graders have not changed since). No mutant starts once `budget` seconds are spent, nor
-    one whose estimated grading time exceeds what is left.
+    one whose estimated grading time exceeds what is left. The report is rewritten after every
+    mutant, so an interrupted run keeps what it graded.
     """
     started = time.monotonic()
     module = layout.course.module(module_id)
@@ -166,8 +168,6 @@ def mutate(
     print_ = fingerprint(layout, module_id)
     path = layout.mutation_report(module_id)
     previous = _previous(path, print_)
-    notes: list[str] = []
-
     known = {f.name for src in sources.values() for f in functions(ast.parse(src))}
     if only and (unknown := sorted(set(only) - known)):
         raise ConfigError(
@@ -176,88 +176,126 @@ def mutate(
 
     with tempfile.TemporaryDirectory(prefix=f"course-mutate-{module_id}-") as tmp:
         work = Path(tmp)
+        notes: list[str] = []
         if previous is not None and previous.tests:
             ref = ReferenceRun(previous.tests, previous.arguments, previous.grading_overhead)
             notes.append("test map reused from the last run (hidden tests and reference unchanged)")
         else:
             ref = reference_run(layout, module_id, work)
-        tests, overhead = ref.tests, ref.overhead
         mutants = [
             m
             for f, src in sources.items()
             for m in generate(src, f, set(only) if only else None, ref.arguments)
         ]
-        failing = sorted(t for t, info in tests.items() if not info.passed)
-        if failing:
-            notes.append(f"the reference fails {', '.join(failing)}: those tests cannot kill mutants")
+        notes += _notes(ref, sources, mutants, only)
         calling = callers(list(sources.values()))
-
+        selected = {
+            name: select_tests(name, ref.tests, calling)
+            for name in dict.fromkeys(m.function for m in mutants)
+        }
         results: dict[str, list[MutantResult]] = defaultdict(list)
-        selected: dict[str, list[str]] = {}
-        queue: list[Job] = []
-        for name in dict.fromkeys(m.function for m in mutants):
-            selected[name] = select_tests(name, tests, calling)
-            own = _interleave([m for m in mutants if m.function == name])
-            if not selected[name]:
-                results[name] = [
-                    _result(m, "survived", f"no hidden test calls {name}() or a function that calls it")
-                    for m in own
-                ]
-                continue
-            estimate = overhead + sum(tests[t].seconds for t in selected[name])
-            queue.extend(Job(m, selected[name], estimate) for m in own)
-        queue.sort(key=lambda job: job.estimate)  # cheap functions first: a budget covers the most
+        order = {m.id: i for i, m in enumerate(mutants)}
 
-        pending: deque[Job] = deque(queue)
-        running: dict[Future, Job] = {}
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            while pending or running:
-                while pending and len(running) < max(1, jobs):
-                    job = pending.popleft()
-                    left = None if budget is None else budget - (time.monotonic() - started)
-                    if left is not None and job.estimate > left:
-                        reason = (
-                            "budget spent"
-                            if left <= 0
-                            else f"budget: one grading takes ~{job.estimate:.0f} s, {left:.0f} s left"
+        def save(complete: bool) -> Report:
+            report = Report(
+                module=module_id,
+                fingerprint=print_,
+                seconds=round(time.monotonic() - started, 1),
+                grading_overhead=round(ref.overhead, 1),
+                complete=complete,
+                tests=ref.tests,
+                arguments=ref.arguments,
+                functions={
+                    **(previous.functions if previous and only else {}),
+                    **{
+                        name: FunctionResult(
+                            tests=tests, mutants=sorted(results[name], key=lambda r: order[r.id])
                         )
-                        result = _result(job.mutant, "skipped", reason)
-                        results[job.mutant.function].append(result)
-                        if progress:
-                            progress(job.mutant.function, result)
-                        continue
-                    running[pool.submit(_grade_mutant, layout, module_id, files, job, work)] = job
-                if not running:
+                        for name, tests in selected.items()
+                    },
+                },
+                notes=notes,
+            )
+            partial = path.with_suffix(".json.partial")
+            partial.write_text(report.model_dump_json(indent=1) + "\n")
+            partial.replace(path)
+            return report
+
+        def record(function: str, result: MutantResult) -> None:
+            results[function].append(result)
+            save(complete=False)
+            if progress:
+                progress(function, result)
+
+        queue: list[Job] = []
+        for name, tests in selected.items():
+            own = _interleave([m for m in mutants if m.function == name])
+            if not tests:
+                for m in own:
+                    record(
+                        name,
+                        _result(m, "survived", f"no hidden test calls {name}() or a function that calls it"),
+                    )
+                continue
+            estimate = ref.overhead + sum(ref.tests[t].seconds for t in tests)
+            queue.extend(Job(m, tests, estimate) for m in own)
+        queue.sort(key=lambda job: job.estimate)  # cheap functions first: a budget covers the most
+        _grade_all(
+            queue, jobs, budget, started, partial(_grade_mutant, layout, module_id, files, work=work), record
+        )
+        return save(complete=True)
+
+
+def _grade_all(
+    queue: list[Job],
+    jobs: int,
+    budget: float | None,
+    started: float,
+    grade: Callable[[Job], MutantResult],
+    record: Callable[[str, MutantResult], None],
+) -> None:
+    """Grade the queue `jobs` at a time; skip what no longer fits in the budget."""
+    pending: deque[Job] = deque(queue)
+    running: dict[Future, Job] = {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        while pending or running:
+            while pending and len(running) < max(1, jobs):
+                job = pending.popleft()
+                left = None if budget is None else budget - (time.monotonic() - started)
+                if left is not None and job.estimate > left:
+                    reason = (
+                        f"budget: one grading takes ~{job.estimate:.0f} s, {max(left, 0):.0f} s of it left"
+                    )
+                    record(job.mutant.function, _result(job.mutant, "skipped", reason))
                     continue
+                running[pool.submit(grade, job)] = job
+            if running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    job = running.pop(future)
-                    result = future.result()
-                    results[job.mutant.function].append(result)
-                    if progress:
-                        progress(job.mutant.function, result)
+                    record(running.pop(future).mutant.function, future.result())
 
-    order = {m.id: i for i, m in enumerate(mutants)}
-    report = Report(
-        module=module_id,
-        fingerprint=print_,
-        seconds=round(time.monotonic() - started, 1),
-        grading_overhead=round(overhead, 1),
-        tests=tests,
-        arguments=ref.arguments,
-        functions={
-            **(previous.functions if previous and only else {}),
-            **{
-                name: FunctionResult(
-                    tests=selected[name], mutants=sorted(results[name], key=lambda r: order[r.id])
-                )
-                for name in selected
-            },
-        },
-        notes=notes,
-    )
-    path.write_text(report.model_dump_json(indent=1) + "\n")
-    return report
+
+def _notes(
+    ref: ReferenceRun, sources: dict[str, str], mutants: list[Mutant], only: list[str] | None
+) -> list[str]:
+    """What the run cannot measure, said in the report rather than silently left out."""
+    notes = []
+    if failing := sorted(t for t, info in ref.tests.items() if not info.passed):
+        notes.append(f"the reference fails {', '.join(failing)}: those tests cannot kill mutants")
+    for file, source in sources.items():
+        if lines := outside_functions(source, file):
+            notes.append(f"{file}: solution lines outside top-level functions are not mutated: {lines}")
+        mutated = {m.function for m in mutants}
+        idle = [
+            f.name
+            for f in functions(ast.parse(source))
+            if f.name not in mutated
+            and (not only or f.name in only)
+            and solution_lines(source, file) & set(range(f.lineno, f.end_lineno + 1))
+        ]
+        if idle:
+            notes.append(f"{file}: no operator applies to {', '.join(idle)}")
+    return notes
 
 
 def _previous(path: Path, current: str) -> Report | None:

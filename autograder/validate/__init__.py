@@ -185,6 +185,8 @@ def check_mutants(layout: Layout, module_id: str) -> Check | None:
     )
     if below:
         detail += f"; below: {', '.join(below)} (see {path.name} or run course mutate {module_id})"
+    if not report.complete:
+        detail += "; from an unfinished run"
     if report.fingerprint != fingerprint(layout, module_id):
         detail += "; measured on an earlier version of the hidden tests or reference"
     if stale := stale_equivalents(report, equivalents):

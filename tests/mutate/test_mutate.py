@@ -76,3 +76,32 @@ def test_callers_make_a_test_of_a_caller_exercise_its_callees() -> None:
         "test_broken": HiddenTest(calls=["a"], seconds=1, passed=False),
     }
     assert select_tests("a", tests, calling) == ["test_c"]
+
+
+def test_what_a_run_cannot_measure_is_in_the_report(mutated) -> None:
+    _, report, _ = mutated
+    assert report["complete"] is True
+    assert any("outside top-level functions are not mutated" in note for note in report["notes"])  # RATE
+
+
+def test_the_budget_skips_what_no_longer_fits_and_says_why() -> None:
+    import time
+
+    from autograder.mutate.operators import generate
+    from autograder.mutate.run import Job, _grade_all, _result
+
+    source = "def f(x, y):\n    ### BEGIN SOLUTION\n    return g(x, y) < 1\n    ### END SOLUTION\n"
+    mutants = generate(source, "lab.py")
+    queue = [Job(m, ["test_f"], estimate) for m, estimate in zip(mutants, (1, 1, 50), strict=True)]
+    graded, recorded = [], []
+    _grade_all(
+        queue,
+        jobs=1,
+        budget=30,
+        started=time.monotonic(),
+        grade=lambda job: graded.append(job) or _result(job.mutant, "killed", "test_f"),
+        record=lambda function, result: recorded.append(result),
+    )
+    assert [job.estimate for job in graded] == [1, 1]
+    assert [r.status for r in recorded] == ["killed", "killed", "skipped"]
+    assert recorded[2].detail.startswith("budget: one grading takes ~50 s")
