@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from autograder.batch.cluster import WORKER_ENV
 from autograder.layout import Layout
 from tests.batch.conftest import COURSE
 from tests.conftest import MINI_GOOD, REPO, write_mini_course
@@ -34,7 +35,7 @@ CLUSTER_COURSE = COURSE + textwrap.indent(
     """),
     "  ",
 )
-SLEEPY = "import time\n" + MINI_GOOD.replace("    return a + b", "    time.sleep(1.5)\n    return a + b")
+SLEEPY = "import time\n" + MINI_GOOD.replace("    return a + b", "    time.sleep(1.0)\n    return a + b")
 
 
 def free_port() -> int:
@@ -49,7 +50,7 @@ class Cluster:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.address = f"tcp://127.0.0.1:{free_port()}"
-        self.env = {**os.environ, "COURSE_ROOT": str(root)}
+        self.env = {**os.environ, "COURSE_ROOT": str(root), **WORKER_ENV}
         self.scheduler = self._spawn(
             [
                 DASK,

@@ -16,7 +16,7 @@ import pytest
 
 from autograder.batch import BatchError, Submission
 from autograder.batch.cli import worker_command
-from autograder.batch.cluster import able, needs, pack, unpack
+from autograder.batch.cluster import able, machine_resources, needs, pack, unpack
 from autograder.config import Module
 from autograder.grade.intake import IntakeError, take_in
 from tests.batch.conftest import CRASH, GOOD, WRONG_ADD, course_cmd, run_course, write_class
@@ -94,8 +94,30 @@ def test_module_needing_what_no_worker_has_fails_fast(on_cluster_course, cluster
     assert not (out / "ada" / "results.json").exists(), "nothing was graded"
 
 
+def test_local_cluster_starts_and_routes_too(on_cluster_course, tmp_path):
+    """--cluster local:N starts N Dask worker processes offering this machine's share: no GPU here."""
+    if "gpu" in machine_resources():
+        pytest.skip("this machine has a GPU: mini-gpu would be graded")
+    subs = write_class(tmp_path / "subs", {"ada": (GOOD, 4.0)})
+    done = run_course(
+        on_cluster_course,
+        "grade",
+        "mini-gpu",
+        str(subs),
+        "--out",
+        str(tmp_path / "o"),
+        "--cluster",
+        "local:1",
+    )
+    assert done.returncode == 2 and "mini-gpu needs gpu=1" in " ".join(done.stderr.split()), done.stderr
+    typo = run_course(
+        on_cluster_course, "grade", "mini", str(subs), "--out", str(tmp_path / "o"), "--cluster", "local:two"
+    )
+    assert typo.returncode == 2 and "write local:N" in typo.stderr, typo.stderr
+
+
 def test_worker_killed_mid_grading_loses_nothing(on_cluster_course, cluster, tmp_path):
-    students = {f"s{i}": (SLEEPY, 4.0) for i in range(4)}
+    students = {f"s{i}": (SLEEPY, 4.0) for i in range(3)}
     subs = write_class(tmp_path / "subs", students)
     out = tmp_path / "out"
     env = {**os.environ, "COURSE_ROOT": str(on_cluster_course.root)}
@@ -123,7 +145,7 @@ def test_worker_killed_mid_grading_loses_nothing(on_cluster_course, cluster, tmp
 
 
 def test_killed_coordinator_loses_nothing_and_rerun_finishes(on_cluster_course, cluster, tmp_path):
-    students = {f"k{i}": (SLEEPY, 4.0) for i in range(6)}
+    students = {f"k{i}": (SLEEPY, 4.0) for i in range(5)}
     subs = write_class(tmp_path / "subs", students)
     out = tmp_path / "out"
     args = ("grade", "mini", str(subs), "--out", str(out), "--cluster", cluster.address)
