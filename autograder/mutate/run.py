@@ -67,10 +67,13 @@ def callers(sources: list[str]) -> dict[str, set[str]]:
     return closure
 
 
-def select_tests(function: str, tests: dict[str, HiddenTest], calling: dict[str, set[str]]) -> list[str]:
-    """The tests that passed on the reference and call `function` or a function that calls it."""
+def select_tests(
+    function: str, tests: dict[str, HiddenTest], calling: dict[str, set[str]], passed: bool = True
+) -> list[str]:
+    """The tests that call `function` or a function that calls it (and, if `passed`, pass on the
+    reference: a test the reference fails cannot tell a mutant from it)."""
     names = {function, *calling.get(function, ())}
-    return [tid for tid, t in tests.items() if t.passed and names.intersection(t.calls)]
+    return [tid for tid, t in tests.items() if (t.passed or not passed) and names.intersection(t.calls)]
 
 
 @dataclass
@@ -231,11 +234,14 @@ def mutate(
         for name, tests in selected.items():
             own = _interleave([m for m in mutants if m.function == name])
             if not tests:
+                failing = select_tests(name, ref.tests, calling, passed=False)
+                why = (
+                    f"the tests of {name}() fail on the reference: {', '.join(failing)}"
+                    if failing
+                    else f"no hidden test calls {name}() or a function that calls it"
+                )
                 for m in own:
-                    record(
-                        name,
-                        _result(m, "survived", f"no hidden test calls {name}() or a function that calls it"),
-                    )
+                    record(name, _result(m, "survived", why))
                 continue
             estimate = ref.overhead + sum(ref.tests[t].seconds for t in tests)
             queue.extend(Job(m, tests, estimate) for m in own)

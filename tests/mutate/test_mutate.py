@@ -29,6 +29,7 @@ def test_a_mutant_runs_only_the_tests_that_exercise_its_function(mutated) -> Non
     parsed = Report.model_validate(report)
     assert select_tests("add", parsed.tests, {}) == ["test_add", "test_uses_three", "test_also_uses_three"]
     assert select_tests("pair", parsed.tests, {}) == []  # failing on the reference: it cannot kill
+    assert select_tests("pair", parsed.tests, {}, passed=False) == ["test_pair_as_tuple"]  # but is named
     assert any("test_pair_as_tuple" in note for note in report["notes"])
 
 
