@@ -8,6 +8,7 @@ syntax errors. Every refusal is a sentence the student can act on.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import stat
@@ -21,6 +22,7 @@ from autograder.notebook import notebook_to_script, syntax_error_cell
 MAX_FILES = 200
 MAX_FILE_BYTES = 20 * 1024**2
 MAX_TOTAL_BYTES = 100 * 1024**2
+MAX_NOTEBOOK_CELLS = 2000  # a handout has ~50; parsing each costs the trusted grader memory and time
 IGNORED = {"__MACOSX", ".git", "__pycache__", ".ipynb_checkpoints", ".DS_Store"}
 
 
@@ -158,9 +160,22 @@ def stubs_left(source: str) -> int:
     return sum(isinstance(exc, ast.Name) and exc.id == "NotImplementedError" for exc in raised)
 
 
+def _notebook_text(nb: Path) -> str:
+    """A notebook's JSON (20 MiB at most, as any file), with at most MAX_NOTEBOOK_CELLS cells
+    before nbformat validates and converts each of them."""
+    text = _read_source(nb, nb.name)
+    try:
+        cells = json.loads(text).get("cells")
+    except (ValueError, AttributeError):
+        return text  # not a notebook: nbformat says so in its own words
+    if isinstance(cells, list) and len(cells) > MAX_NOTEBOOK_CELLS:
+        raise IntakeError(f"{nb.name} has {len(cells)} cells; at most {MAX_NOTEBOOK_CELLS} are accepted")
+    return text
+
+
 def _notebook_source(nb: Path) -> str:
     try:
-        return notebook_to_script(_read_source(nb, nb.name))
+        return notebook_to_script(_notebook_text(nb))
     except IntakeError:
         raise
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds
@@ -216,7 +231,7 @@ def take_in(submission: Path, workdir: Path, expected: list[str]) -> Intake:
             except SyntaxError as exc:
                 where = f"line {exc.lineno}: syntax error: {exc.msg}"
                 if chosen.suffix == ".ipynb":  # the converted script's line means nothing to the student
-                    where = syntax_error_cell(_read_source(chosen, chosen.name)) or where
+                    where = syntax_error_cell(_notebook_text(chosen)) or where
                 raise IntakeError(f"{chosen.name}, {where}. Fix it, then resubmit.") from None
             (files_dir / f"{stem}.py").write_text(source, encoding="utf-8")
             intake.files.append(f"{stem}.py")

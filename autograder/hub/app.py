@@ -18,15 +18,38 @@ from urllib.parse import unquote
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from autograder.hub.store import HubError, HubStore, RepoId, not_found
+from autograder.hub.store import MAX_REQUEST_BYTES, HubError, HubStore, RepoId, not_found
 
 KINDS = {"models": "model", "datasets": "dataset", "spaces": "space"}
 LFS_MIN_SIZE = 1024 * 1024  # files this large (or binary ones) go through LFS, like the Hub's 10 MB rule
-MAX_UPLOAD = 4 * 1024**3
 
 
-def create_app(store: HubStore) -> FastAPI:
+class BodyLimit:
+    """Every request body but an LFS upload's (streamed to disk) is read into memory: at most `limit`
+    bytes of it, counted as it arrives (a Content-Length can lie, a chunked body has none)."""
+
+    def __init__(self, app, limit: int = MAX_REQUEST_BYTES) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/lfs-upload/"):
+            return await self.app(scope, receive, send)
+        seen = 0
+
+        async def bounded():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HubError(413, "PayloadTooLarge", f"a request body is at most {self.limit:,} bytes")
+            return message
+
+        await self.app(scope, bounded, send)
+
+
+def create_app(store: HubStore, max_request_bytes: int = MAX_REQUEST_BYTES) -> FastAPI:
     app = FastAPI(title="course hub", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(BodyLimit, limit=max_request_bytes)
     secret = secrets.token_bytes(32)
 
     @app.exception_handler(HubError)
@@ -193,7 +216,15 @@ def create_app(store: HubStore) -> FastAPI:
         for obj in body.get("objects", []):
             oid, size = str(obj.get("oid", "")), int(obj.get("size", 0))
             entry = {"oid": oid, "size": size, "authenticated": True}
-            if not store.has_object(oid) and 0 <= size <= MAX_UPLOAD:
+            if not store.has_object(oid):
+                try:
+                    if size < 0:
+                        raise HubError(400, "BadRequest", "a negative size")
+                    store.check_upload(size)
+                except HubError as exc:  # the LFS batch API's per-object error
+                    entry["error"] = {"code": exc.status, "message": exc.message}
+                    objects.append(entry)
+                    continue
                 href = f"{base(request)}/lfs-upload/{oid}?size={size}&sig={sign(oid, size)}"
                 entry["actions"] = {"upload": {"href": href, "header": {}, "expires_in": 3600}}
             objects.append(entry)

@@ -25,6 +25,10 @@ from pathlib import Path
 from typing import Any
 
 REPO_TYPES = ("model", "dataset", "space")
+MAX_FILE_BYTES = 1024**3  # one file (MiniLM's weights are 90 MB)
+MAX_REPO_BYTES = 2 * 1024**3  # all files of one revision of a repository
+MAX_STORE_BYTES = 8 * 1024**3  # every object of the hub (identical files are stored once)
+MAX_REQUEST_BYTES = 64 * 1024**2  # one API request's body (LFS uploads stream to disk instead)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
 GITATTRIBUTES = "".join(
@@ -103,14 +107,38 @@ class RepoId:
 
 
 class HubStore:
-    """All repositories of one hub. Writes are serialised by one lock: a class hub is small."""
+    """All repositories of one hub. Writes are serialised by one lock: a class hub is small.
 
-    def __init__(self, root: Path) -> None:
+    Uploads are bounded (a hub inside a grading takes the student's pushes onto the grader's disk):
+    one file, one revision of a repo, and all stored objects together each have a byte limit."""
+
+    def __init__(
+        self,
+        root: Path,
+        max_file_bytes: int = MAX_FILE_BYTES,
+        max_repo_bytes: int = MAX_REPO_BYTES,
+        max_store_bytes: int = MAX_STORE_BYTES,
+    ) -> None:
         self.root = Path(root)
         (self.root / "objects").mkdir(parents=True, exist_ok=True)
         (self.root / "repos").mkdir(exist_ok=True)
         (self.root / "uploads").mkdir(exist_ok=True)
         self.lock = threading.RLock()
+        self.max_file_bytes, self.max_repo_bytes, self.max_store_bytes = (
+            max_file_bytes,
+            max_repo_bytes,
+            max_store_bytes,
+        )
+        self.used = sum(p.stat().st_size for p in (self.root / "objects").iterdir())
+
+    def check_upload(self, size: int) -> None:
+        """Refuse an object before it is received: too large for one file, or for the hub."""
+        if size > self.max_file_bytes:
+            raise HubError(
+                413, "PayloadTooLarge", f"a file of {size:,} bytes: the limit is {self.max_file_bytes:,}"
+            )
+        if self.used + size > self.max_store_bytes:
+            raise HubError(413, "PayloadTooLarge", f"the hub is full ({self.max_store_bytes:,} bytes)")
 
     # -- tokens -------------------------------------------------------------------------------
     def add_token(self, user: str, admin: bool = False) -> str:
@@ -233,10 +261,13 @@ class HubStore:
     def put_object(self, data: bytes) -> str:
         sha = hashlib.sha256(data).hexdigest()
         path = self.object_path(sha)
-        if not path.exists():
-            tmp = self.root / "uploads" / f"{sha}.{secrets.token_hex(4)}"
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+        with self.lock:
+            if not path.exists():
+                self.check_upload(len(data))
+                tmp = self.root / "uploads" / f"{sha}.{secrets.token_hex(4)}"
+                tmp.write_bytes(data)
+                os.replace(tmp, path)
+                self.used += len(data)
         return sha
 
     def adopt_upload(self, tmp: Path, sha256: str, size: int) -> None:
@@ -248,7 +279,17 @@ class HubStore:
         if tmp.stat().st_size != size or digest.hexdigest() != sha256:
             tmp.unlink(missing_ok=True)
             raise HubError(400, "BadRequest", "uploaded content does not match its oid and size")
-        os.replace(tmp, self.object_path(sha256))
+        with self.lock:
+            if self.has_object(sha256):
+                tmp.unlink(missing_ok=True)
+                return
+            try:
+                self.check_upload(size)
+            except HubError:
+                tmp.unlink(missing_ok=True)
+                raise
+            os.replace(tmp, self.object_path(sha256))
+            self.used += size
 
     def read(self, entry: dict) -> bytes:
         return self.object_path(entry["sha256"]).read_bytes()
@@ -282,12 +323,14 @@ class HubStore:
                     412, "PreconditionFailed", f"parent commit {parent} is not the head of {branch}"
                 )
             files = dict(self.get_commit(repo, head)["files"]) if head else {}
+            pending = []  # stored only once the new revision is known to fit
             for op in operations:
                 kind, path = op[0], _clean_path(op[1])
                 if kind == "add":
                     data = op[2]
+                    pending.append(data)
                     files[path] = {
-                        "sha256": self.put_object(data),
+                        "sha256": hashlib.sha256(data).hexdigest(),
                         "size": len(data),
                         "git_oid": git_blob_id(data),
                         "lfs": False,
@@ -296,6 +339,7 @@ class HubStore:
                     sha, size = op[2], op[3]
                     if not self.has_object(sha):
                         raise HubError(422, "BadRequest", f"{path}: LFS object {sha} was never uploaded")
+                    size = self.object_path(sha).stat().st_size  # what counts is what is stored
                     files[path] = {
                         "sha256": sha,
                         "size": size,
@@ -308,6 +352,14 @@ class HubStore:
                 elif kind == "delete_folder":
                     prefix = path.rstrip("/") + "/"
                     files = {p: e for p, e in files.items() if not p.startswith(prefix)}
+            if (total := sum(e["size"] for e in files.values())) > self.max_repo_bytes:
+                raise HubError(
+                    413,
+                    "PayloadTooLarge",
+                    f"{repo.id} would hold {total:,} bytes: the limit is {self.max_repo_bytes:,}",
+                )
+            for data in pending:
+                self.put_object(data)
             body = {
                 "parents": [head] if head else [],
                 "title": title,

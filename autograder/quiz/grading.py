@@ -19,6 +19,8 @@ from autograder.yamlconf import ConfigError
 
 GROUPED = re.compile(r"[-+]?\d{1,3}([, _]\d{3})+(\.\d*)?")  # 22,700,000 or 22 700 000 (not 0,5)
 TRUE = {"t", "true", "yes", "y", "1"}
+MAX_ANSWER_CHARS = 10_000  # one answer: no question needs more
+MAX_RESPONSES_BYTES = 64 * 1024**2  # one responses file: a large class's answers, many times over
 FALSE = {"f", "false", "no", "n", "0"}
 HOW_TO_ANSWER = {
     "single": "one letter",
@@ -196,6 +198,15 @@ def grade_item(item: Item, raw: str | None) -> ItemResult:
         return ItemResult(
             item.qid, item.number, item.points, 0.0, None, ["No answer given.", *feedback(item, None)]
         )
+    if len(str(raw)) > MAX_ANSWER_CHARS:  # no quiz answer is this long; parsing it would cost the grader
+        return ItemResult(
+            item.qid,
+            item.number,
+            item.points,
+            0.0,
+            None,
+            [f"Your answer is longer than {MAX_ANSWER_CHARS:,} characters.", *feedback(item, None)],
+        )
     try:
         answer = parse_response(item, str(raw))
     except ValueError as exc:
@@ -247,10 +258,19 @@ class Response:
 
 def read_responses(path: Path) -> list[Response]:
     """A CSV (a `student` column, one column per question id) or JSON (one {"student", "answers"}
-    object, as `course quiz take` saves, or a list of them)."""
+    object, as `course quiz take` saves, or a list of them). At most MAX_RESPONSES_BYTES."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read responses: {exc}") from None
+    if size > MAX_RESPONSES_BYTES:
+        raise ConfigError(f"{path}: {size:,} bytes of responses; at most {MAX_RESPONSES_BYTES:,} are read")
     if path.suffix.lower() == ".csv":
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
+        try:
+            with open(path, newline="", encoding="utf-8") as fh:
+                rows = list(csv.DictReader(fh))
+        except (csv.Error, UnicodeDecodeError) as exc:  # csv refuses a field past 128 KiB
+            raise ConfigError(f"{path}: cannot read responses: {exc}") from None
         if rows and "student" not in rows[0]:
             raise ConfigError(f"{path}: needs a `student` column (found: {', '.join(rows[0])})")
         if missing := [str(i) for i, r in enumerate(rows, start=2) if not (r["student"] or "").strip()]:

@@ -3,6 +3,7 @@ test per input, each proving its bound with an input just past it. In-process an
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import struct
@@ -218,3 +219,107 @@ def test_hidden_paths_hide_every_secret(mini, tmp_path, monkeypatch):
         assert expected in paths, expected
     assert Path("/assets/public") not in paths
     assert all(mini.hidden_tests(m.id) in paths for m in mini.course.modules)
+
+
+@pytest.fixture
+def hub_client(tmp_path):
+    """A class hub with small limits, driven over HTTP like huggingface_hub drives it."""
+    from fastapi.testclient import TestClient
+
+    from autograder.hub import HubStore
+    from autograder.hub.app import create_app
+
+    store = HubStore(tmp_path / "hub", max_file_bytes=1000, max_repo_bytes=2000, max_store_bytes=3000)
+    http = TestClient(create_app(store, max_request_bytes=64 * 1024))
+    http.headers["Authorization"] = f"Bearer {store.add_token('alice')}"
+    assert http.post("/api/repos/create", json={"name": "m", "type": "model"}).status_code == 200
+    return store, http
+
+
+def commit(http, *files: tuple[str, bytes]):
+    lines = [{"key": "header", "value": {"summary": "add"}}]
+    lines += [
+        {"key": "file", "value": {"path": p, "content": base64.b64encode(d).decode()}} for p, d in files
+    ]
+    body = "\n".join(json.dumps(line) for line in lines)
+    return http.post("/api/models/alice/m/commit/main", content=body)
+
+
+def test_hub_uploads_are_bounded_per_file_repo_hub_and_request(hub_client):
+    """Hub uploads: each file, each repository's revision, the whole hub and each request body."""
+    store, http = hub_client
+    assert commit(http, ("a.bin", b"a" * 900)).status_code == 200
+    assert commit(http, ("big.bin", b"b" * 1001)).status_code == 413  # one file
+    assert commit(http, ("b.bin", b"c" * 900)).status_code == 413  # the repository: 2534 > 2000
+    batch = http.post(
+        "/alice/m.git/info/lfs/objects/batch",
+        json={"operation": "upload", "objects": [{"oid": "d" * 64, "size": 10**12}]},
+    )
+    assert batch.json()["objects"][0]["error"]["code"] == 413  # refused before a byte is sent
+    assert http.post("/api/repos/create", json={"name": "n", "padding": "x" * 100_000}).status_code == 413
+    assert store.used == 734 + 900  # .gitattributes and a.bin: nothing refused was stored
+    for name, fill, status in [("o", b"o", 200), ("p", b"p", 413)]:  # the hub: 2633, then 3632 > 3000
+        assert http.post("/api/repos/create", json={"name": name, "type": "model"}).status_code == 200
+        lines = [{"key": "header", "value": {"summary": "add"}}]
+        lines.append(
+            {"key": "file", "value": {"path": "x.bin", "content": base64.b64encode(fill * 999).decode()}}
+        )
+        body = "\n".join(json.dumps(line) for line in lines)
+        assert http.post(f"/api/models/alice/{name}/commit/main", content=body).status_code == status
+
+
+def test_notebooks_are_bounded_in_cells(tmp_path):
+    """A notebook (20 MiB as any file): at most MAX_NOTEBOOK_CELLS cells reach nbformat."""
+    import nbformat
+
+    from autograder.grade.intake import MAX_FILE_BYTES, MAX_NOTEBOOK_CELLS, take_in
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1") for _ in range(MAX_NOTEBOOK_CELLS + 1)]
+    nbformat.write(nb, tmp_path / "lab.ipynb")
+    intake = take_in(tmp_path / "lab.ipynb", tmp_path / "work", ["lab.py"])
+    assert intake.problem == (
+        f"Your submission could not be graded: lab.ipynb has {MAX_NOTEBOOK_CELLS + 1} cells; "
+        f"at most {MAX_NOTEBOOK_CELLS} are accepted"
+    )
+    nb.cells = nb.cells[:3]
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="y" * (MAX_FILE_BYTES + 1))]
+    nbformat.write(nb, tmp_path / "lab.ipynb")
+    assert "larger than 20 MiB" in take_in(tmp_path / "lab.ipynb", tmp_path / "work", ["lab.py"]).problem
+
+
+BANK = """
+quiz: {title: Bounds}
+questions:
+  - id: single
+    type: single
+    tags: [basics]
+    prompt: Which one is a tokenizer algorithm?
+    choices:
+      - {text: WordPiece, correct: true, explain: BERT uses it.}
+      - {text: Adam, explain: An optimizer.}
+"""
+
+
+def test_quiz_answers_are_bounded(tmp_path, monkeypatch):
+    """Quiz responses: one answer at most MAX_ANSWER_CHARS, a responses file at most 64 MiB."""
+    from autograder.quiz import grading
+    from autograder.quiz.variant import load_quiz
+    from autograder.yamlconf import ConfigError
+    from tests.quiz.conftest import write_course
+
+    layout = write_course(tmp_path / "course", BANK)
+    monkeypatch.setenv("COURSE_ROOT", str(layout.root))
+    item = load_quiz(layout, "q1").variant("alice").items[0]
+    key = grading.key_response(item)
+    assert grading.grade_item(item, key).score == item.points
+    long = grading.grade_item(item, key + " " * grading.MAX_ANSWER_CHARS)
+    assert long.score == 0 and long.feedback[0] == "Your answer is longer than 10,000 characters."
+    path = tmp_path / "responses.csv"
+    path.write_text("student,q1\nalice," + "1" * (200 * 1024) + "\n")
+    with pytest.raises(ConfigError, match="cannot read responses"):
+        grading.read_responses(path)
+    with open(path, "wb") as fh:
+        fh.truncate(grading.MAX_RESPONSES_BYTES + 1)
+    with pytest.raises(ConfigError, match="at most 67,108,864 are read"):
+        grading.read_responses(path)
