@@ -124,6 +124,8 @@ class Asset(Strict):
     offline: OfflineSource | None = None
     description: str = ""
     hidden: bool = False  # for the trusted grader only: never shown to the worker or shipped to students
+    # environment a module using the asset grades with (worker and reference); "{path}" is its folder
+    env: dict[str, str] = {}
 
     @model_validator(mode="after")
     def _has_source(self) -> Asset:

@@ -134,7 +134,7 @@ class AssetStore:
         _, source = _load_callable(asset.offline.build, self.root)
         digest = hashlib.sha256()
         digest.update(source.encode())
-        digest.update(asset.model_dump_json().encode())
+        digest.update(asset.model_dump_json(exclude={"env"}).encode())  # env: how it is used, not built
         for need in asset.offline.needs:
             digest.update(self.resolve(need).content_hash.encode())
         return digest.hexdigest()[:16]

@@ -151,6 +151,10 @@ def grade(
         (job / "reference").mkdir(mode=0o700)
         backend.protect(hidden_paths(layout, tests_dir, assets, visible, out_dir, job, submission))
         data = layout.data_dir(module_id)
+        asset_env = {
+            key: value.replace("{path}", assets[a]) for a in visible for key, value in course.assets[a].env.items()
+        }
+        os.environ.update(asset_env)  # the reference runs in this process: it reads them as the worker does
         cfg = WorkerConfig(
             files_dir=intake.files_dir,
             module_name=Path(module.files[0]).stem,
@@ -161,6 +165,7 @@ def grade(
             limits=limits,
             backend=backend,
             readonly=[Path(assets[a]) for a in visible] + ([data] if data.is_dir() else []),
+            asset_env=asset_env,
         )
         student = StudentHandle(cfg, problem=intake.problem, deadline=started + limits.wall)
         ref_dir = layout.reference_dir(module_id)

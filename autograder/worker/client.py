@@ -58,6 +58,7 @@ class WorkerConfig:
     limits: Limits
     backend: Backend
     readonly: list[Path] = field(default_factory=list)
+    asset_env: dict[str, str] = field(default_factory=dict)  # the module's assets' `env` (course.yaml)
     extra_env: dict[str, str] = field(default_factory=dict)
     # "autograder.pkg.mod:function" hooks the worker calls before it imports the student's code, e.g.
     # to reach a service a module's fixtures run (see StudentHandle.restart)
@@ -172,6 +173,7 @@ class WorkerProcess:
                     "reply_fd": rep_w,
                 }
             ),
+            **cfg.asset_env,
             **cfg.extra_env,
         }
         spec = LaunchSpec(
