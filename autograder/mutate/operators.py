@@ -271,10 +271,10 @@ def _drop_keyword(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
         return
     for kw in node.keywords:
         if kw.arg is not None:
-            yield "drop_keyword", [_remove_argument(ctx, kw)]
+            yield "drop_keyword", [_remove_argument(ctx, node, kw)]
 
 
-def _remove_argument(ctx: _Context, kw: ast.keyword) -> Edit:
+def _remove_argument(ctx: _Context, call: ast.Call, kw: ast.keyword) -> Edit:
     """Delete `name=value` with the comma after it (or, for the last argument, the one before)."""
     lines = ctx.lines
     line, col = kw.end_lineno, kw.end_col_offset
@@ -293,14 +293,14 @@ def _remove_argument(ctx: _Context, kw: ast.keyword) -> Edit:
             return Edit((kw.lineno, 0), (kw.lineno + 1, 0), "")
         end_col += len(rest) - len(rest.lstrip(b" "))
         return Edit((kw.lineno, kw.col_offset), (end_line, end_col), "")
-    # the last argument: remove from the previous comma
-    line, col = kw.lineno, kw.col_offset
-    while True:
-        found = lines[line - 1].rfind(b",", 0, col)
-        if found >= 0:
-            return Edit((line, found), (kw.end_lineno, kw.end_col_offset), "")
-        line -= 1
-        col = len(lines[line - 1])
+    # the last argument: remove from the end of the one before it, if any
+    before = [
+        a
+        for a in [*call.args, *call.keywords]
+        if (a.end_lineno, a.end_col_offset) <= (kw.lineno, kw.col_offset)
+    ]
+    start = max(((a.end_lineno, a.end_col_offset) for a in before), default=(kw.lineno, kw.col_offset))
+    return Edit(start, (kw.end_lineno, kw.end_col_offset), "")
 
 
 def _drop_softmax(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:

@@ -45,6 +45,7 @@ def body_mutants(body: str, operator: str, signature: str = "def f(x, y, n: int,
         ("change_axis", "return x.sum(1)\n", ["return x.sum(2)", "return x.sum(0)"]),
         ("drop_keyword", "return x(y, truncation=True, max_length=n)\n", ["return x(y, max_length=n)", "return x(y, truncation=True)"]),
         ("drop_keyword", "return dict(a=1)\n", []),  # a dict's keys are data, not settings
+        ("drop_keyword", "z = g(1, 2)\nreturn x(k=n)\n", ["z = g(1, 2)\nreturn x()"]),  # only its own call
         ("drop_softmax", "return torch.log_softmax(x, dim=-1)\n", ["return x"]),
         ("drop_softmax", "return (x + y).softmax(-1)\n", ["return (x + y)"]),
     ],
