@@ -23,6 +23,10 @@ AXIS_FUNCS = {
 }  # fmt: skip
 AXIS_KEYWORDS = {"dim", "axis", "dims", "axes", "start_dim", "end_dim", "dim0", "dim1"}
 MODE_METHODS = {"eval", "train", "requires_grad_", "zero_grad"}  # calls that set a mode, not compute
+# ... and return their receiver, so `x.eval()` used as a value means `x` (not `trainer.train()`)
+RETURNS_SELF = {"eval", "requires_grad_"}
+# Arguments a student might put in each other's place: names, attributes, items, literals.
+SWAPPABLE = (ast.Name, ast.Attribute, ast.Subscript, ast.Constant, ast.UnaryOp)
 SOFTMAX = {"softmax", "log_softmax"}
 FLIP = {
     ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE,
@@ -128,6 +132,9 @@ class _Context:
         self.func = func
         self.allowed = allowed
         self.observed = observed  # position or keyword -> the values the hidden tests pass
+        self.statements = {
+            id(n.value) for n in ast.walk(func) if isinstance(n, ast.Expr)
+        }  # calls as statements
 
     def inside(self, node: ast.AST) -> bool:
         return all(n in self.allowed for n in range(node.lineno, node.end_lineno + 1))
@@ -212,15 +219,23 @@ def _swap_arguments(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
     if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
         return
     for a, b in zip(node.args[:-1], node.args[1:], strict=True):
-        if ctx.text(a) != ctx.text(b):
-            yield "swap_arguments", [_replace(a, ctx.text(b)), _replace(b, ctx.text(a))]
+        if not (isinstance(a, SWAPPABLE) and isinstance(b, SWAPPABLE)) or ctx.text(a) == ctx.text(b):
+            continue  # `f(g(x), y)` swapped is a crash, not a mistake anyone makes
+        if isinstance(a, ast.Constant) and isinstance(b, ast.Constant) and type(a.value) is not type(b.value):
+            continue
+        yield "swap_arguments", [_replace(a, ctx.text(b)), _replace(b, ctx.text(a))]
 
 
 def _drop_call(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
     """A call whose result is discarded, or an attribute set (`tokenizer.padding_side = "left"`)."""
     discarded = isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
     if discarded or isinstance(node, ast.Assign) and all(isinstance(t, ast.Attribute) for t in node.targets):
-        yield "drop_call", [_replace(node, "pass")]
+        mode = (
+            discarded
+            and _call_name(node.value) in MODE_METHODS
+            and isinstance(node.value.func, ast.Attribute)
+        )
+        yield "drop_mode" if mode else "drop_call", [_replace(node, "pass")]
 
 
 def _drop_mode(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
@@ -228,7 +243,8 @@ def _drop_mode(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
-        and node.func.attr in MODE_METHODS
+        and node.func.attr in RETURNS_SELF
+        and id(node) not in ctx.statements
         and not node.args
         and not node.keywords
     ):

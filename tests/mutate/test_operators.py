@@ -36,9 +36,12 @@ def body_mutants(body: str, operator: str, signature: str = "def f(x, y, n: int,
         ("ignore_argument", "return k + 1\n", ["return 3 + 1"]),  # its default
         ("ignore_argument", "return x + y\n", []),  # no default, no scalar annotation: no guess
         ("swap_arguments", "return g(x, y, n)\n", ["return g(y, x, n)", "return g(x, n, y)"]),
+        ("swap_arguments", "return g(h(x), y, 'a', 1)\n", ["return g(h(x), 'a', y, 1)"]),  # no call, no 'a' for 1
         ("drop_call", "x.append(1)\nreturn x\n", ["pass\nreturn x"]),
         ("drop_call", 'x.padding_side = "left"\nreturn x\n', ["pass\nreturn x"]),
         ("drop_mode", "return x.eval()\n", ["return x"]),
+        ("drop_mode", "x.eval()\nreturn x\n", ["pass\nreturn x"]),  # once, not also as `x`
+        ("drop_mode", "return x.train().loss\n", []),  # Trainer.train() computes: not a mode
         ("drop_mode", "with torch.no_grad():\n    y = x(1)\nreturn y\n", ["if True:\ny = x(1)\nreturn y"]),
         ("drop_mode", "with open(x) as fh:\n    return fh.read()\n", []),  # the body needs `fh`
         ("change_axis", "return x.softmax(dim=-1)\n", ["return x.softmax(dim=0)", "return x.softmax(dim=-2)"]),
