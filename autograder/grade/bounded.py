@@ -88,17 +88,8 @@ def bound_memory(results_path: Path, limit: int, max_score: float) -> None:
     if pid == 0:
         _limit_child(cgroup, limit)
         return
-    try:
-        while True:
-            try:
-                _, status, usage = os.wait4(pid, 0)
-                break
-            except InterruptedError:
-                continue
-    except KeyboardInterrupt:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the child, which stops as before
+    _, status, usage = os.wait4(pid, 0)
     peak = usage.ru_maxrss * 1024
     killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
     out_of_memory = killed and (cgroup is None or cgroup.memory_exceeded())

@@ -13,7 +13,7 @@ import pytest
 
 from autograder.api import load_saved_model, load_saved_tensors
 from autograder.grade import artifacts
-from autograder.grade.bounded import record_out_of_memory
+from autograder.grade.bounded import ADDRESS_SPACE_SLACK, _limit_child, record_out_of_memory
 from autograder.grade.results import NOT_RUN, Results, TestResult
 from autograder.grade.runner import HIDE_FROM_WORKER, hidden_paths
 from autograder.worker.client import StudentError
@@ -323,3 +323,24 @@ def test_quiz_answers_are_bounded(tmp_path, monkeypatch):
         fh.truncate(grading.MAX_RESPONSES_BYTES + 1)
     with pytest.raises(ConfigError, match="at most 67,108,864 are read"):
         grading.read_responses(path)
+
+
+def test_without_a_cgroup_the_grading_gets_an_address_space_limit():
+    """The RLIMIT_AS fallback: a soft limit of grader_memory plus slack, the hard limit left open for
+    the worker the grading starts (it sets its own)."""
+    import resource
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _limit_child(None, 1024**3)
+            os.write(write, json.dumps(resource.getrlimit(resource.RLIMIT_AS)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    soft, hard = json.loads(os.read(read, 1024))
+    os.close(read)
+    assert soft == 1024**3 + ADDRESS_SPACE_SLACK
+    assert hard == resource.getrlimit(resource.RLIMIT_AS)[1]
