@@ -3,16 +3,17 @@ squad, exact_match, sacrebleu) works offline, from the same student code that on
 canonical scripts from the Hub.
 
 Offline, evaluate falls back to the newest cached copy of a canonical module, which it looks for in
-HF_MODULES_CACHE/evaluate_modules/metrics/evaluate-metric--NAME/HASH/NAME.py. This builder lays the
-metric scripts of builders/evaluate_metrics/ out there with evaluate's own function, so the layout
-is evaluate's. The asset's `env` in course.yaml points HF_MODULES_CACHE at it and turns
-HF_EVALUATE_OFFLINE on in the worker; the folder is only read.
+HF_MODULES_CACHE/evaluate_modules/metrics/evaluate-metric--NAME/<64 hex digits>/NAME.py, a package
+at every level. This builder writes the metric scripts of builders/evaluate_metrics/ there (the test
+loads every one through evaluate itself). It never imports evaluate: a grading process that builds
+the asset must still read the asset's env (HF_MODULES_CACHE) when its reference imports evaluate.
+The asset's `env` in course.yaml points HF_MODULES_CACHE at it and turns HF_EVALUATE_OFFLINE on in
+the worker and for the reference; the folder is only read.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 SCRIPTS = Path(__file__).with_name("evaluate_metrics")
@@ -30,26 +31,13 @@ def scripts_sha256() -> str:
 
 
 def build(out: Path, needs: dict[str, Path]) -> None:
-    from evaluate.loading import DownloadMode, _create_importable_file
-
     if scripts_sha256() != SCRIPTS_SHA256:
         raise RuntimeError(f"builders/evaluate_metrics/ changed: set SCRIPTS_SHA256 = {scripts_sha256()!r}")
-    dynamic = out / "evaluate_modules"  # evaluate.config.MODULE_NAME_FOR_DYNAMIC_MODULES
-    dynamic.mkdir(parents=True)
-    for package in (out, dynamic):
-        (package / "__init__.py").touch()
+    metrics = out / "evaluate_modules" / "metrics"  # evaluate.config.MODULE_NAME_FOR_DYNAMIC_MODULES
     for name in METRICS:
-        _create_importable_file(
-            local_path=str(SCRIPTS / f"{name}.py"),
-            local_imports=[],
-            additional_files=[],
-            dynamic_modules_path=str(dynamic),
-            module_namespace="metrics",
-            name=f"evaluate-metric/{name}",
-            download_mode=DownloadMode.REUSE_DATASET_IF_EXISTS,
-        )
-    # Same bytes on every machine: no lock files, and the metadata names the script by its name only.
-    for lock in out.rglob("*.lock"):
-        lock.unlink()
-    for meta in (dynamic / "metrics").glob("*/*/*.json"):
-        meta.write_text(json.dumps({"original file path": f"builders/evaluate_metrics/{meta.stem}.py"}))
+        source = (SCRIPTS / f"{name}.py").read_bytes()
+        version = metrics / f"evaluate-metric--{name}" / hashlib.sha256(source).hexdigest()
+        version.mkdir(parents=True)
+        (version / f"{name}.py").write_bytes(source)
+    for package in (out, *(p for p in out.rglob("*") if p.is_dir())):
+        (package / "__init__.py").touch()

@@ -9,12 +9,14 @@ worker and for the reference alike; tested on a course of its own below."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from autograder.assets import AssetStore, tree_hash
 from autograder.layout import Layout
@@ -144,24 +146,18 @@ def test_exact_match_and_sacrebleu(offline_results):
     assert got["score"] == pytest.approx(want.score) and got["counts"] == want.counts
 
 
-COURSE = """
-course: {id: env-course, title: Env}
-assets:
-  notes:
-    kind: files
-    offline: {build: builders/notes.py:build}
-    env: {NOTES_FILE: "{path}/notes.txt", NOTES_MODE: "offline"}
+MODULES = """
 modules:
-  - {id: m1, title: One, points: 1, files: [lab.py], assets: [notes]}
+  - {id: m1, title: One, points: 1, files: [lab.py], assets: [evaluate-metrics]}
 """
 LAB = '''
-import os
+import evaluate
 
 
-def notes() -> list:
-    """The NOTES_* environment and the file it names."""
+def score(predictions: list, references: list) -> dict:
+    """Accuracy, as evaluate computes it."""
     ### BEGIN SOLUTION
-    return [os.environ.get("NOTES_MODE"), open(os.environ["NOTES_FILE"]).read()]
+    return evaluate.load("accuracy").compute(predictions=predictions, references=references)
     ### END SOLUTION
 '''
 HIDDEN = '''
@@ -169,18 +165,21 @@ from autograder.api import points
 
 
 @points(1)
-def test_notes(student, reference):
-    """The asset's env reaches the student's code and the reference alike."""
-    assert student.call("notes") == reference.call("notes") == ["offline", "hello"], "env not set"
+def test_score(student, reference):
+    """evaluate.load works in the sandboxed worker and for the reference, offline."""
+    got, want = student.call("score", [0, 1, 1, 0], [0, 1, 0, 0]), reference.call("score", [0, 1, 1, 0], [0, 1, 0, 0])
+    assert got == want == {"accuracy": 0.75}, f"student {got}, reference {want}"
 '''
 
 
-def test_an_assets_env_reaches_the_worker_and_the_reference(tmp_path, monkeypatch):
-    from autograder.grade.runner import grade
-
+def test_evaluate_load_works_offline_in_the_worker_and_for_the_reference(course, tmp_path):
+    """A module using the asset: its env reaches the sandboxed worker and the reference alike, and
+    the same `evaluate.load("accuracy")` runs there with no network. Graded as Gradescope would, in a
+    fresh `course grade` process (the course shares this checkout's builder and asset cache)."""
+    spec = {"evaluate-metrics": course.course.assets["evaluate-metrics"].model_dump(exclude_defaults=True)}
+    header = yaml.safe_dump({"course": {"id": "env-course", "title": "Env"}, "assets": spec})
     files = {
-        "course.yaml": COURSE,
-        "builders/notes.py": "def build(out, needs):\n    (out / 'notes.txt').write_text('hello')\n",
+        "course.yaml": header + MODULES,  # the asset as the course declares it: the same build
         "reference/m1/lab.py": LAB,
         "assignments/m1/README.md": "# One\n",
         "assignments/m1/hidden/test_m1.py": HIDDEN,
@@ -188,11 +187,26 @@ def test_an_assets_env_reaches_the_worker_and_the_reference(tmp_path, monkeypatc
     for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(textwrap.dedent(text).lstrip())
-    monkeypatch.setenv("COURSE_ROOT", str(tmp_path))
-    monkeypatch.setenv("COURSE_ASSETS", str(tmp_path / ".assets"))
-    for key in ("NOTES_FILE", "NOTES_MODE"):
-        monkeypatch.delenv(key, raising=False)
-    layout = Layout(tmp_path)
-    AssetStore(layout.course, layout.root, layout.asset_cache).resolve("notes")
-    results = grade(layout, "m1", tmp_path / "reference" / "m1", tmp_path / "out")
-    assert results.score == 1, [t.output for t in results.tests]
+    (tmp_path / "builders").symlink_to(course.root / "builders")
+    env = {**os.environ, "COURSE_ROOT": str(tmp_path), "COURSE_ASSETS": str(course.asset_cache)}
+    env.pop("HF_MODULES_CACHE", None)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder.cli",
+            "grade",
+            "m1",
+            str(tmp_path / "reference" / "m1"),
+            "--out",
+            str(tmp_path / "out"),
+            "--quiet",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["score"] == 1, [t["output"] for t in results["tests"]] or results["output"]
