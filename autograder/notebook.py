@@ -100,3 +100,31 @@ def syntax_error_cell(text: str) -> str | None:
             first = next((ln.strip() for ln in code.splitlines() if ln.strip()), "")
             return f"cell {n} (`{first[:40]}`), line {exc.lineno}: syntax error: {exc.msg}"
     return None
+
+
+# Runs inside the student's worker, where the converted notebook is imported: each code cell is
+# compiled under its own name, so a traceback says "lab.ipynb, cell 7", line 2 rather than a line of
+# a script the student never saw; `from __future__` imports carry over from cell to cell, as in IPython.
+_RUN_CELLS = """
+import __future__
+import linecache as __nb_linecache
+__nb_future = 0
+for __nb_n, __nb_source in _NOTEBOOK_CELLS:
+    __nb_name = f"{__file__.removesuffix('.py')}.ipynb, cell {__nb_n}"
+    __nb_linecache.cache[__nb_name] = (len(__nb_source), None, __nb_source.splitlines(True), __nb_name)
+    __nb_code = compile(__nb_source, __nb_name, "exec", flags=__nb_future, dont_inherit=True)
+    __nb_future |= __nb_code.co_flags & __future__.annotations.compiler_flag
+    exec(__nb_code, globals())
+"""
+
+
+def notebook_module(text: str) -> str:
+    """The notebook as the module the grader imports: its code cells run in order, as Restart & Run
+    All runs them, each under its cell's name (see `_RUN_CELLS`)."""
+    cells = ",\n".join(f"    ({n}, {code!r})" for n, code in code_cells(text))
+    return (
+        f"# The code cells of a notebook, run in order as Restart & Run All runs them.\n"
+        f"_NOTEBOOK_CELLS = [\n{cells}\n]\n"
+        f"_RUN_CELLS = {_RUN_CELLS!r}\n"
+        "exec(compile(_RUN_CELLS, '<notebook>', 'exec'))  # runs the notebook's code cells, in order\n"
+    )

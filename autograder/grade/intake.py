@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from autograder.hashing import tree_hash
-from autograder.notebook import notebook_to_script, syntax_error_cell
+from autograder.notebook import notebook_module, notebook_to_script, syntax_error_cell
 
 MAX_FILES = 200
 MAX_FILE_BYTES = 20 * 1024**2
@@ -226,13 +226,17 @@ def take_in(submission: Path, workdir: Path, expected: list[str]) -> Intake:
                 raise IntakeError(f"your submission has no {stem}.py or {stem}.ipynb (it holds: {present})")
             chosen, source = _pick_source(py, nb)
             intake.graded_from[f"{stem}.py"] = chosen.name
+            if chosen.suffix == ".ipynb":  # checked cell by cell, as the student sees it, and run so
+                notebook = _notebook_text(chosen)
+                if where := syntax_error_cell(notebook):
+                    raise IntakeError(f"{chosen.name}, {where}. Fix it, then resubmit.")
+                source = notebook_module(notebook)
             try:
                 ast.parse(source, filename=name)
             except SyntaxError as exc:
-                where = f"line {exc.lineno}: syntax error: {exc.msg}"
-                if chosen.suffix == ".ipynb":  # the converted script's line means nothing to the student
-                    where = syntax_error_cell(_notebook_text(chosen)) or where
-                raise IntakeError(f"{chosen.name}, {where}. Fix it, then resubmit.") from None
+                raise IntakeError(
+                    f"{chosen.name}, line {exc.lineno}: syntax error: {exc.msg}. Fix it, then resubmit."
+                ) from None
             (files_dir / f"{stem}.py").write_text(source, encoding="utf-8")
             intake.files.append(f"{stem}.py")
     except IntakeError as exc:

@@ -70,3 +70,29 @@ def test_the_grading_path_never_imports_nbgrader():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout
 
+
+def test_a_notebook_runs_cell_by_cell_and_errors_name_the_cell(mini, tmp_path):
+    """Graded as Restart & Run All runs it: a failing cell is reported by its cell number, and so is
+    an error inside a function the notebook defined."""
+    from autograder.grade.runner import grade
+    from tests.conftest import MINI_GOOD
+
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    good = nbformat.v4.new_notebook(cells=[md("# Mini"), code("%matplotlib inline\n" + MINI_GOOD)])
+    (tmp_path / "good").mkdir()
+    nbformat.write(good, tmp_path / "good" / "mini.ipynb")
+    assert grade(mini, "mini", tmp_path / "good", tmp_path / "o1").score == 4
+
+    broken = nbformat.v4.new_notebook(
+        cells=[md("# Mini"), code(MINI_GOOD.replace("return a + b", "return a + b + undefined_name"))]
+    )
+    (tmp_path / "broken").mkdir()
+    nbformat.write(broken, tmp_path / "broken" / "mini.ipynb")
+    add = grade(mini, "mini", tmp_path / "broken", tmp_path / "o2").tests[0]
+    assert add.status == "failed" and 'mini.ipynb, cell 2", line 3, in add' in add.output, add.output
+
+    stops = nbformat.v4.new_notebook(cells=[code(MINI_GOOD), code("print(add(tok, 1))")])
+    (tmp_path / "stops").mkdir()
+    nbformat.write(stops, tmp_path / "stops" / "mini.ipynb")
+    first = grade(mini, "mini", tmp_path / "stops", tmp_path / "o3").tests[0]
+    assert "name 'tok' is not defined" in first.output and 'mini.ipynb, cell 2", line 1' in first.output
