@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import re
 import shutil
 import stat
 import time
@@ -191,6 +192,12 @@ def write_tree(dest: Path, files: Files) -> None:
         path.write_bytes(content)
 
 
+def _fragment(line: str) -> bool:
+    """A piece of a call a formatter wrapped that tells nothing of the answer: its head (`x = f(`)
+    or an argument passed under its own name (`compute_metrics=compute_metrics,`)."""
+    return line.endswith(("(", "[", "{")) or re.fullmatch(r"(\w+)=\1,?", line) is not None
+
+
 def solution_lines(layout: Layout, module: Module) -> set[str]:
     """Distinctive lines found only inside solution regions: none may appear in the student release.
 
@@ -206,7 +213,7 @@ def solution_lines(layout: Layout, module: Module) -> set[str]:
             in_region.update(range(region.start, region.end + 1))
         for i, line in enumerate(source):
             text = line.strip()
-            if len(text) >= 24 and not text.startswith("#"):
+            if len(text) >= 24 and not text.startswith("#") and not _fragment(text):
                 (inside if i in in_region else outside).add(text)
     return inside - outside
 

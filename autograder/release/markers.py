@@ -11,6 +11,8 @@ END = re.compile(r"^[ \t]*### END SOLUTION\b")
 BEGIN_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN\b")
 END_HIDDEN = re.compile(r"^[ \t]*### END HIDDEN\b")
 INLINE = re.compile(r"^(?P<lhs>[ \t]*[^#\n]*?=)[ \t]*(?P<rhs>[^#\n]*?)[ \t]*#[ \t]*SOLUTION\b(?P<hint>.*)$")
+# the same value alone on its line, as a formatter wraps a long `x = (\n    value  # SOLUTION hint\n)`
+WRAPPED = re.compile(r"^(?P<indent>[ \t]*)[^#\s][^#\n]*?[ \t]*#[ \t]*SOLUTION\b(?P<hint>.*)$")
 LEFTOVER = re.compile(r"###\s*(BEGIN|END)\s+(SOLUTION|HIDDEN)|#\s*SOLUTION\b")
 DEFAULT_HINT = "write this part (the docstring above says what it must do)"
 
@@ -69,7 +71,7 @@ def strip_solutions(source: str, filename: str = "<reference>") -> str:
     while i < len(lines):
         region = regions.get(i)
         if region is None:
-            out.append(_strip_inline(lines[i]))
+            out.append(_strip_inline(lines[i], out[-1] if out else ""))
             i += 1
             continue
         if region.kind == "solution":
@@ -79,13 +81,16 @@ def strip_solutions(source: str, filename: str = "<reference>") -> str:
     return "\n".join(out) + "\n"
 
 
-def _strip_inline(line: str) -> str:
-    """`x = 0.1  # SOLUTION hint` becomes `x = ...  # TODO: hint`."""
+def _strip_inline(line: str, previous: str = "") -> str:
+    """`x = 0.1  # SOLUTION hint` becomes `x = ...  # TODO: hint`; so does the value of a wrapped
+    `x = (` whose next line is `0.1  # SOLUTION hint`."""
     m = INLINE.match(line)
-    if not m:
-        return line
-    hint = m.group("hint").strip(" :") or "fill in this value"
-    return f"{m.group('lhs')} ...  # TODO: {hint}"
+    if m:
+        return f"{m.group('lhs')} ...  # TODO: {m.group('hint').strip(' :') or 'fill in this value'}"
+    wrapped = WRAPPED.match(line)
+    if wrapped and previous.rstrip().endswith("= ("):
+        return f"{wrapped.group('indent')}...  # TODO: {wrapped.group('hint').strip(' :') or 'fill in this value'}"
+    return line
 
 
 def assert_clean(starter: str, filename: str) -> None:

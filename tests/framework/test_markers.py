@@ -72,3 +72,10 @@ def test_a_marker_left_in_the_output_is_refused():
 def test_a_starter_that_does_not_parse_is_refused():
     with pytest.raises(MarkerError, match="not valid Python"):
         assert_clean("def f(:\n", "starter.py")
+
+
+def test_a_formatter_wrapped_inline_solution_is_stripped():
+    """ruff format wraps a long `x = value  # SOLUTION hint` into parentheses: still a starter."""
+    starter = strip_solutions("EPOCHS = (\n    2  # SOLUTION two passes over the data\n)\n")
+    assert starter == "EPOCHS = (\n    ...  # TODO: two passes over the data\n)\n"
+    assert_clean(starter, "x.py")
