@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 from autograder.batch.cli import cluster_app
 from autograder.grade.results import extra_credit_possible, score_text
 from autograder.hub.cli import hub_app
+from autograder.image.cli import image_app
 from autograder.nbgrader.cli import export_app, import_app
 from autograder.mutate.cli import mutate
 from autograder.mutate.cli import mutate
@@ -54,6 +55,7 @@ app.add_typer(hub_app, name="hub")
 app.add_typer(export_app, name="export")
 app.add_typer(import_app, name="import")
 app.add_typer(cluster_app, name="cluster")
+app.add_typer(image_app, name="image")
 app.command()(mutate)
 app.command()(mutate)
 app.command()(requirements)

@@ -106,5 +106,6 @@ def open_up(paths: list[Path], uid: int) -> list[Path]:
 def close_off(paths: list[Path]) -> None:
     """Without mount namespaces: make secrets unreadable by everyone but their owner."""
     for path in paths:
-        if path.exists():
-            os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) & 0o700)
+        mode = stat.S_IMODE(os.stat(path).st_mode) if path.exists() else 0
+        if mode & 0o077:  # one closed already stays as it is (a read-only mount cannot be chmodded)
+            os.chmod(path, mode & 0o700)
