@@ -76,7 +76,7 @@ def test_padding_is_masked(student, reference, hidden_texts):
 def test_pair_encoding(student, reference, hidden_texts):
     """encode_pair() keeps the whole question, cuts only the context, and sets token_type_ids."""
     for question, context in hidden_texts["pairs"]:
-        for max_length in (24, 64):
+        for max_length in (24, 40):  # 24 cuts two of the pairs, 40 only the longest
             got, want = both(
                 student, reference, "encode_pair", student.tokenizer("minilm"), question, context, max_length
             )
@@ -94,18 +94,31 @@ def test_pair_encoding(student, reference, hidden_texts):
 
 @points(2)
 def test_generation_batch_is_left_padded(student, reference, hidden_texts):
-    """pad_for_generation() pads on the left, so every prompt ends at the last position."""
-    got, want = both(
-        student, reference, "pad_for_generation", student.tokenizer("smollm2"), hidden_texts["prompts"]
+    """pad_for_generation() pads on the left, so every prompt ends at the last position, and falls
+    back to the end-of-sequence token when the tokenizer has no pad token."""
+    prompts = hidden_texts["prompts"]
+    cases = (
+        ("smollm2", {}, "SmolLM2's tokenizer"),
+        ("smollm2", {"pad_token": None}, "a tokenizer without a pad token"),
+        ("minilm", {}, "a tokenizer that pads on the right by default"),
     )
-    assert isinstance(got, dict) and "attention_mask" in got, (
-        "pad_for_generation() must return input_ids and attention_mask"
-    )
-    for mask in got["attention_mask"]:
-        assert mask and mask[-1] == 1, (
-            "padding is on the right: a decoder-only model would continue from pad tokens"
+    for name, kwargs, what in cases:
+        try:
+            got = student.call("pad_for_generation", student.tokenizer(name, **kwargs), prompts)
+        except StudentError as exc:
+            raise StudentError(f"with {what}: {exc}") from None
+        want = reference.call("pad_for_generation", reference.tokenizer(name, **kwargs), prompts)
+        assert isinstance(got, dict) and "attention_mask" in got, (
+            "pad_for_generation() must return input_ids and attention_mask"
         )
-    assert got == want, "the left-padded batch is not right (pad to the longest prompt with the pad token)"
+        for mask in got["attention_mask"]:
+            assert mask and mask[-1] == 1, (
+                f"with {what}, padding is on the right: a decoder-only model would continue from pad tokens"
+            )
+        assert got == want, (
+            f"with {what}, the left-padded batch is not right (pad to the longest prompt with the pad "
+            "token, or the end-of-sequence token when there is none)"
+        )
 
 
 @points(2)
@@ -128,9 +141,13 @@ def test_oov_report(student, reference, hidden_texts, tokenizer_name):
 @points(1)
 def test_tokens_per_word(student, reference, hidden_texts, tokenizer_name):
     """tokens_per_word() is the mean number of subword tokens per word."""
-    text = hidden_texts["long"]
-    got, want = both(student, reference, "tokens_per_word", student.tokenizer(tokenizer_name), text)
-    assert same_plain(got, want, rel=1e-9), f"tokens_per_word() should be {want:.4f} for this text"
+    # the second text has runs of spaces and a tab: words are what str.split() finds
+    for text in (hidden_texts["long"], hidden_texts["sentences"][3]):
+        got, want = both(student, reference, "tokens_per_word", student.tokenizer(tokenizer_name), text)
+        assert same_plain(got, want, rel=1e-9), (
+            f"tokens_per_word() should be {want:.4f} for a hidden text: count the words with str.split(), "
+            "which splits on any run of whitespace"
+        )
 
 
 @points(2)
@@ -163,39 +180,71 @@ def _corpus(seed: int) -> list[str]:
     ]
 
 
+def _load_trained(text, algorithm: str) -> Tokenizer:
+    assert isinstance(text, str), "train_tokenizer() must return Tokenizer.to_str(), a JSON string"
+    try:
+        return Tokenizer.from_str(text)  # parses JSON only: no student code runs here
+    except Exception as exc:
+        raise StudentError(f"the {algorithm} string is not a serialised tokenizer: {exc}") from None
+
+
+def _pieces(tok: Tokenizer, text: str, algorithm: str) -> list[str]:
+    """The tokens of `text`, with every unknown piece shown as [UNK] (Unigram keeps the original
+    text of an unknown piece but gives it the unknown id, 0 by the spec)."""
+    try:
+        enc = tok.encode(text)
+    except Exception as exc:  # noqa: BLE001 - e.g. a Unigram model with no unknown token
+        raise AssertionError(
+            f"{algorithm}: the trained tokenizer cannot encode a character it never saw ({exc}): "
+            "make [UNK] its unknown token"
+        ) from None
+    return ["[UNK]" if i == 0 else t for t, i in zip(enc.tokens, enc.ids, strict=True)]
+
+
+# Two vocabulary sizes per algorithm, both below what the corpus would fill (Unigram stops early).
+SIZES = {"wordpiece": (200, 100), "bpe": (200, 100), "unigram": (200, 60)}
+
+
 @points(3)
 def test_trained_tokenizers(student, reference, hidden_texts):
-    """train_tokenizer() builds a working WordPiece, BPE and Unigram tokenizer to the spec."""
+    """train_tokenizer() builds a working WordPiece, BPE and Unigram tokenizer to the spec, of the size asked for."""
     corpus = _corpus(hidden_texts["corpus_seed"])
-    probes = ["The Model SPLITS rare words", "every student counts unicode text 42 times"]
+    # capitals (lowercase), full-width letters (NFKC), punctuation (Whitespace splits it off),
+    # and characters the corpus never had ([UNK])
+    probes = [
+        "The Model SPLITS rare words",
+        "every student counts unicode text 42 times",
+        "ｔｈｅ ｍｏｄｅｌ, ｃｏｕｎｔｓ",
+        "byte-pairs;merges!frequent prefixes",
+        "café Ωmega 😀 learns",
+    ]
     for algorithm, model_type in (("wordpiece", "WordPiece"), ("bpe", "BPE"), ("unigram", "Unigram")):
-        text = student.call("train_tokenizer", corpus, algorithm, 200)
-        assert isinstance(text, str), "train_tokenizer() must return Tokenizer.to_str(), a JSON string"
-        try:
-            tok = Tokenizer.from_str(text)  # parses JSON only: no student code runs here
+        for size in SIZES[algorithm]:
+            text = student.call("train_tokenizer", corpus, algorithm, size)
+            tok = _load_trained(text, algorithm)
             spec = json.loads(text)
-        except Exception as exc:
-            raise StudentError(f"the returned string is not a serialised tokenizer: {exc}") from None
-        assert spec["model"]["type"] == model_type, (
-            f"for {algorithm!r} the model must be {model_type}, not {spec['model']['type']}"
-        )
-        assert tok.get_vocab_size() <= 200, (
-            f"the {algorithm} vocabulary has {tok.get_vocab_size()} entries; at most 200 were asked"
-        )
-        ids = [tok.token_to_id(t) for t in ("[UNK]", "[PAD]", "[CLS]", "[SEP]", "[MASK]")]
-        assert ids == [0, 1, 2, 3, 4], f"special tokens must have ids 0-4 in the order given; got {ids}"
-        enc = tok.encode(probes[0])
-        assert enc.tokens[0] == "[CLS]" and enc.tokens[-1] == "[SEP]", (
-            "the post-processor must add [CLS] ... [SEP]"
-        )
-        assert "[UNK]" not in enc.tokens, (
-            f"{algorithm}: capitals became [UNK]: is the lowercase normaliser missing?"
-        )
-        want = Tokenizer.from_str(reference.call("train_tokenizer", corpus, algorithm, 200))
-        for probe in probes:
-            assert tok.encode(probe).tokens == want.encode(probe).tokens, (
-                f"{algorithm}: the trained tokenizer splits {probe!r} differently from one trained to the spec"
+            got_type = (spec.get("model") or {}).get("type") if isinstance(spec, dict) else None
+            assert got_type == model_type, f"for {algorithm!r} the model must be {model_type}, not {got_type}"
+            want = Tokenizer.from_str(reference.call("train_tokenizer", corpus, algorithm, size))
+            assert tok.get_vocab_size() == want.get_vocab_size(), (
+                f"asked for vocab_size={size}, the {algorithm} vocabulary has {tok.get_vocab_size()} "
+                f"entries; trained to the spec it has {want.get_vocab_size()}: pass vocab_size to the trainer"
             )
+            ids = [tok.token_to_id(t) for t in ("[UNK]", "[PAD]", "[CLS]", "[SEP]", "[MASK]")]
+            assert ids == [0, 1, 2, 3, 4], f"special tokens must have ids 0-4 in the order given; got {ids}"
+            first = _pieces(tok, probes[0], algorithm)
+            assert first[:1] == ["[CLS]"] and first[-1:] == ["[SEP]"], (
+                "the post-processor must add [CLS] ... [SEP]"
+            )
+            assert "[UNK]" not in first, (
+                f"{algorithm}: capitals became [UNK]: is the lowercase normaliser missing?"
+            )
+            for probe in probes:
+                assert _pieces(tok, probe, algorithm) == _pieces(want, probe, algorithm), (
+                    f"{algorithm} (vocab_size={size}): the trained tokenizer splits a hidden probe text "
+                    "differently from one trained to the spec (check the normaliser, the pre-tokeniser "
+                    "and the unknown token)"
+                )
 
 
 @points(2)
