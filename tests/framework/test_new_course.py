@@ -22,6 +22,24 @@ import pytest
 from autograder.release.framework import framework_wheel
 
 TIMEOUT = 600
+# Installed in each fresh venv: a pure-Python course must never import the ML stack, which this
+# venv's libraries would otherwise offer (the worker, started with python -I, loads it too).
+NO_ML = """
+import sys
+
+BLOCKED = {"torch", "transformers", "datasets", "evaluate", "accelerate", "peft", "safetensors",
+           "huggingface_hub", "tokenizers", "sklearn", "bitsandbytes"}
+
+
+class NoML:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ImportError(f"{name}: a pure-Python course imports no ML library")
+        return None
+
+
+sys.meta_path.insert(0, NoML())
+"""
 
 
 def fresh_venv(path: Path, wheel: Path) -> Path:
@@ -35,6 +53,8 @@ def fresh_venv(path: Path, wheel: Path) -> Path:
         check=True,
     ).stdout.strip()
     (Path(purelib) / "_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    (Path(purelib) / "_no_ml.py").write_text(NO_ML)
+    (Path(purelib) / "_no_ml.pth").write_text("import _no_ml\n")
     pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-index", "--no-deps"]
     subprocess.run([*pip, str(wheel)], check=True, timeout=TIMEOUT)
     return path
@@ -74,6 +94,8 @@ def test_the_framework_runs_from_its_wheel_not_this_checkout(released):
         released["venv"], ["python", "-c", "import autograder; print(autograder.__file__)"], released["tmp"]
     )
     assert str(released["venv"]) in done.stdout, done.stdout + done.stderr
+    done = run(released["venv"], ["python", "-c", "import torch"], released["tmp"])
+    assert "imports no ML library" in done.stderr  # the guard the other tests ran under is on
 
 
 def test_the_release_carries_the_framework_and_no_torch(released):
