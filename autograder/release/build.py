@@ -193,9 +193,10 @@ def write_tree(dest: Path, files: Files) -> None:
 
 
 def _fragment(line: str) -> bool:
-    """A piece of a call a formatter wrapped that tells nothing of the answer: its head (`x = f(`)
-    or an argument passed under its own name (`compute_metrics=compute_metrics,`)."""
-    return line.endswith(("(", "[", "{")) or re.fullmatch(r"(\w+)=\1,?", line) is not None
+    """A piece of a call a formatter wrapped over several lines: its head (`x = f(`) or one keyword
+    argument (`return_offsets_mapping=True,`). Unwrapped, the same code was one line, compared whole:
+    formatting must not change what counts as quoting the solution."""
+    return line.endswith(("(", "[", "{")) or re.fullmatch(r"\w+=[^=].*,", line) is not None
 
 
 def solution_lines(layout: Layout, module: Module) -> set[str]:

@@ -112,3 +112,17 @@ def test_the_real_course_releases_without_leaks(course, tmp_path: Path):
         setup = zf.read("setup.sh").decode()
     torch = f'"torch=={course.course.requirements.torch}" --index-url'
     assert torch in setup and "download.pytorch.org/whl/cpu" in setup  # never the CUDA build
+
+
+def test_a_wrapped_calls_head_and_keyword_lines_are_not_solution_lines(mini):
+    """ruff format splits a long call over lines; its pieces are not the answer, the whole call is."""
+    ref = mini.reference_dir("mini") / "mini.py"
+    ref.write_text(
+        ref.read_text().replace(
+            "    return a + b\n",
+            "    total = sum(\n        [a, b],\n        start_value_for_the_sum=0,\n    )\n    return total\n",
+        )
+    )
+    files = student_files(mini, mini.course.module("mini"))
+    files["mini/README.md"] += b"\n```python\ntotal = sum(\n    start_value_for_the_sum=0,\n)\n```\n"
+    check_no_leaks(files, mini, [mini.course.module("mini")])  # fragments only: accepted
