@@ -33,6 +33,8 @@ __all__ = [
     "load_saved_tokenizer",
     "load_saved_adapter",
     "load_saved_tensors",
+    "read_saved_json",
+    "read_saved_text",
     "StudentError",
     "same_plain",
 ]
@@ -110,6 +112,19 @@ def load_saved_model(
                 f"your saved model could not be loaded as {cls}: {type(exc).__name__}: {exc}"
             ) from None
     return model.eval()
+
+
+def read_saved_json(path: Path) -> Any:
+    """A small JSON file the student's code wrote (a config.json), parsed: at most 1 MiB."""
+    return artifacts.read_json(Path(path), "the saved file")
+
+
+def read_saved_text(path: Path, max_bytes: int = artifacts.MAX_JSON_BYTES) -> str:
+    """A small text file the student's code wrote (a model card), read whole: at most `max_bytes`."""
+    path = Path(path)
+    if (size := path.stat().st_size) > max_bytes:
+        raise StudentError(f"{path.name} is {size:,} bytes; at most {max_bytes:,} are accepted")
+    return path.read_text(encoding="utf-8", errors="replace")
 
 
 def load_saved_tokenizer(folder: Path, *, expected: Any = None):

@@ -344,3 +344,15 @@ def test_without_a_cgroup_the_grading_gets_an_address_space_limit():
     os.close(read)
     assert soft == 1024**3 + ADDRESS_SPACE_SLACK
     assert hard == resource.getrlimit(resource.RLIMIT_AS)[1]
+
+
+def test_small_files_graders_read_whole_are_bounded(tmp_path):
+    """A config.json or model card a grader reads itself: 1 MiB, else a plain message."""
+    from autograder.api import read_saved_json, read_saved_text
+
+    (tmp_path / "config.json").write_text(json.dumps({"id2label": {"0": "a"}}))
+    assert read_saved_json(tmp_path / "config.json") == {"id2label": {"0": "a"}}
+    with open(tmp_path / "README.md", "wb") as fh:
+        fh.truncate(2 * 1024**2)
+    with pytest.raises(StudentError, match="README.md is 2,097,152 bytes; at most 1,048,576"):
+        read_saved_text(tmp_path / "README.md")

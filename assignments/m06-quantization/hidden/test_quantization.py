@@ -1,7 +1,6 @@
 """Hidden graders for module 6. The quantized models the student saved are loaded here, in the
 trusted process, as safetensors + JSON: footprint and perplexity are measured on this side."""
 
-import json
 import math
 
 import pytest
@@ -13,6 +12,7 @@ from autograder.api import (
     load_saved_tensors,
     load_saved_tokenizer,
     points,
+    read_saved_json,
     record_metric,
     same_plain,
 )
@@ -41,12 +41,7 @@ def fp32_baseline(assets, inputs) -> dict:
 
 
 def quantization_config(folder) -> dict:
-    try:
-        config = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError):
-        raise StudentError(
-            f"no readable config.json in {folder.name}/: save the model with save_pretrained()"
-        ) from None
+    config = read_saved_json(folder / "config.json")
     qc = config.get("quantization_config")
     if not isinstance(qc, dict):
         raise StudentError(

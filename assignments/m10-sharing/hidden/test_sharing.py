@@ -2,15 +2,21 @@
 JSON/YAML only); pushed repos are read from the grader's own hub store, at the revisions the
 student's code created."""
 
-import json
-
 import pytest
 import torch
 import yaml
 from huggingface_hub.repocard_data import model_index_to_eval_results
 from safetensors.torch import load_file
 
-from autograder.api import StudentError, load_saved_model, load_saved_tensors, points, same_plain
+from autograder.api import (
+    StudentError,
+    load_saved_model,
+    load_saved_tensors,
+    points,
+    read_saved_json,
+    read_saved_text,
+    same_plain,
+)
 from autograder.hub import HubError, RepoId
 
 WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
@@ -195,10 +201,7 @@ def test_relabel_config(student):
     got = student.call("relabel_config", student.asset("minilm"), LABELS, student.scratch("relabelled"))
     path = student.scratch_path("relabelled") / "config.json"
     assert path.is_file(), "no config.json was saved to the folder"
-    try:
-        saved = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError):
-        raise AssertionError("the saved config.json is not valid JSON") from None
+    saved = read_saved_json(path)
     want_id2label = {str(i): label for i, label in enumerate(LABELS)}
     assert saved.get("id2label") == want_id2label, (
         f"id2label should be {want_id2label}, not {saved.get('id2label')}"
@@ -220,7 +223,7 @@ def test_model_card(student):
     text = student.call("write_card", student.scratch(""), CARD)
     path = student.scratch_path("README.md")
     assert path.is_file(), "write_card() did not save README.md in the folder"
-    saved = path.read_text(encoding="utf-8", errors="replace")
+    saved = read_saved_text(path)
     assert isinstance(text, str) and text.strip() == saved.strip(), "return the card's text, as saved"
     check_card(card_metadata(saved))
 
