@@ -106,3 +106,26 @@ def test_the_budget_skips_what_no_longer_fits_and_says_why() -> None:
     assert [job.estimate for job in graded] == [1, 1]
     assert [r.status for r in recorded] == ["killed", "killed", "skipped"]
     assert recorded[2].detail.startswith("budget: one grading takes ~50 s")
+
+
+def test_a_rerun_reuses_a_clean_test_map_and_keeps_other_functions(mini, monkeypatch) -> None:
+    """Gradings faked: the second run (one function) grades no reference and keeps the rest."""
+    from autograder.mutate import run
+    from autograder.mutate.report import HiddenTest, load_report
+
+    references = []
+
+    def fake_reference(layout, module_id, work):
+        references.append(module_id)
+        tests = {
+            f"test_{f}": HiddenTest(calls=[f], seconds=1, passed=True) for f in ("add", "shout", "write_file")
+        }
+        return run.ReferenceRun(tests, {}, 2.0)
+
+    monkeypatch.setattr(run, "reference_run", fake_reference)
+    monkeypatch.setattr(run, "_grade_mutant", lambda *a, **k: run._result(a[3].mutant, "killed", "faked"))
+    first = run.mutate(mini, "mini")
+    assert references == ["mini"] and set(first.functions) == {"add", "shout", "write_file"}
+    second = run.mutate(mini, "mini", only=["add"])
+    assert references == ["mini"] and any("reused" in note for note in second.notes)
+    assert load_report(mini.mutation_report("mini")).functions.keys() == first.functions.keys()
