@@ -18,6 +18,7 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from autograder.config import Module
 from autograder.layout import Layout
@@ -43,8 +44,15 @@ class Exported:
 
 
 def nbgrader_meta(
-    grade_id: str, *, solution=False, grade=False, locked=False, task=False, points=None
+    grade_id: str,
+    *,
+    solution: bool = False,
+    grade: bool = False,
+    locked: bool = False,
+    task: bool = False,
+    points: float | None = None,
 ) -> dict:
+    """A cell's `nbgrader` metadata, schema version 3 (what nbgrader's create-assignment toolbar writes)."""
     meta = {
         "grade": grade,
         "grade_id": grade_id,
@@ -102,18 +110,19 @@ def inline_to_regions(code: str, where: str) -> str:
         tree = ast.parse(code)
     except SyntaxError as exc:
         raise ExportError(f"{where}: line {exc.lineno} of a cell is not valid Python: {exc.msg}") from None
-    simple = [n for n in ast.walk(tree) if isinstance(n, ast.stmt) and not hasattr(n, "body")]
+    simple = [  # statements without a body, as (first line, last line), 0-based
+        (n.lineno - 1, (n.end_lineno or n.lineno) - 1)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.stmt) and not hasattr(n, "body")
+    ]
     spans: dict[int, tuple[int, str]] = {}  # first line -> (last line, hint)
     for i in marked:
-        stmt = min(
-            (n for n in simple if n.lineno - 1 <= i <= n.end_lineno - 1),
-            key=lambda n: n.end_lineno - n.lineno,
-            default=None,
-        )
-        if stmt is None:
+        span = min((s for s in simple if s[0] <= i <= s[1]), key=lambda s: s[1] - s[0], default=None)
+        if span is None:
             raise ExportError(f"{where}: '# SOLUTION' on a line that is no statement: {lines[i].strip()}")
-        hint = INLINE_COMMENT.search(lines[i]).group("hint").strip() or "fill in this value"
-        spans[stmt.lineno - 1] = (stmt.end_lineno - 1, hint)
+        comment = INLINE_COMMENT.search(lines[i])
+        hint = (comment.group("hint").strip() if comment else "") or "fill in this value"
+        spans[span[0]] = (span[1], hint)
     out: list[str] = []
     i = 0
     while i < len(lines):
@@ -122,7 +131,7 @@ def inline_to_regions(code: str, where: str) -> str:
             i += 1
             continue
         last, hint = spans[i]
-        indent = re.match(r"[ \t]*", lines[i]).group(0)
+        indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
         body = [INLINE_COMMENT.sub("", ln) for ln in lines[i : last + 1]]
         out += [f"{indent}# TODO: {hint}", f"{indent}### BEGIN SOLUTION", *body, f"{indent}### END SOLUTION"]
         i = last + 1
@@ -164,7 +173,7 @@ class Check:
     source: str  # the function without its decorators, then the call
 
 
-def public_checks(folder: Path, skipped: list[str]) -> tuple[str, list[Check]]:
+def check_cells(folder: Path, skipped: list[str]) -> tuple[str, list[Check]]:
     """The public checks of a module as (shared setup code, checks). A check that needs a fixture the
     notebook cannot give, or is parametrized, is left out and said so in `skipped`."""
     setup: list[str] = []
@@ -197,24 +206,28 @@ def _decorator_name(node: ast.expr) -> str:
 
 def _marker_value(node: ast.expr | None, default: float) -> float:
     if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
-        return float(node.args[0].value)
+        value = node.args[0].value
+        if isinstance(value, int | float):
+            return float(value)
     return default
 
 
-def module_notebook(layout: Layout, module: Module) -> tuple[object, Exported, str]:
+def module_notebook(layout: Layout, module: Module) -> tuple[Any, Exported, str]:
     """The nbgrader source notebook of one module (the first student file), as an nbformat node."""
     import nbformat
 
     name = module.files[0]
     ref = layout.reference_dir(module.id) / name
     info = Exported(module.id, Path(name).with_suffix(".ipynb"))
-    cells = []
+    cells: list[Any] = []
 
-    def add(cell, kind: str) -> None:
+    def add(cell: Any, kind: str) -> None:
         cell.id = f"cell-{len(cells):03d}"
         cells.append(cell)
         info.cells[kind] = info.cells.get(kind, 0) + 1
 
+    for other in module.files[1:]:
+        info.skipped.append(f"{other}: one notebook per module, made from its first file ({name})")
     readme = layout.assignment_dir(module.id) / "README.md"
     if readme.is_file():
         for n, part in enumerate(re.split(r"\n(?=## )", readme.read_text(encoding="utf-8").strip())):
@@ -239,7 +252,7 @@ def module_notebook(layout: Layout, module: Module) -> tuple[object, Exported, s
         grade_id = _unique(f"{'solution' if regions else 'given'}-{names[0]}", ids)
         meta = nbgrader_meta(grade_id, solution=True) if regions else nbgrader_meta(grade_id, locked=True)
         add(nbformat.v4.new_code_cell(code, metadata=meta), "solution" if regions else "read-only")
-    setup, checks = public_checks(layout.public_tests(module.id), info.skipped)
+    setup, checks = check_cells(layout.public_tests(module.id), info.skipped)
     if checks:
         add(
             nbformat.v4.new_markdown_cell(
@@ -298,8 +311,8 @@ def export_course(layout: Layout, module_ids: list[str], out: Path) -> list[Expo
     """Write OUT/nbgrader_config.py and OUT/source/<module>/<file>.ipynb (plus the module's visible
     data in OUT/source/<module>/data/) for each module; nbgrader's own validator checks each notebook."""
     import nbformat
-    from nbgrader.nbgraderformat import ValidationError
-    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
+    from nbgrader.nbgraderformat import ValidationError  # type: ignore[import-untyped]
+    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3  # type: ignore[import-untyped]
 
     course = layout.course
     modules = [course.module(m) for m in module_ids]

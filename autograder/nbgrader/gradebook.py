@@ -32,8 +32,8 @@ def nbgrader_db(path: Path) -> Path:
 
 def write_scores(book: Gradebook, course: Course, path: Path) -> Written:
     """Write every module's newest gradings into nbgrader's gradebook at `path` (see the module's doc)."""
-    from nbgrader.api import Gradebook as NbGradebook
-    from nbgrader.api import MissingEntry
+    from nbgrader.api import Gradebook as NbGradebook  # type: ignore[import-untyped]
+    from nbgrader.api import MissingEntry  # type: ignore[import-untyped]
 
     db = nbgrader_db(path)
     if not db.is_file():

@@ -88,14 +88,15 @@ def _solution_code(source: str) -> str:
         body = ast.parse(source).body
     except SyntaxError:
         body = []
-    if not body or not all(isinstance(n, ast.FunctionDef) for n in body):
+    functions = [n for n in body if isinstance(n, ast.FunctionDef)]
+    if not body or len(functions) < len(body):
         return "\n".join(["### BEGIN SOLUTION", *lines, "### END SOLUTION"])
     regions = {}  # first line of a function's code -> its last line
-    for fn in body:
+    for fn in functions:
         has_doc = isinstance(fn.body[0], ast.Expr) and isinstance(fn.body[0].value, ast.Constant)
         code = fn.body[1:] if has_doc else fn.body
         if code:
-            regions[code[0].lineno - 1] = code[-1].end_lineno - 1
+            regions[code[0].lineno - 1] = (code[-1].end_lineno or code[-1].lineno) - 1
     out = []
     end = None
     for i, ln in enumerate(lines):
@@ -155,7 +156,8 @@ class _ToStudentCalls(ast.NodeTransformer):
 
 def _free_names(tree: ast.AST) -> set[str]:
     """Names a cell reads that it does not bind itself."""
-    bound, read = set(), set()
+    bound: set[str] = set()
+    read: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)

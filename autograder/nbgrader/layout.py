@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 
 def collected(folder: Path, assignment: str) -> dict[str, Path] | None:
@@ -34,25 +35,23 @@ def collected(folder: Path, assignment: str) -> dict[str, Path] | None:
 def timestamp(work: Path) -> datetime | None:
     """When nbgrader says the work was submitted (its timestamp.txt), None when it does not say.
 
-    nbgrader writes `2027-02-01 23:59:00.123456 UTC` (its Exchange.timestamp_format); a time with
-    another zone name or none is read by dateutil, a naive one as UTC."""
+    nbgrader writes `2027-02-01 23:59:00.123456 UTC` (its Exchange.timestamp_format, in its
+    Exchange.timezone). A UTC time or one with a numeric offset is read; a zone abbreviation (EST)
+    names no single offset, so such a time is not trusted: give the batch a --times file."""
     path = work / "timestamp.txt"
     if not path.is_file() or path.is_symlink():
         return None
     text = path.read_text(encoding="utf-8", errors="replace").strip()
+    for suffix in (" UTC", " GMT", "Z"):
+        text = text.removesuffix(suffix)
     try:
-        when = datetime.fromisoformat(text.removesuffix(" UTC"))
+        when = datetime.fromisoformat(text)
     except ValueError:
-        from dateutil import parser
-
-        try:
-            when = parser.parse(text)
-        except (ValueError, OverflowError):
-            return None
+        return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def collected_times(submissions: list) -> dict[str, datetime]:
+def collected_times(submissions: list[Any]) -> dict[str, datetime]:
     """student -> nbgrader's submission time, for the batch's submissions that have one."""
     times = {sub.student: timestamp(sub.path) for sub in submissions if sub.path.is_dir()}
     return {student: when for student, when in times.items() if when is not None}

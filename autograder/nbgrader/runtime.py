@@ -79,5 +79,5 @@ def public_checks(
             "seed": course.defaults.seed,
         }
     )
-    worker.module = _Globals(namespace)  # the notebook is the module: nothing is imported
+    worker.module = _Globals(namespace)  # type: ignore[assignment]  # the notebook is the module
     return NotebookStudent(worker), data if data.is_dir() else None, store
