@@ -73,10 +73,11 @@ def _field_at(model: type[BaseModel] | None, loc: tuple) -> object:
 
 
 def _missing(loc: tuple, model: type[BaseModel] | None) -> str:
-    """`missing "course:" (id and title)`: what the key holds, named from the model itself."""
+    """`missing "course:" (id and title)`, or `modules.0.points: missing "points:"` for a nested key:
+    what the key holds is named from the model itself."""
     text = f'missing "{loc[-1]}:"'
     if len(loc) > 1:
-        text += f" in {'.'.join(str(p) for p in loc[:-1])}"
+        text = f"{'.'.join(str(p) for p in loc)}: {text}"
     field = _field_at(model, loc)
     if isinstance(field, type) and issubclass(field, BaseModel):
         needed = [name for name, f in field.model_fields.items() if f.is_required()]

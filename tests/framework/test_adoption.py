@@ -55,7 +55,7 @@ def test_a_config_error_is_one_line_with_file_line_and_fix(tmp_path):
     done = course_cli(["validate"], tmp_path)
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 2, done.stderr  # one line per problem
-    assert 'course.yaml:3: missing "points:" in modules.0: see docs/authoring.md#modules' in lines[0]
+    assert 'course.yaml:3: modules.0.points: missing "points:": see docs/authoring.md#modules' in lines[0]
 
 
 @pytest.fixture
