@@ -269,12 +269,15 @@ def import_notebook(path: Path, module_id: str) -> Imported:
             for alias in node.names:
                 imports[(alias.asname or alias.name).split(".")[0]] = ast.unparse(node)
     public, hidden = [], []
+    todo: list[str] = []  # test cells left for the instructor, kept beside the graders as comments
     for test in tests:
         where = f"{path.name}, test cell {test.grade_id}"
         ident = re.sub(r"\W+", "_", test.grade_id).strip("_").removeprefix("test_")
         full = _convert_test(test, test.full, functions, imports, where)
         if isinstance(full, str):
             imported.problems.append(full)
+            source = "\n".join(f"#     {ln}".rstrip() for ln in test.full.splitlines())
+            todo.append(f"# Not converted ({test.points:g} points): {full}\n# The cell:\n{source}\n")
             continue
         doc = f"The checks of the notebook's cell {test.grade_id}."
         hidden.append(_test_function(f"test_{ident}", test.points, doc, *full))
@@ -301,7 +304,8 @@ def import_notebook(path: Path, module_id: str) -> Imported:
         f"assignments/{module_id}/README.md": "\n\n".join(handout) + "\n",
         f"assignments/{module_id}/hidden/test_hidden.py": f'"""Hidden graders imported from {path.name}."""\n\n'
         + head
-        + "\n\n".join(hidden),
+        + "\n\n".join(hidden)
+        + "".join(f"\n\n{t}" for t in todo),
     }
     if public:
         imported.files[f"assignments/{module_id}/public/test_checks.py"] = (

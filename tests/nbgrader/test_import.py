@@ -42,6 +42,8 @@ def test_an_nbgrader_notebook_round_trips_into_a_module_that_validates(mini, tmp
         "student.call('square', 0) == 0" in hidden and "square', 0)" not in public
     )  # hidden tests stay hidden
     assert "student.call('square', 3) == 9" in public
+    # the cell it could not convert waits beside the graders, for the instructor to write by hand
+    assert "# Not converted (1 points):" in hidden and "#     assert SCALE == 2" in hidden
     assert "# Squares and words" in (mini.root / "assignments/squares/README.md").read_text()
     assert (
         "  - id: squares\n    title: Squares and words\n    points: 3\n"
