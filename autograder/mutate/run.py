@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 import tempfile
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from itertools import zip_longest
@@ -177,7 +179,7 @@ def mutate(
             f"{module_id} has no top-level function {', '.join(unknown)}; it has {', '.join(sorted(known))}"
         )
 
-    with tempfile.TemporaryDirectory(prefix=f"course-mutate-{module_id}-") as tmp:
+    with _lock(path), tempfile.TemporaryDirectory(prefix=f"course-mutate-{module_id}-") as tmp:
         work = Path(tmp)
         notes: list[str] = []
         # A map where the reference failed a test is not reused: the failure may have been the machine's.
@@ -303,6 +305,41 @@ def _notes(
         if idle:
             notes.append(f"{file}: no operator applies to {', '.join(idle)}")
     return notes
+
+
+@contextmanager
+def _lock(report: Path) -> Iterator[None]:
+    """One `course mutate` of a module at a time: two would overwrite each other's report."""
+    lock = report.with_name(report.name + ".lock")
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            pid = lock.read_text().strip()
+            if pid.isdigit() and _alive(int(pid)):
+                raise ConfigError(
+                    f"another course mutate (pid {pid}) is writing {report}: wait for it, or stop it"
+                ) from None
+            lock.unlink(missing_ok=True)  # its process is gone
+    else:
+        raise ConfigError(f"cannot take {lock}")
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _previous(path: Path, current: str) -> Report | None:

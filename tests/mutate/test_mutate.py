@@ -129,3 +129,21 @@ def test_a_rerun_reuses_a_clean_test_map_and_keeps_other_functions(mini, monkeyp
     second = run.mutate(mini, "mini", only=["add"])
     assert references == ["mini"] and any("reused" in note for note in second.notes)
     assert load_report(mini.mutation_report("mini")).functions.keys() == first.functions.keys()
+
+
+def test_two_runs_of_one_module_do_not_overwrite_each_other(mini, monkeypatch) -> None:
+    import os
+
+    import pytest
+
+    from autograder.mutate import run
+    from autograder.yamlconf import ConfigError
+
+    lock = mini.mutation_report("mini").with_name("mutants.json.lock")
+    lock.write_text(str(os.getpid()))  # a live process holds it
+    with pytest.raises(ConfigError, match="another course mutate"):
+        run.mutate(mini, "mini")
+    lock.write_text("999999999")  # a dead one: taken over
+    monkeypatch.setattr(run, "reference_run", lambda *a: run.ReferenceRun({}, {}, 1.0))
+    run.mutate(mini, "mini")
+    assert not lock.exists()
