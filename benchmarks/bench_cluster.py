@@ -15,6 +15,7 @@ real cluster, from these figures. The load average is printed: shared cores skew
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -29,12 +30,32 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def grade(layout, subs: Path, out: Path, cluster: str | None) -> tuple[float, float]:
-    """Wall and coordinator CPU seconds of one batch."""
+STEPS: dict[str, float] = {}  # seconds the coordinator spent in each per-submission step, this batch
+
+
+def timed(owner: object, name: str) -> None:
+    """Wrap owner.name so its wall time adds up in STEPS[name]."""
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            STEPS[name] = STEPS.get(name, 0.0) + time.perf_counter() - started
+
+    setattr(owner, name, wrapper)
+
+
+def grade(layout, subs: Path, out: Path, cluster: str | None) -> tuple[float, float, float]:
+    """Wall and coordinator CPU seconds of one batch, and the coordinator's per-submission steps
+    (plan: content hash; Dask: pack and submit, receive; both: record, results.json, feedback)."""
     from autograder.batch import BatchGrader, discover
     from autograder.batch.cluster import ClusterGrader
     from autograder.gradebook import Gradebook
 
+    STEPS.clear()
     started, cpu = time.perf_counter(), time.process_time()
     with Gradebook(out / "gradebook.sqlite") as book:
         kind = ClusterGrader if cluster else BatchGrader
@@ -42,7 +63,8 @@ def grade(layout, subs: Path, out: Path, cluster: str | None) -> tuple[float, fl
         grader = kind(layout, "mini", out, book, jobs=2, console=Console(quiet=True), **extra)
         outcomes = grader.run(discover(subs))
     assert [o.status for o in outcomes] == ["graded"] * len(outcomes), outcomes
-    return time.perf_counter() - started, time.process_time() - cpu
+    steps = STEPS["content_hash"] + (STEPS["_submit"] + STEPS["_settle"] if cluster else STEPS["_finish"])
+    return time.perf_counter() - started, time.process_time() - cpu, steps / len(outcomes)
 
 
 def main() -> None:
@@ -61,7 +83,16 @@ def main() -> None:
     parser.add_argument("--machines", type=int, default=10)
     parser.add_argument("--cores", type=int, default=16)
     args = parser.parse_args()
-    from autograder.batch.cluster import connect
+    import autograder.batch
+    from autograder.batch.cluster import ClusterGrader, connect, worker_version
+
+    for owner, name in (
+        (autograder.batch, "content_hash"),
+        (autograder.batch.BatchGrader, "_finish"),
+        (ClusterGrader, "_submit"),
+        (ClusterGrader, "_settle"),
+    ):
+        timed(owner, name)
     from autograder.layout import Layout
     from benchmarks.bench_batch import burning_student
     from tests.conftest import write_mini_course
@@ -81,17 +112,17 @@ def main() -> None:
         started = time.perf_counter()
         with connect("local:2", layout) as client:
             client.wait_for_workers(2)
+            client.run(worker_version, "mini", "hidden")  # the workers import the framework once
             startup = time.perf_counter() - started
             address = client.scheduler.address
-            runs: dict[str, list[tuple[float, float]]] = {"pool": [], "dask": []}
+            runs: dict[str, list[tuple[float, float, float]]] = {"pool": [], "dask": []}
             for n in range(args.repeat):  # alternate, so a change in the machine's load hits both
                 runs["pool"].append(grade(layout, subs, tmp / f"pool{n}", None))
                 runs["dask"].append(grade(layout, subs, tmp / f"dask{n}", address))
 
-    pool = statistics.median(w for w, _ in runs["pool"])
-    dask = statistics.median(w for w, _ in runs["dask"])
-    pool_cpu = statistics.median(c for _, c in runs["pool"]) / args.students
-    dask_cpu = statistics.median(c for _, c in runs["dask"]) / args.students
+    pool, pool_cpu, pool_steps = (statistics.median(r[i] for r in runs["pool"]) for i in range(3))
+    dask, dask_cpu, dask_steps = (statistics.median(r[i] for r in runs["dask"]) for i in range(3))
+    pool_cpu, dask_cpu = pool_cpu / args.students, dask_cpu / args.students
     ratio = dask / pool
     table = Table(
         title=f"{args.students} submissions ({3 * args.work:.1f} CPU s of student work each), mini course, "
@@ -102,13 +133,19 @@ def main() -> None:
     table.add_row("local pool, --jobs 2: wall s", f"{pool:.1f}")
     table.add_row("Dask, LocalCluster of 2 workers (already up): wall s", f"{dask:.1f}")
     table.add_row("[bold]ratio Dask / pool[/] (target <= 1.10)", f"[bold]{ratio:.3f}[/]")
-    table.add_row("LocalCluster start-up (once per batch with --cluster local:N): s", f"{startup:.1f}")
-    table.add_row("ratio with that start-up included", f"{(dask + startup) / pool:.3f}")
-    table.add_row("coordinator CPU per submission, pool: s", f"{pool_cpu:.3f}")
-    table.add_row("coordinator CPU per submission, Dask: s", f"{dask_cpu:.3f}")
     table.add_row(
-        "[bold]Dask's extra coordinator wall per submission[/]: s", f"{(dask - pool) / args.students:.3f}"
+        "LocalCluster start-up and framework import (once per batch with --cluster local:N): s",
+        f"{startup:.1f}",
     )
+    table.add_row("ratio with that start-up included", f"{(dask + startup) / pool:.3f}")
+    table.add_row("coordinator CPU over the batch / submissions, pool: s", f"{pool_cpu:.3f}")
+    table.add_row("coordinator CPU over the batch / submissions, Dask: s", f"{dask_cpu:.3f}")
+    table.add_row("coordinator steps per submission, pool (hash, record): s", f"{pool_steps:.3f}")
+    table.add_row(
+        "[bold]coordinator steps per submission, Dask[/] (hash, pack+submit, receive+record): s",
+        f"[bold]{dask_steps:.3f}[/]",
+    )
+    table.add_row("extra wall per submission, Dask - pool: s", f"{(dask - pool) / args.students:.3f}")
 
     # Paper estimate: every core busy with one grading (threads: 1), so the work divides by the cores,
     # times the measured Dask/pool ratio. The coordinator records results while the workers grade, so
@@ -117,7 +154,7 @@ def main() -> None:
     gradings = args.class_size * args.modules
     cores = args.machines * args.cores
     work_min = args.class_size * args.course_cpu_min / cores * max(ratio, 1.0)
-    coordinator_min = gradings * dask_cpu / 60
+    coordinator_min = gradings * dask_steps / 60
     tail_min = args.longest_grading_s / 60
     estimate = max(work_min, coordinator_min) + tail_min
     table.add_row(
@@ -127,7 +164,7 @@ def main() -> None:
     )
     table.add_row(f"  work / {cores} cores x max(ratio, 1)", f"{work_min:.1f} min")
     table.add_row(
-        f"  coordinator CPU for {gradings} gradings (overlaps the work; counts only if longer)",
+        f"  coordinator steps for {gradings} gradings (overlap the work; count only if longer)",
         f"{coordinator_min:.1f} min",
     )
     table.add_row("  tail: the longest grading (m05, idle) started last", f"{tail_min:.1f} min")

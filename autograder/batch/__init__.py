@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -138,6 +138,7 @@ class Grading:
         grade_args: list[str],
         hide: list[Path],
         wall: float,
+        environ: Mapping[str, str] | None = None,  # default: ours
     ) -> None:
         dest.mkdir(parents=True, exist_ok=True)
         (dest / "results.json").unlink(missing_ok=True)  # what is read back must come from this grading
@@ -164,7 +165,7 @@ class Grading:
                 start_new_session=True,
                 preexec_fn=die_with_parent,
                 env={
-                    **os.environ,
+                    **(os.environ if environ is None else environ),
                     "COURSE_ROOT": str(root),
                     # classmates' submissions and results stay out of this worker's reach
                     HIDE_FROM_WORKER: os.pathsep.join(str(p.resolve()) for p in hide),

@@ -154,6 +154,7 @@ def grade_task(task: dict[str, Any]) -> dict[str, Any]:
             task["grade_args"],
             hide,
             task["wall"],
+            _local_environ(),
         )
         _gradings.add(grading.proc.pid)
         try:
@@ -193,6 +194,15 @@ def _logs(dest: Path) -> dict[str, bytes]:
                 fh.seek(max(0, path.stat().st_size - MAX_LOG_BYTES))
                 files[path.name] = fh.read()
     return files
+
+
+def _local_environ() -> dict[str, str]:
+    """This machine's environment without what Dask's nanny sets for its workers (OMP_NUM_THREADS=1
+    and the like): a grading here gets the environment a local pool's grading would."""
+    import dask
+
+    added = {k: str(v) for k, v in (dask.config.get("distributed.nanny.pre-spawn-environ") or {}).items()}
+    return {k: v for k, v in os.environ.items() if added.get(k) != v}
 
 
 def _dask_scratch() -> list[Path]:
