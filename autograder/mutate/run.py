@@ -93,18 +93,22 @@ def _interleave(mutants: list[Mutant]) -> list[Mutant]:
     return [m for group in zip_longest(*by_op.values()) for m in group if m is not None]
 
 
-def _killed(results: dict) -> tuple[bool, str]:
+def _verdict(results: dict) -> tuple[str, str]:
+    """killed (a selected test failed), survived, or skipped when the grader itself failed."""
     extra = results.get("extra_data", {})
     if extra.get("grader_failed"):
-        return True, f"grading failed: {extra['grader_failed']}"
+        return "skipped", f"the grader failed: {extra['grader_failed']}"
     failed = [t for t in results["tests"] if t["status"] != "passed"]
     if failed:
         first = failed[0]
         message = (first.get("output") or "").strip().splitlines()
-        return True, f"{first['extra_data'].get('id', first['name'])}: {message[0][:120] if message else ''}"
+        return (
+            "killed",
+            f"{first['extra_data'].get('id', first['name'])}: {message[0][:120] if message else ''}",
+        )
     if extra.get("grader_errors"):
-        return True, "a grader error"
-    return False, ""
+        return "killed", "a grader error (see the grading's grader.log)"
+    return "survived", ""
 
 
 def _grade_mutant(
@@ -114,10 +118,15 @@ def _grade_mutant(
     folder = Path(tempfile.mkdtemp(prefix="mutant-", dir=work))
     try:
         sub = write_submission(folder / "sub", {**files, job.mutant.file: job.mutant.source.encode()})
-        killed, detail = _killed(grade_in_subprocess(layout, module_id, sub, folder / "out", only=job.tests))
+        try:
+            status, detail = _verdict(
+                grade_in_subprocess(layout, module_id, sub, folder / "out", only=job.tests)
+            )
+        except (OSError, ValueError) as exc:  # no results.json: `course grade` broke its contract
+            status, detail = "skipped", f"the grading wrote no results ({exc})"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return _result(job.mutant, "killed" if killed else "survived", detail, time.monotonic() - started)
+    return _result(job.mutant, status, detail, time.monotonic() - started)
 
 
 def _result(m: Mutant, status: str, detail: str, seconds: float = 0.0) -> MutantResult:
@@ -172,7 +181,6 @@ def mutate(
     sources = {f: b.decode() for f, b in files.items() if f.endswith(".py")}
     print_ = fingerprint(layout, module_id)
     path = layout.mutation_report(module_id)
-    previous = _previous(path, print_)
     known = {f.name for src in sources.values() for f in functions(ast.parse(src))}
     if only and (unknown := sorted(set(only) - known)):
         raise ConfigError(
@@ -181,6 +189,7 @@ def mutate(
 
     with _lock(path), tempfile.TemporaryDirectory(prefix=f"course-mutate-{module_id}-") as tmp:
         work = Path(tmp)
+        previous = _previous(path, print_)
         notes: list[str] = []
         # A map where the reference failed a test is not reused: the failure may have been the machine's.
         if previous is not None and previous.tests and all(t.passed for t in previous.tests.values()):
@@ -222,9 +231,9 @@ def mutate(
                 },
                 notes=notes,
             )
-            partial = path.with_suffix(".json.partial")
-            partial.write_text(report.model_dump_json(indent=1) + "\n")
-            partial.replace(path)
+            unfinished = path.with_suffix(".json.partial")
+            unfinished.write_text(report.model_dump_json(indent=1) + "\n")
+            unfinished.replace(path)
             return report
 
         def record(function: str, result: MutantResult) -> None:
