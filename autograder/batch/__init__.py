@@ -259,7 +259,7 @@ class BatchGrader:
         self.version = grader_version(layout, module_id, suite)
         self.jobs = max(1, jobs)
         self.times, self.extensions = times or {}, extensions or {}
-        self.grade_args = ["--suite", suite, *(grade_args or [])]
+        self.suite, self.grade_args = suite, ["--suite", suite, *(grade_args or [])]
         self.console = console or Console()
         self.outcomes: list[Outcome] = []
 

@@ -276,7 +276,6 @@ class ClusterGrader(BatchGrader):
     def __init__(self, *args: Any, cluster: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cluster = cluster
-        self.suite = self.grade_args[1]
         self.resources, self.prefers_gpu = needs(self.module)
 
     def _grade(self, todo: list[Queued], advance: Callable[[], None], refresh: Callable[[], None]) -> None:
@@ -286,7 +285,7 @@ class ClusterGrader(BatchGrader):
 
         with connect(self.cluster, self.layout) as client:
             gpu_workers = self._check(client)
-            window = 2 * sum(client.nthreads().values()) + 4  # tasks in flight: the scheduler balances
+            window = self._window(client)
             pending, inflight, done = deque(todo), {}, as_completed()
             last_able = checked = time.monotonic()
             while pending or inflight:
@@ -308,8 +307,8 @@ class ClusterGrader(BatchGrader):
                     self._settle(inflight.pop(future), future)
                     advance()
                 refresh()
-                if inflight and time.monotonic() - checked > 5:  # workers may leave: don't wait forever
-                    checked = time.monotonic()
+                if inflight and time.monotonic() - checked > 5:  # workers come and go
+                    checked, window = time.monotonic(), self._window(client)
                     if able(client.scheduler_info(n_workers=-1)["workers"], self.resources):
                         last_able = checked
                     elif checked - last_able > self.STALL:
@@ -317,6 +316,11 @@ class ClusterGrader(BatchGrader):
                             f"no worker of {self.cluster} able to grade {self.module_id} has been connected "
                             f"for {self.STALL:.0f} s; what is graded is kept, a re-run grades the rest"
                         )
+
+    @staticmethod
+    def _window(client: Any) -> int:
+        """Tasks in flight: enough for the scheduler to balance, few enough to hold little data."""
+        return 2 * sum(client.nthreads().values()) + 4
 
     def _check(self, client: Any) -> list[str]:
         """Fail fast, before anything is sent: no worker, none with the resources the module needs,
