@@ -12,6 +12,7 @@ import base64
 import csv
 import email
 import hashlib
+import importlib.util
 import io
 import os
 import shutil
@@ -83,18 +84,11 @@ def _build_from_source(source: Path) -> bytes:
             source / PACKAGE.name, copy / PACKAGE.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
         )
         out = Path(tmp) / "dist"
-        cmd = [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(out),
-        ]
-        env = {**os.environ, "SOURCE_DATE_EPOCH": str(ZIP_EPOCH), "PIP_NO_INDEX": "1"}
+        cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out)]
+        env = {**os.environ, "SOURCE_DATE_EPOCH": str(ZIP_EPOCH)}
+        if importlib.util.find_spec("setuptools"):  # offline: build with this environment's setuptools
+            cmd.append("--no-build-isolation")
+            env["PIP_NO_INDEX"] = "1"
         done = subprocess.run([*cmd, str(copy)], env=env, capture_output=True, text=True, check=False)
         wheels = sorted(out.glob("*.whl"))
         if done.returncode or len(wheels) != 1:

@@ -22,7 +22,7 @@ def new(
     new_course(folder, title, course_id)
     typer.echo(
         f"created {folder}: a course with one module, {MODULE}. Next, in that folder:\n"
-        "  course validate              # prove the graders right (a few seconds)\n"
+        "  course validate              # prove the graders right (well under a minute)\n"
         "  course release --out release # the student folder and the Gradescope zip\n"
         f"See {folder / 'README.md'} for what each file is."
     )
