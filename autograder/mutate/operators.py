@@ -184,8 +184,9 @@ def _off_by_one(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
 
 
 def _ignore_argument(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
-    """Every use of a parameter replaced by its default, by a value the hidden tests pass (a test
-    that only ever passes one value cannot kill that one), or by a constant of its annotated type."""
+    """Every use of a parameter replaced by its default and by each value the hidden tests pass (a
+    test that only ever passes one value cannot kill that one); failing both, by a constant of its
+    annotated type."""
     if node is not ctx.func:
         return
     args = node.args
@@ -209,7 +210,7 @@ def _ignore_argument(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
         passed = [*ctx.observed.get(position.get(arg.arg, ""), []), *ctx.observed.get(arg.arg, [])]
         constants += [repr(value) for value in passed]
         annotation = ast.unparse(arg.annotation) if arg.annotation else None
-        if annotation in SCALAR_CONSTANTS:
+        if not constants and annotation in SCALAR_CONSTANTS:  # no better guess at a hard-coded value
             constants.append(SCALAR_CONSTANTS[annotation])
         for constant in dict.fromkeys(constants):
             yield "ignore_argument", [_replace(use, constant) for use in uses]

@@ -43,8 +43,9 @@ def three(student):
 
 @points(1)
 def test_repeat(student):
-    """repeat() repeats (only ever with the default: a weak test on purpose)."""
+    """repeat() repeats (only ever `times`' default: a weak test on purpose)."""
     assert student.call("repeat", "ab") == "abab", "repeat('ab') should be 'abab'"
+    assert student.call("repeat", "c") == "cc", "repeat('c') should be 'cc'"
 
 
 @points(1)
