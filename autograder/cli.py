@@ -22,7 +22,7 @@ from autograder.hub.cli import hub_app
 from autograder.image.cli import image_app
 from autograder.nbgrader.cli import export_app, import_app
 from autograder.mutate.cli import mutate
-from autograder.mutate.cli import mutate
+from autograder.portal.cli import portal_app
 from autograder.quiz.cli import quiz_app
 from autograder.release.cli import requirements
 from autograder.scaffold.cli import new
@@ -56,7 +56,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(import_app, name="import")
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(image_app, name="image")
-app.command()(mutate)
+app.add_typer(portal_app, name="portal")
 app.command()(mutate)
 app.command()(requirements)
 app.command()(new)
@@ -325,12 +325,25 @@ def submit(
         Path | None, typer.Argument(help="folder with your files (default: ./MODULE or .)")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="zip to write")] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="the course portal's URL: upload the zip there")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="COURSE_TOKEN", help="your personal portal token (or env COURSE_TOKEN)"),
+    ] = None,
 ) -> None:
-    """Pack your files for MODULE into a zip to upload."""
+    """Pack your files for MODULE into a zip to upload (with --to, upload it to the course portal)."""
     layout = _layout()
     mod = layout.course.module(module)
     if folder is None:
         folder = Path(module) if Path(module).is_dir() else Path.cwd()
+    if to and not token:
+        _fail("--to needs your personal token: --token TOKEN or the COURSE_TOKEN environment variable")
+    if to and out is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            submit(module, folder, Path(tmp) / f"{module}-submission.zip", to, token)
+        return
     out = out or Path(f"{module}-submission.zip")
     packed = []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -342,6 +355,15 @@ def submit(
     if not packed:
         out.unlink()
         _fail(f"none of {', '.join(mod.files)} (or their .ipynb) is in {folder}")
+    if to:
+        from autograder.portal.client import UploadError, upload
+
+        try:
+            answer = upload(to, token or "", module, out)
+        except UploadError as exc:
+            _fail(str(exc))
+        console.print(f"uploaded {', '.join(packed)}: submission {answer['id']} is queued at {to}")
+        return
     console.print(f"packed {', '.join(packed)} into [bold]{out}[/]: upload it to Gradescope.")
 
 
@@ -519,10 +541,6 @@ def demo(
         if failed:
             console.print(f"[bold]What that student reads for “{failed['name']}”:[/]\n{failed['output']}")
     console.print(f"\nresults.json files are in {demo_dir}; the release is in {out}.")
-
-
-def main() -> None:
-    app()
 
 
 if __name__ == "__main__":
