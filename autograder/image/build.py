@@ -20,11 +20,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from importlib import metadata
 from pathlib import Path
 
 import jinja2
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from autograder.image.docker import Docker, DockerError
@@ -93,69 +91,24 @@ def pinned_versions() -> dict[str, str]:
     return pins
 
 
-def needed_distributions(layout: Layout, modules: list[str]) -> set[str]:
-    """What the image installs, as this environment resolved it: the framework's dependencies
-    (with `quant`) and the asset packages the modules need, with all their dependencies."""
-    from autograder.release.build import _needed_assets
-
-    roots = [Requirement("hf-course-autograder[quant]"), Requirement("pip"), Requirement("setuptools")]
-    for name in set().union(*(_needed_assets(layout, layout.course.module(m)) for m in modules)):
-        offline = layout.course.assets[name].offline
-        if offline and offline.package:
-            roots.append(Requirement((offline.pip or offline.package).split("==")[0]))
-    seen: set[str] = set()
-    while roots:
-        req = roots.pop()
-        if canonicalize_name(req.name) in seen:
-            continue
-        try:
-            dist = metadata.distribution(req.name)
-        except metadata.PackageNotFoundError:
-            continue
-        seen.add(canonicalize_name(req.name))
-        for text in dist.requires or []:
-            dep = Requirement(text)
-            if dep.marker is None or any(dep.marker.evaluate({"extra": e}) for e in ("", *req.extras)):
-                roots.append(dep)
-    return seen
-
-
 def _have(wheels: Path, pin: str) -> bool:
-    """A wheel, or a source archive when the project publishes no wheel, of exactly that version."""
     name, version = pin.split("==")
     stems = {name, canonicalize_name(name).replace("-", "_")}
-    return any(
-        any(wheels.glob(pattern))
-        for stem in stems
-        for pattern in (f"{stem}-{version}-*.whl", f"{stem}-{version}.tar.gz")
-    )
+    return any(any(wheels.glob(f"{stem}-{version}-*.whl")) for stem in stems)
 
 
 def fill_wheelhouse(wheels: Path, pins: list[str], say: Callable[[str], None]) -> list[str]:
-    """Download the pinned wheels this machine's pip can get (its cache, mirrors, find-links and
-    index) into `wheels`, kept between builds; returns the pins it could not get (the build's pip
-    fetches those from the index itself)."""
+    """The pinned wheels this machine's pip can get (its cache, mirrors, find-links and index; a
+    project that publishes only a source archive is built into a wheel here) into `wheels`, kept
+    between builds; returns the pins it could not get (the build's pip fetches those itself)."""
     wheels.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    for pin in pins:  # one at a time: a package pip cannot download must not stop the others
-        if _have(wheels, pin):
-            continue
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--no-deps",
-                "--prefer-binary",
-                "-d",
-                str(wheels),
-                pin,
-            ],
-            capture_output=True,
-            check=False,
-        )
+    todo = [pin for pin in pins if not _have(wheels, pin)]
+    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--prefer-binary", "-w", str(wheels)]
+    if todo and subprocess.run([*pip, *todo], capture_output=True, check=False).returncode != 0:
+        for pin in todo:  # one at a time: a package pip cannot get must not stop the others
+            if not _have(wheels, pin):
+                subprocess.run([*pip, pin], capture_output=True, check=False)
     missing = [pin for pin in pins if not _have(wheels, pin)]
     say(
         f"wheelhouse {wheels}: {len(pins) - len(missing)} of {len(pins)} pinned wheels ready in "
@@ -231,8 +184,9 @@ def make_context(layout: Layout, modules: list[str], context: Path, say: Callabl
         shutil.copy(CA_BUNDLE, build / "ca.crt")
     else:
         (build / "ca.crt").write_text("")
+    # Every version this environment has: as constraints they only pin what setup.sh installs.
     pins = pinned_versions()
-    wanted = sorted(pins[name] for name in needed_distributions(layout, modules) if name in pins)
+    wanted = sorted(pins.values())
     (build / "constraints.txt").write_text("".join(f"{pin}\n" for pin in wanted))
     (build / "assets").mkdir()
     for name, folder in built_assets(layout, modules).items():
@@ -246,7 +200,7 @@ def make_context(layout: Layout, modules: list[str], context: Path, say: Callabl
     script = context / "run_autograder"
     script.write_text(_templates.get_template("run_autograder.j2").render(modules=modules))
     script.chmod(0o755)
-    say(f"build context {context}: {len(modules)} module(s), {len(wanted)} pinned packages")
+    say(f"build context {context}: {len(modules)} module(s), {len(wanted)} pinned versions")
     return wanted
 
 

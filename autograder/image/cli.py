@@ -31,11 +31,11 @@ def _docker():
     from autograder.image.docker import Docker
 
     try:
-        host, private = connect()
+        host, started = connect()
     except DockerUnavailable as exc:
         _fail(str(exc))
-    if private:
-        _say(f"Docker: a private daemon at {host} (stop it with `course image stop`)")
+    if started:
+        _say(f"Docker: started a private daemon at {host} (`course image stop` stops it)")
     return Docker(host)
 
 

@@ -130,7 +130,8 @@ class PrivateDaemon:
 def connect(start: bool = True) -> tuple[str, PrivateDaemon | None]:
     """DOCKER_HOST if it answers, else the system daemon, else our private one (started if asked).
 
-    Returns the host to put in DOCKER_HOST and the private daemon when that is the one used.
+    Returns the host to put in DOCKER_HOST, and the private daemon when this call started it (its
+    caller may stop it; one somebody else started is theirs to stop).
     """
     if host := os.environ.get("DOCKER_HOST"):
         if reachable(host):
@@ -140,7 +141,7 @@ def connect(start: bool = True) -> tuple[str, PrivateDaemon | None]:
         return f"unix://{SYSTEM_SOCKET}", None
     daemon = PrivateDaemon(cache_dir() / "docker")
     if daemon.pid() and reachable(daemon.host):
-        return daemon.host, daemon
+        return daemon.host, None
     if not start:
         raise DockerUnavailable("no Docker daemon is running (`course image build` starts a private one)")
     daemon.start()
