@@ -13,15 +13,16 @@ import io
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from autograder.grade.results import score_text
 from autograder.gradebook import Row
 from autograder.gradebook.late import aware
+
+if TYPE_CHECKING:  # matplotlib loads only where a plot is drawn: a single grading never draws one
+    from matplotlib.figure import Figure
 
 _html = jinja2.Environment(
     loader=jinja2.PackageLoader("autograder.feedback", "templates"),
@@ -130,6 +131,9 @@ def _png(fig: Figure) -> str:
 
 
 def grade_histogram(rows: list[Row], points: float) -> str:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     fig = Figure(figsize=(6, 3))
     ax = fig.add_subplot()
     points = max([points, *(r.final_score for r in rows)])  # extra credit can take a score past the points
@@ -160,6 +164,8 @@ def pass_rates(rows: list[Row]) -> list[tuple[str, float, int]]:
 
 
 def pass_rate_chart(rates: list[tuple[str, float, int]]) -> str:
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(7, 0.4 * len(rates) + 1.2))
     ax = fig.add_subplot()
     names = [n if len(n) <= 60 else n[:57] + "..." for n, _, _ in rates]
