@@ -88,12 +88,12 @@ class QueueGrader:
         store.finish(self.db, job.id, "graded" if status == "graded" else "failed", gid)
 
     def step(self) -> int:
-        """Start what fits, record what finished; how many jobs are running or were just started."""
-        while len(self.running) < self.jobs and (job := store.claim(self.db, os.getpid())) is not None:
-            self.running[self._start(job)] = job
+        """Record what finished, start what fits; how many jobs are running or were just started."""
         for grading in [g for g in self.running if g.done()]:
             job = self.running.pop(grading)
             self._finish(grading, job)
+        while len(self.running) < self.jobs and (job := store.claim(self.db, os.getpid())) is not None:
+            self.running[self._start(job)] = job
         return len(self.running)
 
     def run(self, *, until_empty: bool, stop: threading.Event | None = None, poll: float = 0.1) -> None:
