@@ -202,7 +202,7 @@ def _pieces(tok: Tokenizer, text: str, algorithm: str) -> list[str]:
 
 
 # Two vocabulary sizes per algorithm, both below what the corpus would fill (Unigram stops early).
-SIZES = {"wordpiece": (200, 100), "bpe": (200, 100), "unigram": (200, 60)}
+SIZES = {"wordpiece": (200, 120), "bpe": (200, 100), "unigram": (200, 60)}
 
 
 @points(3)

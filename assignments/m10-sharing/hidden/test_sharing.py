@@ -110,9 +110,12 @@ def check_card(meta: dict, want_eval: dict = CARD["eval"]) -> None:
         "the card has no model-index: pass eval_results=[EvalResult(...)] to ModelCardData"
     )
     try:
-        _, results = model_index_to_eval_results(meta["model-index"])
+        name, results = model_index_to_eval_results(meta["model-index"])
     except (KeyError, TypeError, IndexError) as exc:
         raise AssertionError(f"the card's model-index is malformed ({exc})") from None
+    assert name == CARD["model_name"], (
+        f"the model-index names the model {name!r}, not {CARD['model_name']!r}: ModelCardData(model_name=...)"
+    )
     assert len(results) == 1, f"the card should hold exactly one evaluation result, not {len(results)}"
     got = results[0]
     for key, value in want_eval.items():
@@ -121,8 +124,8 @@ def check_card(meta: dict, want_eval: dict = CARD["eval"]) -> None:
         )
 
 
-def trusted_pair_similarity(tensors: dict, assets) -> float:
-    """The grader's own measurement of PAIRS on `tensors` (MiniLM's architecture): the mean cosine
+def trusted_pair_similarity(tensors: dict, assets, pairs: list[list[str]] = PAIRS) -> float:
+    """The grader's own measurement of `pairs` on `tensors` (MiniLM's architecture): the mean cosine
     similarity of attention-masked mean-pooled embeddings."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
@@ -131,7 +134,7 @@ def trusted_pair_similarity(tensors: dict, assets) -> float:
     model.load_state_dict(tensors, strict=False)
     tokenizer = AutoTokenizer.from_pretrained(path)
     sides = []
-    for texts in ([a for a, _ in PAIRS], [b for _, b in PAIRS]):
+    for texts in ([a for a, _ in pairs], [b for _, b in pairs]):
         batch = tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
         with torch.no_grad():
             hidden = model.eval()(**batch).last_hidden_state
@@ -171,7 +174,7 @@ def same_tensors(got: dict, want: dict, scale: float = 1.0) -> list[str]:
     return bad
 
 
-@points(3)
+@points(2)
 def test_save_round_trip(student, original):
     """save_round_trip() saves safetensors weights, config and tokenizer files that reload identically."""
     got = student.call(
@@ -226,6 +229,39 @@ def test_model_card(student):
     saved = read_saved_text(path)
     assert isinstance(text, str) and text.strip() == saved.strip(), "return the card's text, as saved"
     check_card(card_metadata(saved))
+    body = saved.split("---", 2)[2]
+    assert f"Model Card for {CARD['model_name']}" in body, (
+        "the card's title does not name the model: ModelCard.from_template(data, model_id=model_name)"
+    )
+
+
+# Pairs of very different lengths: padding must not count in the mean.
+OTHER_PAIRS = [
+    ["Hi.", "Hello there, how are you doing on this fine and sunny morning?"],
+    ["The meeting moved to Thursday afternoon because the room was booked.", "Meeting moved."],
+    ["Dogs bark.", "Quantum computers use qubits that can hold superpositions of states."],
+]
+
+
+@points(2)
+def test_pair_similarity(student, original, assets):
+    """pair_similarity() is the mean cosine similarity of masked mean-pooled embeddings, in eval mode, rounded to 4 decimals."""
+    for pairs in (PAIRS, OTHER_PAIRS):
+        # a model fresh from training, still in training mode: dropout must be switched off
+        got = student.call(
+            "pair_similarity",
+            student.model("minilm", "AutoModel", train=True),
+            student.tokenizer("minilm"),
+            pairs,
+        )
+        if not isinstance(got, int | float) or isinstance(got, bool):
+            raise StudentError("pair_similarity() must return a number")
+        want = trusted_pair_similarity(original, assets, pairs)
+        assert round(got, 4) == got, "round the mean similarity to 4 decimals"
+        assert same_plain(got, round(want, 4), abs_=1.5e-4), (
+            f"pair_similarity() gives {got}, the grader measures {round(want, 4)} on the same pairs: "
+            "mean-pool over real tokens only (the attention mask), in eval mode, without gradients"
+        )
 
 
 @points(3)
@@ -253,7 +289,7 @@ def test_publish_and_tag(hub, published, original, assets):
     )
 
 
-@points(3)
+@points(2)
 def test_update_moves_main_not_the_tag(hub, updated, original):
     """publish_update() pushes new weights to main; v1.0 still holds the first ones."""
     repo = RepoId("model", hub.user, "minilm-emotions")
