@@ -241,3 +241,36 @@ def test_quiz_is_the_students_own_variant_graded_and_recorded(portal: Portal) ->
     tina = portal.signed_in("tina")
     assert "mini-quiz" in tina.get("/staff/gradebook").text
     assert alice.get("/quiz/nope").status_code == 404
+
+
+def test_roster_import_and_token_commands(course_layout, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from autograder.cli import app
+
+    db, roster = tmp_path / "portal.sqlite", tmp_path / "roster.csv"
+    roster.write_text(
+        "student_id,name,email,section\ns1,Sam One,s1@example.edu,A\ns2,Sue Two,s2@example.edu,B\n"
+    )
+    runner = CliRunner()
+    env = {"COURSE_ROOT": str(course_layout.root)}
+    out = runner.invoke(
+        app,
+        ["portal", "roster", "import", str(roster), "--db", str(db), "--url", "https://p.example"],
+        env=env,
+    )
+    assert out.exit_code == 0, out.output
+    lines = out.output.strip().splitlines()
+    assert [line.split(",")[:2] for line in lines] == [["s1", "s1@example.edu"], ["s2", "s2@example.edu"]]
+    link = lines[0].split(",")[2]
+    assert link.startswith("https://p.example/signin/")
+    ta = runner.invoke(app, ["portal", "token", "tina", "--role", "ta", "--db", str(db)], env=env)
+    assert ta.exit_code == 0
+    p = make_portal(course_layout, db)
+    assert p.client.get(f"/signin/{link.rsplit('/', 1)[1]}", follow_redirects=False).status_code == 303
+    listed = p.client.get("/api/submissions", headers={"Authorization": f"Bearer {ta.output.strip()}"})
+    assert listed.status_code == 200
+    with store.closing(db) as conn:
+        assert store.get_user(conn, "s2").section == "B" and store.get_user(conn, "tina").role == "ta"
+    bad = runner.invoke(app, ["portal", "token", "x", "--role", "admin", "--db", str(db)], env=env)
+    assert bad.exit_code == 2 and "role 'admin'" in bad.output
