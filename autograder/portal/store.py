@@ -272,6 +272,8 @@ def recent_uploads(db: sqlite3.Connection, student: str, window: timedelta) -> i
 
 def claim(db: sqlite3.Connection, pid: int) -> Job | None:
     """Take the oldest queued job for grader `pid`, atomically: two graders never take the same one."""
+    if db.execute("SELECT 1 FROM portal_jobs WHERE status='queued' LIMIT 1").fetchone() is None:
+        return None  # an idle grader's poll takes no write lock
     with transaction(db):
         r = db.execute("SELECT id FROM portal_jobs WHERE status='queued' ORDER BY id LIMIT 1").fetchone()
         if r is None:

@@ -135,3 +135,13 @@ def test_recover_finishes_recorded_work_and_requeues_the_rest(tmp_path: Path) ->
         assert store.recover(conn, alive={os.getpid()}) == 1
         jobs = store.jobs(conn)
     assert [(j.status, j.gradebook_id) for j in jobs] == [("graded", gid), ("queued", None)]
+
+
+def test_grading_path_never_imports_fastapi() -> None:
+    """The grader and the `course` command (course grade) load no web framework."""
+    code = (
+        "import sys, autograder.cli, autograder.portal.grader, autograder.portal.cli;"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('fastapi', 'starlette', 'uvicorn')]"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
