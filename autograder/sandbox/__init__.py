@@ -25,6 +25,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import autograder
 from autograder.config import Limits
@@ -125,6 +126,8 @@ class Backend:
     def __init__(self) -> None:
         self.uid: int | None = None
         self.details: dict[str, str] = {}
+        self.zygote: Any = None  # this job's pre-imported worker (autograder/worker/zygote.py), if any
+        self.zygote_failed = False
 
     def protect(self, secrets: list[Path]) -> None:
         """Paths the worker must never read (hidden tests, reference, results)."""
@@ -159,6 +162,9 @@ class Backend:
 
     def close(self) -> None:
         """Called once the job is over."""
+        if self.zygote is not None:
+            self.zygote.stop()
+            self.zygote = None
 
 
 class NoBackend(Backend):
@@ -231,6 +237,7 @@ class UidBackend(Backend):
         return [*self._grant(spec), *self._setpriv(), *spec.argv]
 
     def close(self) -> None:
+        super().close()
         if self.uid is not None:
             kill_uid(self.uid)
         if self.stage:

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from autograder.config import Limits
 from autograder.sandbox import Backend, LaunchSpec, package_root
 from autograder.worker.protocol import MAX_MESSAGE, ProtocolError, decode, encode, ref
+from autograder.worker.zygote import fork_worker, preload
 
 
 class StudentError(Exception):
@@ -186,7 +187,8 @@ class WorkerProcess:
             writable=[cfg.scratch],
         )
         try:
-            self.job = cfg.backend.spawn(spec)
+            forked = cfg.limits.zygote and fork_worker(cfg.backend, spec, preload(cfg.files_dir, cfg.assets))
+            self.job = forked or cfg.backend.spawn(spec)
         except BaseException:
             os.close(self._req_w)
             os.close(self._rep_r)
