@@ -101,7 +101,7 @@ class Portal:
         )
 
     def drain(self) -> None:
-        drain(self.layout, self.db)
+        drain(self.layout, self.db, jobs=2)
 
 
 def make_portal(layout: Layout, db: Path, **options: object) -> Portal:
