@@ -4,19 +4,26 @@
     .venv/bin/python benchmarks/bench_modules.py [MODULE ...]
 
 Grades the reference of each module (default: all), one at a time, on the module's first seed, in
-a fresh process as `course grade` does. Prints the grading's wall time, its score, the module's
-`wall` limit and how many times the measured time fits in it (the headroom a slower or busier
-machine has), and the load average: shared cores slow training several times.
+a fresh process as `course grade` does, twice: with the pre-imported worker (`limits.zygote`, on a
+copy of the course whose course.yaml turns it on) and without, in the same run. Prints, without
+it, the grading's wall time, its score, the module's `wall` limit and how many times the measured
+time fits in it (the headroom a slower or busier machine has), and the load average: shared cores
+slow training several times. Then, for both, where the wall time went: the student's compute
+(inside their calls), worker start-up (spawn or fork until the student's files are imported), the
+grader's own evaluation (the tests' time minus the rest), the reference's compute and the
+remainder (wall minus all of them: the framework's overhead).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -29,33 +36,70 @@ from autograder.validate import grade_in_subprocess, reference_submission  # noq
 GRADESCOPE_DEFAULT_TIMEOUT = 600  # seconds
 
 
+def zygote_course(tmp: Path) -> Layout:
+    """This course with `defaults.limits.zygote: true`: every entry linked, course.yaml rewritten."""
+    root = tmp / "zygote-course"
+    root.mkdir()
+    for entry in ROOT.iterdir():
+        if entry.name != "course.yaml":
+            (root / entry.name).symlink_to(entry)
+    config = yaml.safe_load((ROOT / "course.yaml").read_text())
+    config.setdefault("defaults", {}).setdefault("limits", {})["zygote"] = True
+    (root / "course.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return Layout(root)
+
+
+def split(results: dict, wall: float) -> list[float]:
+    """wall, student, worker start, grader's evaluation, reference, remainder (seconds)."""
+    extra = results["extra_data"]
+    student, start = extra.get("student_seconds", 0.0), extra.get("worker_start_seconds", 0.0)
+    reference = extra.get("reference_seconds", 0.0)
+    tests = sum(t.get("extra_data", {}).get("seconds", 0.0) for t in results["tests"])
+    grader = max(tests - student - start - reference, 0.0)
+    return [wall, student, start, grader, reference, wall - student - start - grader - reference]
+
+
 def main() -> None:
     layout = Layout.discover(ROOT)
     console = Console()
     modules = sys.argv[1:] or [m.id for m in layout.course.modules]
-    table = Table(title="reference grading per module (first seed)")
+    gradings = Table(title="reference grading per module (first seed, zygote off)")
     for col in ("module", "score", "grading s", "wall limit s", "headroom", "fits 10 min", "load"):
-        table.add_column(col, justify="right")
-    for module_id in modules:
-        module = layout.course.module(module_id)
-        limits = layout.course.limits_for(module_id)
-        with tempfile.TemporaryDirectory() as tmp:
-            submission = reference_submission(layout, module_id, Path(tmp) / "reference")
-            started = time.perf_counter()
-            results = grade_in_subprocess(layout, module_id, submission, Path(tmp) / "out", module.seeds[0])
-            seconds = time.perf_counter() - started
-        total = sum(t["max_score"] for t in results["tests"])
-        table.add_row(
-            module_id,
-            f"{results['score']:g}/{total:g}",
-            f"{seconds:.0f}",
-            f"{limits.wall:.0f}",
-            f"{limits.wall / seconds:.1f}x",
-            "yes" if seconds < GRADESCOPE_DEFAULT_TIMEOUT else "NO",
-            f"{os.getloadavg()[0]:.1f}",
-        )
-        console.print(f"{module_id}: {seconds:.0f} s, {results['score']:g}/{total:g}")
-    console.print(table)
+        gradings.add_column(col, justify="right")
+    splits = Table(title="where a reference grading's wall time goes (s), zygote on / off")
+    for col in ("module", "zygote", "wall", "student", "worker start", "grader eval", "reference", "remainder", "rest/wall"):  # fmt: skip
+        splits.add_column(col, justify="right")
+    with tempfile.TemporaryDirectory() as tmp:
+        layouts = {"on": zygote_course(Path(tmp)), "off": layout}
+        for module_id in modules:
+            starts = {}
+            for mode, course in layouts.items():
+                work = Path(tmp) / f"{module_id}-{mode}"
+                seed = course.course.module(module_id).seeds[0]
+                submission = reference_submission(layout, module_id, work / "reference")
+                started = time.perf_counter()
+                results = grade_in_subprocess(course, module_id, submission, work / "out", seed)
+                row = split(results, time.perf_counter() - started)
+                shutil.rmtree(work, ignore_errors=True)
+                starts[mode] = row[2]
+                used = results["extra_data"].get("sandbox_details", {}).get("zygote", "-")
+                console.print(f"{module_id} zygote {mode}: {row[0]:.1f} s ({used})")
+                splits.add_row(module_id, mode, *(f"{v:.2f}" for v in row), f"{row[5] / row[0]:.0%}")
+            limits = layout.course.limits_for(module_id)
+            total = sum(t["max_score"] for t in results["tests"])
+            gradings.add_row(
+                module_id,
+                f"{results['score']:g}/{total:g}",
+                f"{row[0]:.0f}",
+                f"{limits.wall:.0f}",
+                f"{limits.wall / row[0]:.1f}x",
+                "yes" if row[0] < GRADESCOPE_DEFAULT_TIMEOUT else "NO",
+                f"{os.getloadavg()[0]:.1f}",
+            )
+            if starts["on"] > 0:
+                console.print(f"{module_id}: worker start off / on = {starts['off'] / starts['on']:.1f}x")
+    console.print(gradings)
+    console.print(splits)
 
 
 if __name__ == "__main__":

@@ -219,6 +219,7 @@ def grade(
             worker_calls=student.calls,
             student_seconds=round(student.student_seconds, 3),
             student_import_seconds=round(student.import_seconds, 3),
+            worker_start_seconds=round(student.start_seconds, 3),
         )
         if isinstance(fixtures["reference"], ReferenceHandle):
             ctx.results.extra_data["reference_seconds"] = round(fixtures["reference"].seconds, 3)

@@ -350,6 +350,7 @@ class StudentHandle:
         self.called: set[str] = set()  # student functions called; the plugin keeps them per test
         self.student_seconds = 0.0  # inside student calls, as the worker timed them
         self.import_seconds = 0.0  # importing the student's files, summed over worker restarts
+        self.start_seconds = 0.0  # starting workers until their import is done, summed (a benchmark's split)
         self.output_printed = 0  # bytes the student's code printed, over every worker
         self.output_dropped = 0  # of which not kept (the middle of a long output)
 
@@ -384,8 +385,10 @@ class StudentHandle:
             raise StudentError(self.problem)
         timeout = timeout or self.cfg.limits.call
         if self._worker is None:
+            started = time.perf_counter()
             self._worker = WorkerProcess(self.cfg)
             self._ask({"op": "load"}, timeout, f"importing {self.cfg.module_name}.py")
+            self.start_seconds += time.perf_counter() - started
         self.calls += 1
         reply = self._ask(
             {"op": "call", "fn": fn, "args": args, "kwargs": kwargs}, timeout, f"calling {fn}()"
@@ -430,6 +433,7 @@ class StudentHandle:
             self.called |= alone.called
             self.student_seconds += alone.student_seconds
             self.import_seconds += alone.import_seconds
+            self.start_seconds += alone.start_seconds
         return Measured(value, alone.peak_rss, alone.student_seconds)
 
     def restart(self, env: dict[str, str] | None = None, startup: list[str] | None = None) -> None:

@@ -216,8 +216,7 @@ class Zygote:
         """The next message from the zygote, or {} when none comes in time."""
         deadline = time.monotonic() + timeout
         while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.channel], [], [], left)[0]:
+            if not select.select([self.channel], [], [], max(deadline - time.monotonic(), 0))[0]:
                 return {}
             chunk = self.channel.recv(1 << 16)
             if not chunk:
@@ -235,10 +234,13 @@ class Zygote:
         while message := self._read(0):
             if "exit" not in message:
                 return message
-            child = self.children.pop(int(message["exit"]), None)
-            if child is not None:
-                child.returncode, child.rss = int(message["code"]), int(message["rss"])
+            self._apply(message)
         return {}
+
+    def _apply(self, message: dict[str, Any]) -> None:
+        """An exit report: the child's exit code and peak memory."""
+        if "exit" in message and (child := self.children.pop(int(message["exit"]), None)) is not None:
+            child.returncode, child.rss = int(message["code"]), int(message["rss"])
 
     def fork(self, spec: LaunchSpec) -> ForkedRunning:
         """One worker, forked and moved into its own cgroup before it reads its first request."""
@@ -248,14 +250,15 @@ class Zygote:
         out_r, out_w = os.pipe()
         try:
             config = json.loads(spec.env["COURSE_WORKER_CONFIG"])
-            socket.send_fds(self.channel, [json.dumps(config).encode()], [*spec.pass_fds, out_w])
-            os.close(out_w)
+            try:
+                socket.send_fds(self.channel, [json.dumps(config).encode()], [*spec.pass_fds, out_w])
+            finally:
+                os.close(out_w)  # the child's copy is its stdout: ours would keep it from ever ending
             deadline = time.monotonic() + 10
             reply: dict[str, Any] = {}
             while "pid" not in reply and time.monotonic() < deadline:
                 reply = self.collect() or self._read(0.05)
-                if "exit" in reply:
-                    reply = {}
+                self._apply(reply)
             inner = int(reply["pid"])
             pid = self._host_pid(inner)
             for folder in {cgroup.memory, cgroup.pids} - {None}:
