@@ -6,9 +6,9 @@ Safe by construction:
   (same binds, uid, limits and cgroup parent, no network, no secret in reach); it holds no hidden
   data, reference or secret, and never runs student code itself;
 - it is one per grading job (kept on that job's backend), so it only ever serves one student;
-- each forked child starts a new session, gets its own pipes (sent over a unix socket), and is moved
-  by the trusted side into a cgroup of its own (memory, processes, kill) before its first request,
-  i.e. before any student code runs. Stopping a worker kills that cgroup, not the zygote; without
+- each forked child starts a new session, gets its own pipes (sent over a unix socket), and waits
+  until the trusted side has moved it into a cgroup of its own (memory, processes, kill) before it
+  runs anything else, startup hooks and student code included. Stopping a worker kills that cgroup, not the zygote; without
   cgroups there is no zygote (its children would share its pid namespace and uid, and the uid kill
   that stops them would stop it too).
 - it imports only, never runs torch ops or sets thread counts: OpenMP/MKL pools start in the child
@@ -63,7 +63,7 @@ def main() -> None:
         _reap(channel)
         if not select.select([channel], [], [], 0.05)[0]:
             continue
-        message, fds, _, _ = socket.recv_fds(channel, 1 << 16, 3)
+        message, fds, _, _ = socket.recv_fds(channel, 1 << 16, 4)
         if not message:
             os._exit(0)  # the trusted side is gone
         pid = os.fork()
@@ -97,10 +97,13 @@ def _become_worker(channel: socket.socket, config: dict[str, Any], fds: list[int
         channel.close()
         os.setsid()
         ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
-        request_fd, reply_fd, output_fd = fds
+        request_fd, reply_fd, output_fd, go_fd = fds
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.close(output_fd)
+        if os.read(go_fd, 1) != b"g":  # the grader has moved it into its own cgroup, or given up on it
+            return
+        os.close(go_fd)
         os.environ["COURSE_WORKER_CONFIG"] = json.dumps(
             {**config, "request_fd": request_fd, "reply_fd": reply_fd}
         )
@@ -248,12 +251,14 @@ class Zygote:
         if cgroup is None:
             raise OSError("no cgroup for the forked worker")
         out_r, out_w = os.pipe()
+        go_r, go_w = os.pipe()  # the child waits on it until it is in its cgroup
         try:
             config = json.loads(spec.env["COURSE_WORKER_CONFIG"])
             try:
-                socket.send_fds(self.channel, [json.dumps(config).encode()], [*spec.pass_fds, out_w])
+                socket.send_fds(self.channel, [json.dumps(config).encode()], [*spec.pass_fds, out_w, go_r])
             finally:
                 os.close(out_w)  # the child's copy is its stdout: ours would keep it from ever ending
+                os.close(go_r)
             deadline = time.monotonic() + 10
             reply: dict[str, Any] = {}
             while "pid" not in reply and time.monotonic() < deadline:
@@ -263,11 +268,14 @@ class Zygote:
             pid = self._host_pid(inner)
             for folder in {cgroup.memory, cgroup.pids} - {None}:
                 (folder / "cgroup.procs").write_text(str(pid))  # type: ignore[operator]
+            os.write(go_w, b"g")
         except BaseException:
             cgroup.remove()
             with contextlib.suppress(OSError):
                 os.close(out_r)
             raise
+        finally:
+            os.close(go_w)  # unsent, the child reads nothing and exits
         child = _Forked(self, pid, inner, os.fdopen(out_r, "rb"))
         self.children[inner] = child
         return ForkedRunning(child, cgroup, None, spec.limits)  # type: ignore[arg-type]
