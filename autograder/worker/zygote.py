@@ -8,9 +8,9 @@ Safe by construction:
 - it is one per grading job (kept on that job's backend), so it only ever serves one student;
 - each forked child starts a new session, gets its own pipes (sent over a unix socket), and waits
   until the trusted side has moved it into a cgroup of its own (memory, processes, kill) before it
-  runs anything else, startup hooks and student code included. Stopping a worker kills that cgroup, not the zygote; without
-  cgroups there is no zygote (its children would share its pid namespace and uid, and the uid kill
-  that stops them would stop it too).
+  runs anything else, startup hooks and student code included. Stopping a worker kills that
+  cgroup, not the zygote; without cgroups there is no zygote (its children would share its pid
+  namespace and uid, and the uid kill that stops them would stop it too).
 - it imports only, never runs torch ops or sets thread counts: OpenMP/MKL pools start in the child
   after the fork; a zygote that finds a second thread of its own refuses to serve.
 If the zygote is missing, dies or answers wrongly, the worker is spawned cold, as before.
