@@ -30,18 +30,18 @@ def job_json(db: sqlite3.Connection, job: store.Job, results: bool = False) -> d
 
 
 @router.post("/submissions", status_code=201)
-def submit(request: Request, db: DB, user: Caller, module: Annotated[str, Form()], file: UploadFile):
+def submit(request: Request, db: DB, user: Caller, module: Annotated[str, Form()], file: UploadFile) -> Any:
     job_id = accept_upload(settings(request), db, user, module, file)
     return {"id": job_id, "status": "queued"}
 
 
 @router.get("/submissions")
-def list_submissions(db: DB, user: Caller):
+def list_submissions(db: DB, user: Caller) -> Any:
     """The caller's own submissions; a TA's or instructor's: everyone's."""
     mine = store.jobs(db) if user.staff else store.jobs(db, student=user.student_id)
     return [job_json(db, j) for j in mine]
 
 
 @router.get("/submissions/{job_id}")
-def get_submission(job_id: int, db: DB, user: Caller):
+def get_submission(job_id: int, db: DB, user: Caller) -> Any:
     return job_json(db, visible_job(db, user, job_id), results=True)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from autograder.portal import store
 from autograder.portal.deps import DB, SESSION_COOKIE, checked_csrf, render, settings
@@ -15,7 +15,7 @@ router = APIRouter()
 
 
 @router.get("/signin/{link}", response_class=HTMLResponse)
-def sign_in(link: str, request: Request, db: DB):
+def sign_in(link: str, request: Request, db: DB) -> Response:
     user = store.use_link(db, link)
     if user is None:
         return render(
@@ -40,7 +40,7 @@ def sign_in(link: str, request: Request, db: DB):
 
 
 @router.post("/signout")
-def sign_out(request: Request, db: DB, user: Annotated[store.User, Depends(checked_csrf)]):
+def sign_out(request: Request, db: DB, user: Annotated[store.User, Depends(checked_csrf)]) -> Response:
     store.drop_secret(db, request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)

@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from autograder.layout import Layout
+
 portal_app = typer.Typer(no_args_is_help=True, help="The self-hosted submission portal (docs/portal.md).")
 roster_app = typer.Typer(no_args_is_help=True, help="Accounts from the LMS roster.")
 portal_app.add_typer(roster_app, name="roster")
@@ -21,9 +23,7 @@ DbOption = Annotated[
 ]
 
 
-def _layout():
-    from autograder.layout import Layout
-
+def _layout() -> Layout:
     return Layout.discover()
 
 

@@ -31,4 +31,5 @@ def upload(url: str, token: str, module: str, archive: Path, timeout: float = 12
         except ValueError:
             detail = response.text
         raise UploadError(f"the portal answered {response.status_code}: {detail}")
-    return response.json()
+    answer: dict[str, Any] = response.json()
+    return answer

@@ -46,7 +46,8 @@ templates = jinja2.Environment(
 
 
 def settings(request: Request) -> Settings:
-    return request.app.state.settings
+    conf: Settings = request.app.state.settings
+    return conf
 
 
 def database(request: Request) -> Iterator[sqlite3.Connection]:

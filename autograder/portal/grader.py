@@ -90,8 +90,7 @@ class QueueGrader:
     def step(self) -> int:
         """Record what finished, start what fits; how many jobs are running or were just started."""
         for grading in [g for g in self.running if g.done()]:
-            job = self.running.pop(grading)
-            self._finish(grading, job)
+            self._finish(grading, self.running.pop(grading))
         while len(self.running) < self.jobs and (job := store.claim(self.db, os.getpid())) is not None:
             self.running[self._start(job)] = job
         return len(self.running)

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from autograder.config import Module
 from autograder.gradebook import Gradebook
 from autograder.gradebook.late import parse_time
 from autograder.portal import store
@@ -29,7 +30,7 @@ def posted_staff(user: Annotated[store.User, Depends(checked_csrf)]) -> store.Us
 PostedStaff = Annotated[store.User, Depends(posted_staff)]
 
 
-def _module(request: Request, module: str):
+def _module(request: Request, module: str) -> Module:
     try:
         return settings(request).layout.course.module(module)
     except ConfigError:
@@ -37,7 +38,7 @@ def _module(request: Request, module: str):
 
 
 @router.get("/queue", response_class=HTMLResponse)
-def queue(request: Request, db: DB, user: Staff):
+def queue(request: Request, db: DB, user: Staff) -> Response:
     return render(
         request,
         "queue.html",
@@ -49,7 +50,7 @@ def queue(request: Request, db: DB, user: Staff):
 
 
 @router.get("/gradebook", response_class=HTMLResponse)
-def gradebook(request: Request, user: Staff, module: str = "", student: str = ""):
+def gradebook(request: Request, user: Staff, module: str = "", student: str = "") -> Response:
     with Gradebook(settings(request).db_path) as book:
         rows = [r for r in book.latest(module or None) if not student or r.student == student]
     modules = [m.id for m in settings(request).layout.course.modules]
@@ -59,7 +60,7 @@ def gradebook(request: Request, user: Staff, module: str = "", student: str = ""
 
 
 @router.get("/report/{module}", response_class=HTMLResponse)
-def report(module: str, request: Request, user: Staff):
+def report(module: str, request: Request, user: Staff) -> Response:
     """The instructor report (distribution, per-test pass rates, slowest gradings), as batch writes it."""
     from autograder.batch import write_report
 
@@ -77,7 +78,7 @@ def regrade(
     user: PostedStaff,
     module: Annotated[str, Form()],
     student: Annotated[str, Form()] = "",
-):
+) -> Response:
     """Queue each student's newest upload for `module` again (one student, or all): after a grader fix."""
     _module(request, module)
     newest: dict[str, store.Job] = {}
@@ -98,7 +99,7 @@ def regrade(
 
 
 @router.get("/extensions", response_class=HTMLResponse)
-def extensions(request: Request, db: DB, user: Staff):
+def extensions(request: Request, db: DB, user: Staff) -> Response:
     modules = [m.id for m in settings(request).layout.course.modules]
     return render(request, "extensions.html", user=user, extensions=store.extensions(db), modules=modules)
 
@@ -112,7 +113,7 @@ def grant(
     module: Annotated[str, Form()],
     extra_days: Annotated[str, Form()] = "",
     due: Annotated[str, Form()] = "",
-):
+) -> Response:
     """A new due date for one student: a date, or days added to the module's own."""
     mod = _module(request, module)
     if store.get_user(db, student.strip()) is None:
@@ -133,7 +134,7 @@ def grant(
 
 
 @router.get("/export.csv")
-def export(request: Request, db: DB, user: Staff):
+def export(request: Request, db: DB, user: Staff) -> Response:
     """Final scores as the LMS imports them (`course gradebook export`), names from the roster."""
     from autograder.gradebook.export import export_csv
 

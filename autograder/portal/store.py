@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from autograder.gradebook import Gradebook
 
@@ -258,16 +259,18 @@ def queue_position(db: sqlite3.Connection, job: Job) -> int | None:
     """1 for the next job to start; None once it has started."""
     if job.status != "queued":
         return None
-    return db.execute(
+    position: int = db.execute(
         "SELECT count(*) FROM portal_jobs WHERE status='queued' AND id<=?", (job.id,)
     ).fetchone()[0]
+    return position
 
 
 def recent_uploads(db: sqlite3.Connection, student: str, window: timedelta) -> int:
-    return db.execute(
+    count: int = db.execute(
         "SELECT count(*) FROM portal_jobs WHERE student=? AND regrade_of IS NULL AND submitted_at > ?",
         (student, (now() - window).isoformat()),
     ).fetchone()[0]
+    return count
 
 
 def claim(db: sqlite3.Connection, pid: int) -> Job | None:
@@ -294,11 +297,12 @@ def finish(db: sqlite3.Connection, job_id: int, status: str, gradebook_id: int |
 
 def recorded(db: sqlite3.Connection, job_id: int) -> sqlite3.Row | None:
     """The gradebook row a job's grading was recorded as, if it got that far."""
-    return db.execute(
+    row: sqlite3.Row | None = db.execute(
         "SELECT id, status FROM submissions WHERE json_extract(results_json, '$.extra_data.portal_job')=?"
         " ORDER BY id LIMIT 1",
         (job_id,),
     ).fetchone()
+    return row
 
 
 def recover(db: sqlite3.Connection, alive: set[int]) -> int:
@@ -320,10 +324,11 @@ def recover(db: sqlite3.Connection, alive: set[int]) -> int:
     return requeued
 
 
-def results_of(db: sqlite3.Connection, gradebook_id: int) -> dict:
+def results_of(db: sqlite3.Connection, gradebook_id: int) -> dict[str, Any]:
     """The results.json document the gradebook recorded for a grading."""
     row = db.execute("SELECT results_json FROM submissions WHERE id=?", (gradebook_id,)).fetchone()
-    return json.loads(row["results_json"])
+    results: dict[str, Any] = json.loads(row["results_json"])
+    return results
 
 
 # -- extensions -------------------------------------------------------------------------------------

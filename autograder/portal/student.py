@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from autograder.feedback import render_student_html, student_feedback
@@ -24,6 +24,7 @@ from autograder.portal.deps import (
     settings,
     visible_job,
 )
+from autograder.quiz.variant import Quiz, load_quiz
 
 router = APIRouter()
 Student = Annotated[store.User, Depends(page_user)]
@@ -42,7 +43,7 @@ def _score(db: sqlite3.Connection, job: store.Job) -> dict[str, Any] | None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, db: DB, user: Annotated[store.User | None, Depends(session_user)]):
+def home(request: Request, db: DB, user: Annotated[store.User | None, Depends(session_user)]) -> Response:
     if user is None:
         return render(request, "signin.html", user=None)
     conf = settings(request)
@@ -65,7 +66,9 @@ def home(request: Request, db: DB, user: Annotated[store.User | None, Depends(se
 
 
 @router.post("/upload")
-def upload(request: Request, db: DB, user: Posted, module: Annotated[str, Form()], file: UploadFile):
+def upload(
+    request: Request, db: DB, user: Posted, module: Annotated[str, Form()], file: UploadFile
+) -> Response:
     try:
         job_id = accept_upload(settings(request), db, user, module, file)
     except HTTPException as exc:
@@ -76,7 +79,7 @@ def upload(request: Request, db: DB, user: Posted, module: Annotated[str, Form()
 
 
 @router.get("/submissions/{job_id}", response_class=HTMLResponse)
-def submission(job_id: int, request: Request, db: DB, user: Student):
+def submission(job_id: int, request: Request, db: DB, user: Student) -> Response:
     job = visible_job(db, user, job_id)
     return render(
         request,
@@ -89,7 +92,7 @@ def submission(job_id: int, request: Request, db: DB, user: Student):
 
 
 @router.get("/submissions/{job_id}/feedback", response_class=HTMLResponse)
-def feedback(job_id: int, request: Request, db: DB, user: Student):
+def feedback(job_id: int, request: Request, db: DB, user: Student) -> Response:
     """The per-test feedback page: feedback.html's content, from the recorded results."""
     job = visible_job(db, user, job_id)
     if job.gradebook_id is None:
@@ -106,14 +109,12 @@ def feedback(job_id: int, request: Request, db: DB, user: Student):
 
 
 @router.get("/history", response_class=HTMLResponse)
-def history(request: Request, db: DB, user: Student):
+def history(request: Request, db: DB, user: Student) -> Response:
     mine = store.jobs(db, student=user.student_id)
     return render(request, "history.html", user=user, jobs=[(j, _score(db, j)) for j in reversed(mine)])
 
 
-def _quiz(conf: Settings, module: str):
-    from autograder.quiz.variant import load_quiz
-
+def _quiz(conf: Settings, module: str) -> Quiz:
     try:
         conf.layout.course.module(module)
     except Exception:  # noqa: BLE001 - an unknown module is a missing page
@@ -124,7 +125,7 @@ def _quiz(conf: Settings, module: str):
 
 
 @router.get("/quiz/{module}", response_class=HTMLResponse)
-def quiz(module: str, request: Request, user: Student):
+def quiz(module: str, request: Request, user: Student) -> Response:
     from autograder.quiz.grading import how_to_answer
     from autograder.quiz.render import item_markdown, markdown_to_html
 
@@ -134,7 +135,7 @@ def quiz(module: str, request: Request, user: Student):
 
 
 @router.post("/quiz/{module}", response_class=HTMLResponse)
-async def quiz_answers(module: str, request: Request, user: Posted):
+async def quiz_answers(module: str, request: Request, user: Posted) -> Response:
     """Grade the student's own variant with the quiz engine and record it in the gradebook."""
     from autograder.quiz.gradebook import record
     from autograder.quiz.grading import grade_variant
