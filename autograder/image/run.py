@@ -110,7 +110,8 @@ def grade_in_container(
             mounts += ["-v", f"{metadata.resolve()}:/autograder/submission_metadata.json:ro"]
         memory = str(hardware.memory)
         args = ["create", "--name", name, "--network", "none", "--memory", memory, "--memory-swap", memory]
-        args += ["--cpus", f"{hardware.cpus:g}", "--pids-limit", str(pids), *mounts, image]
+        cpus = min(hardware.cpus, float(os.cpu_count() or 1))  # docker refuses more than the machine has
+        args += ["--cpus", f"{cpus:g}", "--pids-limit", str(pids), *mounts, image]
         # the container ends itself even if nobody is left to kill it
         args += ["timeout", "-s", "KILL", str(math.ceil(wall + 30)), "/autograder/run_autograder", module]
         started = time.monotonic()
@@ -152,7 +153,7 @@ def grade_in_container(
         extra["container"] = {
             "image": image,
             "memory_bytes": hardware.memory,
-            "cpus": hardware.cpus,
+            "cpus": cpus,
             "pids_limit": pids,
             "network": "none",
             "seconds": round(seconds, 2),
