@@ -170,7 +170,8 @@ def main() -> None:
     console.print(
         f"uploads accepted: {sum(j is not None for j in accepted)}/{args.students}; jobs in the database: "
         f"{len(queued)}; lost or mismatched: {len(lost)}; pages p99 {1000 * pct(pages, 0.99):.0f} ms "
-        f"(goal < 1000 ms), mean {1000 * statistics.mean(pages):.0f} ms; load average {os.getloadavg()[0]:.1f}"
+        f"(goal < 1000 ms), mean {1000 * statistics.mean(pages):.0f} ms; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     if lost:
         raise SystemExit(1)
