@@ -75,13 +75,15 @@ def load_splits(csv_path: str, tokenizer, val_fraction: float, seed: int) -> Dat
 
 def data_summary(csv_path: str, tokenizer, val_fraction: float, seed: int) -> dict:
     """What load_splits() made, as plain values: for "train" and "validation", the "ids", the
-    "labels" (in the same order) and the "columns"; and the "label_names" of the labels column."""
+    "labels" and the "lengths" of the input_ids (in the same order) and the "columns"; and the
+    "label_names" of the labels column."""
     splits = load_splits(csv_path, tokenizer, val_fraction, seed)
     out = {
         name: {
             "ids": list(part["id"]),
             "columns": sorted(part.column_names),
             "labels": list(part["labels"]) if "labels" in part.column_names else [],
+            "lengths": [len(ids) for ids in part["input_ids"]] if "input_ids" in part.column_names else [],
         }
         for name, part in splits.items()
     }

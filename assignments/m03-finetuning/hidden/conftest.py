@@ -79,15 +79,22 @@ def hidden_test(assets) -> dict[str, tuple[str, int]]:
 
 
 @pytest.fixture(scope="session")
-def trained(student, seed) -> dict:
-    """Run the student's train() once in the worker, with the grading seed; its graders share the run."""
+def train_seed(seed) -> int:
+    """The seed train() gets: never the starter's default SEED (1234, also the course's first seed),
+    so that a train() that ignores its argument shows."""
+    return seed + 1
+
+
+@pytest.fixture(scope="session")
+def trained(student, train_seed) -> dict:
+    """Run the student's train() once in the worker, with train_seed; its graders share the run."""
     try:
         result = student.call(
             "train",
             student.asset("minilm"),
             student.asset("tweets"),
             student.scratch("model"),
-            seed,
+            train_seed,
             timeout=TRAIN_TIMEOUT,
         )
     except StudentError as exc:

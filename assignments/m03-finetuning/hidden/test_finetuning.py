@@ -2,38 +2,56 @@
 the last ones share one run of the student's train() in the worker and judge the saved model here,
 in the trusted process, on a hidden test split that the student's code never sees."""
 
+import csv
 import math
 import random
 import shutil
 import struct
 
 import torch
+from transformers import AutoTokenizer
 
 from autograder.api import (
     StudentError,
     load_saved_model,
     load_saved_tokenizer,
     points,
+    read_saved_json,
     record_metric,
     same_plain,
 )
 
 # what torch, numpy and tokenizers say when asked to stack sequences of different lengths
 UNPADDED = ("expected sequence of length", "Unable to create tensor", "inhomogeneous", "same length")
+# 90 words, ~92 tokens: truncation to MAX_LENGTH (64) binds
+LONG_TWEET = " ".join(["the bus was late again and the driver did not even say sorry to anyone"] * 6)
 THRESHOLD = 0.85  # hidden-test accuracy to pass; always answering "positive" scores 0.680
 
 
 # -- 1. data ---------------------------------------------------------------------------------------
 
 
+def _write_csv(path, rows: list[tuple[str, str, str]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text", "sentiment"])
+        writer.writerows(rows)
+
+
 @points(3)
-def test_splits_are_labelled_and_stratified(student, imbalanced_csv, imbalanced_rows):
-    """load_splits() makes int "labels", a stratified train/validation split, and tokenized columns."""
-    for fraction, seed in ((0.25, 11), (0.1, 5)):
-        shutil.copy(imbalanced_csv, student.scratch_path("imbalanced.csv"))  # the worker cannot read hidden/
-        got = student.call(
+def test_splits_are_labelled_and_stratified(student, imbalanced_csv, imbalanced_rows, assets):
+    """load_splits() makes int "labels", a stratified train/validation split chosen by the seed, and
+    tokenized columns truncated to MAX_LENGTH."""
+    shutil.copy(imbalanced_csv, student.scratch_path("imbalanced.csv"))  # the worker cannot read hidden/
+
+    def summary(fraction: float, seed: int) -> dict:
+        return student.call(
             "data_summary", student.scratch("imbalanced.csv"), student.tokenizer("minilm"), fraction, seed
         )
+
+    validation_ids = {}
+    for fraction, seed in ((0.25, 11), (0.1, 5)):
+        got = summary(fraction, seed)
         assert isinstance(got, dict) and {"train", "validation"} <= got.keys(), (
             'load_splits() must return a DatasetDict with "train" and "validation"'
         )
@@ -76,31 +94,62 @@ def test_splits_are_labelled_and_stratified(student, imbalanced_csv, imbalanced_
             f"the validation split has {sum(val['labels'])} positives out of {len(ids_val)}, but "
             f'{share:.0%} of the data is positive: stratify the split (stratify_by_column="labels")'
         )
+        validation_ids[fraction, seed] = sorted(ids_val)
+    again = sorted(str(i) for i in summary(0.25, 11)["validation"]["ids"])
+    assert again == validation_ids[0.25, 11], "the same seed must give the same split: pass seed to the split"
+    other = sorted(str(i) for i in summary(0.25, 12)["validation"]["ids"])
+    assert other != validation_ids[0.25, 11], (
+        "seeds 11 and 12 gave the same validation split: choose the split with the seed argument"
+    )
+
+    words = LONG_TWEET.split()
+    rows = [(f"t{i}", " ".join(words[: 3 + 8 * i]), ("negative", "positive")[i % 2]) for i in range(12)]
+    _write_csv(student.scratch_path("lengths.csv"), rows)
+    got = student.call("data_summary", student.scratch("lengths.csv"), student.tokenizer("minilm"), 0.25, 3)
+    tokenizer = AutoTokenizer.from_pretrained(assets.path("minilm"))
+    want = {i: min(len(tokenizer(text)["input_ids"]), 64) for i, text, _ in rows}
+    lengths = {
+        str(i): n
+        for part in ("train", "validation")
+        for i, n in zip(got[part]["ids"], got[part].get("lengths", []), strict=False)
+    }
+    assert lengths == want, (
+        "the tokenized rows have the wrong lengths: tokenize with truncation to MAX_LENGTH (64) and no padding "
+        "(the collator pads each batch)"
+    )
 
 
 @points(2)
 def test_collate_pads_each_batch(student, reference):
-    """collate() pads a batch to its longest example and masks the padding."""
-    texts = ["fine", "a much longer tweet that goes on and on about nothing at all", "ok then", "meh!"]
-    labels = [1, 0, 1, 0]
-    try:
-        got = student.call("collate", student.tokenizer("minilm"), texts, labels)
-    except StudentError as exc:
-        if not any(sign in str(exc) for sign in UNPADDED):
-            raise
-        raise AssertionError(
-            "the batch could not be built. Texts of different lengths must be padded to one length: "
-            f"use DataCollatorWithPadding(tokenizer).\n\n{exc}"
-        ) from None
-    want = reference.call("collate", reference.tokenizer("minilm"), texts, labels)
-    assert isinstance(got, dict), "collate() must return a dict"
-    lengths = {len(row) for row in got.get("input_ids", [])}
-    assert len(lengths) == 1, "the rows have different lengths: pad the batch"
-    assert lengths == {len(want["input_ids"][0])}, (
-        "pad to the longest text of the batch (dynamic padding), not to a fixed length"
-    )
-    for key in ("input_ids", "attention_mask", "labels"):
-        assert same_plain(got.get(key), want[key]), f"the batch's {key} is wrong"
+    """collate() truncates to MAX_LENGTH, pads a batch to its longest example and masks the padding."""
+    batches = [
+        (
+            ["fine", "a much longer tweet that goes on and on about nothing at all", "ok then", "meh!"],
+            [1, 0, 1, 0],
+        ),
+        (["so short", LONG_TWEET, "nice one"], [0, 1, 1]),
+    ]
+    for texts, labels in batches:
+        try:
+            got = student.call("collate", student.tokenizer("minilm"), texts, labels)
+        except StudentError as exc:
+            if not any(sign in str(exc) for sign in UNPADDED):
+                raise
+            raise AssertionError(
+                "the batch could not be built. Texts of different lengths must be padded to one length: "
+                f"use DataCollatorWithPadding(tokenizer).\n\n{exc}"
+            ) from None
+        want = reference.call("collate", reference.tokenizer("minilm"), texts, labels)
+        assert isinstance(got, dict), "collate() must return a dict"
+        lengths = {len(row) for row in got.get("input_ids", [])}
+        assert len(lengths) == 1, "the rows have different lengths: pad the batch"
+        width = len(want["input_ids"][0])
+        assert lengths == {width}, (
+            f"the batch is {lengths.pop()} tokens wide, it should be {width}: truncate each text to MAX_LENGTH, "
+            "then pad to the longest text of the batch (dynamic padding), not to a fixed length"
+        )
+        for key in ("input_ids", "attention_mask", "labels"):
+            assert same_plain(got.get(key), want[key]), f"the batch's {key} is wrong"
 
 
 # -- 2. metrics ------------------------------------------------------------------------------------
@@ -176,6 +225,34 @@ def test_evaluate_in_eval_mode(student, reference, seed):
             f"evaluate()'s {key} does not match compute_metrics() on its own predictions"
         )
 
+    # 40 texts: several batches whatever BATCH_SIZE (8-32) is. The first batch holds long texts, the
+    # last only short ones, so a text's padding differs from one batch to the other.
+    words = LONG_TWEET.split()
+    late = " ".join(words[:80] + ["but", "the", "ride", "home", "was", "lovely"])  # differs past token 64
+    early = " ".join(words[:30] + ["lovely", "lovely"] + words[32:])  # differs near token 31
+    short = "what a lovely day"
+    many = [LONG_TWEET, late, early, short] + [f"tweet number {i} is fine" for i in range(35)] + [short]
+    got = student.call(
+        "evaluate",
+        student.tokenizer("minilm"),
+        student.model("minilm", "AutoModelForSequenceClassification", train=True, num_labels=2),
+        many,
+        [i % 2 for i in range(len(many))],
+    )
+    probs = got.get("probabilities") if isinstance(got, dict) else None
+    assert isinstance(probs, list) and len(probs) == len(many), "one pair of probabilities per text"
+    assert same_plain(probs[3], probs[-1], abs_=1e-5), (
+        "the same text got different probabilities in two batches padded to different lengths: pass the "
+        "attention mask to the model, so that it ignores the padding"
+    )
+    assert same_plain(probs[0], probs[1], abs_=1e-5), (
+        "two texts that differ only after their first 64 tokens got different probabilities: truncate to MAX_LENGTH"
+    )
+    assert not same_plain(probs[0], probs[2], abs_=1e-6), (
+        "two texts that differ within their first 64 tokens got the same probabilities: truncate to "
+        "MAX_LENGTH (64), not shorter"
+    )
+
 
 # -- 3. the manual loop ----------------------------------------------------------------------------
 
@@ -213,6 +290,20 @@ def test_manual_loop_converges(student, clean_examples):
     )
     assert isinstance(got, dict), 'manual_train() must return {"losses": [...]}'
     _check_losses(got.get("losses"), "manual_train()", 8)
+    one = student.call(
+        "manual_train",
+        student.tokenizer("minilm"),
+        student.model("minilm", "AutoModelForSequenceClassification", num_labels=2),
+        texts,
+        labels,
+        1,
+        timeout=600,
+    )
+    steps = len(one.get("losses") or []) if isinstance(one, dict) else 0
+    assert steps and len(got["losses"]) == 4 * steps, (
+        f"manual_train() made {len(got['losses'])} steps in 4 epochs but {steps} in one: train for the given "
+        "number of epochs, one step per batch of BATCH_SIZE"
+    )
 
 
 # -- 4. Trainer, the saved model and the hidden test split ------------------------------------------
@@ -246,8 +337,9 @@ def test_training_loss_falls(train_result):
 
 
 @points(2)
-def test_evaluates_on_held_out_data(train_result, public_tweets):
-    """train() evaluates on a validation split that shares no example with the training data."""
+def test_evaluates_on_held_out_data(student, train_result, public_tweets, assets, train_seed):
+    """train() evaluates on the validation split load_splits() makes with its seed, which shares no
+    example with the training data."""
     train_ids = {str(i) for i in train_result.get("train_ids") or []}
     eval_ids = [str(i) for i in train_result.get("eval_ids") or []]
     assert train_ids and eval_ids, "train() must return the train_ids and eval_ids it used"
@@ -259,10 +351,19 @@ def test_evaluates_on_held_out_data(train_result, public_tweets):
         f"{len(overlap)} of the {len(eval_ids)} evaluation examples are also training examples: "
         "evaluate on the validation split, never on the training data"
     )
+    shutil.copy(assets.path("tweets") / "train.csv", student.scratch_path("tweets.csv"))
+    fraction = (len(eval_ids) - 0.5) / len(public_tweets)  # VAL_FRACTION, as far as the split can tell
+    split = student.call(
+        "data_summary", student.scratch("tweets.csv"), student.tokenizer("minilm"), fraction, train_seed
+    )
+    assert sorted(str(i) for i in split["validation"]["ids"]) == sorted(eval_ids), (
+        f"train() was called with seed={train_seed}, but its validation split is not load_splits()'s for that "
+        "seed: split with the seed argument (and set_seed(seed)), not a constant"
+    )
 
 
 @points(2)
-def test_reload_gives_same_predictions(student, train_result, public_tweets):
+def test_reload_gives_same_predictions(student, reference, train_result, public_tweets):
     """The saved model, reloaded, predicts what the trained model predicted, and the reported metrics match."""
     eval_ids = [str(i) for i in train_result.get("eval_ids") or []]
     predicted = train_result.get("eval_predictions")
@@ -276,11 +377,16 @@ def test_reload_gives_same_predictions(student, train_result, public_tweets):
         f"the reloaded model agrees with the trained one on only {agree:.0%} of the validation "
         "split: save the trained model (after trainer.train()) with save_pretrained()"
     )
-    accuracy = sum(p == public_tweets[i][1] for i, p in zip(eval_ids, predicted, strict=True)) / len(eval_ids)
-    reported = (train_result.get("metrics") or {}).get("accuracy")
-    assert isinstance(reported, int | float) and abs(reported - accuracy) < 1e-6, (
-        f"the reported validation accuracy {reported!r} is not the accuracy of eval_predictions ({accuracy:.4f})"
-    )
+    truth = [public_tweets[i][1] for i in eval_ids]
+    one_hot = [[0.0, 1.0] if p == 1 else [1.0, 0.0] for p in predicted]
+    want = reference.call("compute_metrics", [one_hot, truth])
+    reported = train_result.get("metrics") or {}
+    for key, value in want.items():
+        mine = reported.get(key)
+        assert isinstance(mine, int | float) and abs(mine - value) < 1e-6, (
+            f"the reported validation {key} {mine!r} is not the {key} of eval_predictions ({value:.4f}): "
+            "report the final evaluation on the validation split"
+        )
 
 
 @points(5)
@@ -302,7 +408,20 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
     return struct.unpack(">II", data[16:24])
 
 
-@points(2)
+@points(1)
+def test_saved_config_names_the_labels(student, train_result):
+    """The saved config names the classes: id2label {0: "negative", 1: "positive"} and label2id back."""
+    config = read_saved_json(student.scratch_path("model") / "config.json")
+    id2label = config.get("id2label") if isinstance(config, dict) else None
+    assert id2label == {"0": "negative", "1": "positive"}, (
+        f"the saved id2label is {id2label!r}: pass id2label (and label2id) naming LABELS to from_pretrained()"
+    )
+    assert config.get("label2id") == {"negative": 0, "positive": 1}, (
+        f"the saved label2id is {config.get('label2id')!r}: it must map LABELS back to 0 and 1"
+    )
+
+
+@points(1)
 def test_curves_png(student, train_result):
     """train() plots its loss and accuracy curves into curves.png next to the model."""
     path = student.scratch_path("model") / "curves.png"
