@@ -16,9 +16,11 @@ def hidden_split() -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def trained_model(student, seed) -> Path:
-    """Runs the student's train_ner() once; a failure fails every test that needs the model."""
-    student.call(
+def trained(student, seed) -> dict:
+    """Runs the student's train_ner() once: {"report": what it returned, "path": the saved folder}.
+
+    A failure fails every test that needs the model."""
+    report = student.call(
         "train_ner",
         student.asset("ner-data"),
         student.asset("minilm"),
@@ -26,4 +28,9 @@ def trained_model(student, seed) -> Path:
         seed=seed,
         timeout=TRAIN_TIMEOUT,
     )
-    return student.scratch_path("ner-model")
+    return {"report": report, "path": student.scratch_path("ner-model")}
+
+
+@pytest.fixture(scope="session")
+def trained_model(trained) -> Path:
+    return trained["path"]

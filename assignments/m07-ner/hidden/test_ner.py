@@ -1,6 +1,8 @@
 """Hidden graders for module 7. Alignment and metrics are compared with the reference on hidden
-sentences; the student's saved model is scored on the hidden split here, in the trusted process."""
+sentences (one long enough for truncation to bind); the student's saved model is scored on the hidden
+split here, in the trusted process, and the validation F1 train_ner() reports is recomputed."""
 
+import json
 import random
 from pathlib import Path
 
@@ -21,15 +23,32 @@ def _batch(rows: list[dict]) -> dict:
 
 @points(3)
 def test_alignment(student, reference, hidden_split):
-    """tokenize_and_align_labels() labels each word's first subword and gives -100 to special tokens and continuations."""
-    batch = _batch(hidden_split[:60])
+    """tokenize_and_align_labels() labels each word's first subword and gives -100 to special tokens and
+    continuations; sentences are truncated at 128 tokens."""
+    rows = hidden_split[:60]
+    long_row = {  # ~200 words: truncation at 128 tokens binds
+        "tokens": [w for r in hidden_split[60:76] for w in r["tokens"]],
+        "ner_tags": [t for r in hidden_split[60:76] for t in r["ner_tags"]],
+    }
+    batch = _batch([*rows[:30], long_row, *rows[30:]])
     got = student.call("tokenize_and_align_labels", student.tokenizer("minilm"), batch)
     want = reference.call("tokenize_and_align_labels", reference.tokenizer("minilm"), batch)
     assert isinstance(got, dict) and all(k in got for k in want), (
         "tokenize_and_align_labels() must return a dict with input_ids, attention_mask and labels"
     )
+    assert isinstance(got["input_ids"], list) and len(got["input_ids"]) == len(want["input_ids"]), (
+        "input_ids must hold one list per sentence of the batch"
+    )
+    lengths = [len(ids) for ids in got["input_ids"]]
+    assert lengths[30] == 128, (
+        f"a sentence of {len(long_row['tokens'])} words became {lengths[30]} tokens: truncate at 128 tokens"
+    )
     assert same_plain(got["input_ids"], want["input_ids"]), (
-        "the input_ids are wrong: tokenise the lists of words with is_split_into_words=True (and truncation)"
+        "the input_ids are wrong: tokenise the lists of words with is_split_into_words=True, truncation at 128 "
+        "tokens and no padding"
+    )
+    assert same_plain(got["attention_mask"], want["attention_mask"]), (
+        "attention_mask must be the tokenizer's, one list per sentence, no padding"
     )
     assert isinstance(got["labels"], list) and len(got["labels"]) == len(want["labels"]), (
         "labels must hold one list per sentence of the batch"
@@ -92,8 +111,9 @@ def test_saved_model_names_labels(trained_model):
         trained_model, "AutoModelForTokenClassification", expected="minilm", allow={"num_labels": 100}
     )
     names = _id2label(model)
-    assert sorted(names.values()) == sorted(LABELS), (
-        f"the saved config's id2label is {names}; pass id2label and label2id built from LABELS to from_pretrained"
+    assert names == dict(enumerate(LABELS)), (
+        f"the saved config's id2label is {names}; pass id2label and label2id built from LABELS to from_pretrained "
+        "(label id i is LABELS[i], the id the data uses)"
     )
     assert {v: k for k, v in names.items()} == {k: int(v) for k, v in model.config.label2id.items()}, (
         "label2id must be the inverse of id2label"
@@ -131,7 +151,24 @@ def hidden_f1(folder: Path, rows: list[dict], minilm: Path) -> float:
     return float(f1_score(true_tags, pred_tags))
 
 
-@points(5)
+@points(1)
+def test_train_report(trained, assets):
+    """train_ner() returns the Trainer's evaluation of the validation split, with compute_metrics' entity F1."""
+    report = trained["report"]
+    assert isinstance(report, dict) and isinstance(report.get("eval_f1"), int | float), (
+        'train_ner() must return the Trainer\'s evaluation: {"eval_f1": ..., ...} (pass compute_metrics to the Trainer)'
+    )
+    rows = [
+        json.loads(line) for line in (assets.path("ner-data") / "validation.jsonl").read_text().splitlines()
+    ]
+    f1 = hidden_f1(trained["path"], rows, assets.path("minilm"))
+    assert abs(report["eval_f1"] - f1) <= 0.01, (
+        f"train_ner() reports eval_f1 {report['eval_f1']:.4f}, but the saved model's entity F1 on validation.jsonl "
+        f"is {f1:.4f}: evaluate the trained model on the validation split"
+    )
+
+
+@points(4)
 def test_entity_f1_on_hidden_split(trained_model, hidden_split, assets):
     """Your saved model reaches entity-level F1 0.85 on sentences with names and templates it never saw."""
     f1 = hidden_f1(trained_model, hidden_split, assets.path("minilm"))
