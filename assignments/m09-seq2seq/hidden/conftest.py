@@ -19,8 +19,11 @@ def hidden_pairs() -> list[dict[str, str]]:
 def given_model(student, reference, assets, seed):
     """A randomly initialised date T5, saved by the grader for the decoding tests.
 
-    The student's copy sits in their scratch folder; the reference decodes its own copy, so nothing
-    the student's code does to the folder reaches the trusted side.
+    Initialised 5x wider than T5's default: at the default scale the untrained decoder writes only
+    <pad>, so every decoding would be "" and no length bound would bind; this one writes a different
+    string per input and runs to max_new_tokens. The student's copy sits in their scratch folder;
+    the reference decodes its own copy, so nothing the student's code does to the folder reaches
+    the trusted side.
     """
     import torch
     from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
@@ -37,6 +40,7 @@ def given_model(student, reference, assets, seed):
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
         decoder_start_token_id=tokenizer.pad_token_id,
+        initializer_factor=5.0,
     )
     torch.manual_seed(seed)
     model = T5ForConditionalGeneration(config)

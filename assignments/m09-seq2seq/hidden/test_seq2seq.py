@@ -2,10 +2,19 @@
 inputs the student has not seen; the trained model is scored in the trusted process, on 400
 held-out dates, from the weights the student's code saved."""
 
+import json
+
 import torch
 from transformers import AutoTokenizer
 
-from autograder.api import StudentError, load_saved_model, points, record_metric, same_plain
+from autograder.api import (
+    StudentError,
+    load_saved_model,
+    points,
+    read_saved_json,
+    record_metric,
+    same_plain,
+)
 
 TOKENIZER = "dates-tokenizer"
 THRESHOLD = 0.85  # the reference scored 0.928-0.940 on these 400 dates over seeds 1234, 7, 99 (bench_m09.py)
@@ -100,6 +109,7 @@ def test_config(student, reference):
         "eos_token_id",
         "decoder_start_token_id",
         "is_encoder_decoder",
+        "dropout_rate",
     ):
         assert same_plain(got.get(key), want[key]), f"{key} should be {want[key]!r}, not {got.get(key)!r}"
 
@@ -137,43 +147,91 @@ def test_exact_match(student, reference, assets):
 
 @points(2)
 def test_greedy_generate(student, reference, hidden_pairs, given_model):
-    """generate() loads a saved model and decodes a padded batch greedily, without special tokens."""
+    """generate() loads a saved model and decodes a padded batch greedily, at most max_new_tokens tokens,
+    without special tokens."""
     texts = [p["source"] for p in hidden_pairs[:16]]
-    got = student.call("generate", student.scratch(given_model), student.tokenizer(TOKENIZER), texts, 12)
-    want = reference.call(
-        "generate", reference.scratch(given_model), reference.tokenizer(TOKENIZER), texts, 12
-    )
-    assert isinstance(got, list) and len(got) == len(texts), "generate() must return one string per text"
-    if any("<pad>" in str(g) or "</s>" in str(g) for g in got):
-        raise AssertionError(
-            "the decoded texts still hold <pad> or </s>: decode with skip_special_tokens=True"
+    for max_new_tokens in (12, 5):
+        got = student.call(
+            "generate", student.scratch(given_model), student.tokenizer(TOKENIZER), texts, max_new_tokens
         )
-    assert got == want, (
-        "generate() does not return the greedy decoding of this model (num_beams=1, no sampling)"
-    )
+        want = reference.call(
+            "generate", reference.scratch(given_model), reference.tokenizer(TOKENIZER), texts, max_new_tokens
+        )
+        assert isinstance(got, list) and len(got) == len(texts), "generate() must return one string per text"
+        if any("<pad>" in str(g) or "</s>" in str(g) for g in got):
+            raise AssertionError(
+                "the decoded texts still hold <pad> or </s>: decode with skip_special_tokens=True"
+            )
+        assert got == want, (
+            f"generate() does not return the greedy decoding of this model with max_new_tokens={max_new_tokens} "
+            "(num_beams=1, no sampling, the length bound given)"
+        )
 
 
 @points(2)
 def test_beam_search(student, reference, hidden_pairs, given_model):
-    """beam_search() returns every input's num_beams hypotheses, best first."""
+    """beam_search() returns every input's num_beams hypotheses, best first, at most max_new_tokens tokens."""
     texts = [p["source"] for p in hidden_pairs[20:28]]
-    got = student.call(
-        "beam_search", student.scratch(given_model), student.tokenizer(TOKENIZER), texts, 4, 12
-    )
-    want = reference.call(
-        "beam_search", reference.scratch(given_model), reference.tokenizer(TOKENIZER), texts, 4, 12
-    )
-    assert isinstance(got, list) and len(got) == len(texts), (
-        f"beam_search() must return one list per input text ({len(texts)}), not {len(got) if isinstance(got, list) else type(got).__name__}"
-    )
-    for hyps in got:
-        assert isinstance(hyps, list) and len(hyps) == 4, (
-            "each input needs its 4 hypotheses: generate(num_beams=4, num_return_sequences=4)"
+    for num_beams, max_new_tokens in ((4, 12), (3, 6)):
+        got = student.call(
+            "beam_search",
+            student.scratch(given_model),
+            student.tokenizer(TOKENIZER),
+            texts,
+            num_beams,
+            max_new_tokens,
         )
-    assert got == want, "the hypotheses differ from beam search with num_beams=4 on this model"
+        want = reference.call(
+            "beam_search",
+            reference.scratch(given_model),
+            reference.tokenizer(TOKENIZER),
+            texts,
+            num_beams,
+            max_new_tokens,
+        )
+        assert isinstance(got, list) and len(got) == len(texts), (
+            f"beam_search() must return one list per input text ({len(texts)}), not {len(got) if isinstance(got, list) else type(got).__name__}"
+        )
+        for hyps in got:
+            assert isinstance(hyps, list) and len(hyps) == num_beams, (
+                f"each input needs its {num_beams} hypotheses: generate(num_beams={num_beams}, "
+                f"num_return_sequences={num_beams})"
+            )
+        assert got == want, (
+            f"the hypotheses differ from beam search with num_beams={num_beams}, max_new_tokens={max_new_tokens} "
+            "on this model"
+        )
 
 
-@points(5)
+@points(1)
+def test_saved_model_is_the_configured_t5(reference, trained):
+    """train() saves the T5 make_config() describes, with its tokenizer, into output_dir."""
+    saved = read_saved_json(trained["path"] / "config.json")
+    want = reference.call("make_config", reference.tokenizer(TOKENIZER))
+    for key in (
+        "model_type",
+        "vocab_size",
+        "d_model",
+        "d_ff",
+        "d_kv",
+        "num_heads",
+        "num_layers",
+        "num_decoder_layers",
+        "dropout_rate",
+        "pad_token_id",
+        "eos_token_id",
+        "decoder_start_token_id",
+    ):
+        assert isinstance(saved, dict) and same_plain(saved.get(key), want[key]), (
+            f"the saved model's {key} is {saved.get(key) if isinstance(saved, dict) else None!r}, the T5 of "
+            f"make_config() has {want[key]!r}: train the model built from make_config(tokenizer)"
+        )
+    assert (trained["path"] / "tokenizer_config.json").is_file(), (
+        "save the tokenizer into output_dir too (tokenizer.save_pretrained)"
+    )
+
+
+@points(4)
 def test_trained_model_exact_match(trained, assets, hidden_pairs):
     """Your trained model normalises at least 85% of 400 unseen dates exactly."""
     tokenizer = AutoTokenizer.from_pretrained(assets.path(TOKENIZER))
@@ -188,8 +246,6 @@ def test_reported_metric_is_generated(trained, assets):
     reported = trained["metrics"].get("eval_exact_match") if isinstance(trained["metrics"], dict) else None
     if not isinstance(reported, int | float):
         raise StudentError("train() must return the evaluation metrics, including eval_exact_match")
-    import json
-
     valid = [json.loads(line) for line in (assets.path("dates") / "valid.jsonl").read_text().splitlines()]
     tokenizer = AutoTokenizer.from_pretrained(assets.path(TOKENIZER))
     measured = trusted_exact_match(trained["path"], tokenizer, valid)
