@@ -61,7 +61,7 @@ def split(results: dict, wall: float) -> list[float]:
 
 def main() -> None:
     layout = Layout.discover(ROOT)
-    console = Console()
+    console = Console(width=max(shutil.get_terminal_size().columns, 150))
     modules = sys.argv[1:] or [m.id for m in layout.course.modules]
     gradings = Table(title="reference grading per module (first seed, zygote off)")
     for col in ("module", "score", "grading s", "wall limit s", "headroom", "fits 10 min", "load"):
