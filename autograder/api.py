@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -22,6 +22,9 @@ from autograder.grade import artifacts
 from autograder.grade.plugin import current
 from autograder.worker.client import StudentError
 from autograder.worker.protocol import same_plain
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 __all__ = [
     "points",
@@ -79,7 +82,7 @@ def load_saved_model(
     expected: Any = None,
     allow: Mapping[str, int] | None = None,
     **kwargs: Any,
-):
+) -> PreTrainedModel:
     """Load a model the student's code saved, in the trusted process, as plain data only.
 
     Refuses pickled weights and custom code: only safetensors, JSON configs and tokenizer files load.
@@ -98,7 +101,8 @@ def load_saved_model(
         for path in copy.rglob("*"):
             if path.is_file() and path.suffix not in ALLOWED_MODEL_FILES:
                 raise StudentError(
-                    f"your saved model holds {path.name}; only safetensors weights and JSON/text files are accepted "
+                    f"your saved model holds {path.name}; "
+                    "only safetensors weights and JSON/text files are accepted "
                     "(save with save_pretrained(), which writes safetensors by default)"
                 )
         label = expected if isinstance(expected, str) else "expected"
@@ -127,7 +131,7 @@ def read_saved_text(path: Path, max_bytes: int = artifacts.MAX_JSON_BYTES) -> st
     return path.read_text(encoding="utf-8", errors="replace")
 
 
-def load_saved_tokenizer(folder: Path, *, expected: Any = None):
+def load_saved_tokenizer(folder: Path, *, expected: Any = None) -> PreTrainedTokenizerBase:
     """Load a tokenizer the student's code saved, after bounding its files by the `expected`
     tokenizer's size (an asset name or folder)."""
     import transformers
@@ -145,7 +149,7 @@ def load_saved_tokenizer(folder: Path, *, expected: Any = None):
             ) from None
 
 
-def load_saved_adapter(folder: Path, *, base: Any) -> tuple[dict, dict]:
+def load_saved_adapter(folder: Path, *, base: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """A saved PEFT adapter as plain data (its config and tensors), after checking its rank and
     sizes against the `base` model (an asset name, a folder or a config)."""
     from safetensors.torch import load_file
@@ -158,7 +162,7 @@ def load_saved_adapter(folder: Path, *, base: Any) -> tuple[dict, dict]:
             raise StudentError(f"your adapter_model.safetensors does not load: {exc}") from None
 
 
-def load_saved_tensors(path: Path, *, expected: Any, cls: str = "AutoModel") -> dict:
+def load_saved_tensors(path: Path, *, expected: Any, cls: str = "AutoModel") -> dict[str, Any]:
     """The tensors of one safetensors file the student produced (a pushed upload, a saved head),
     after its header shows it is no more than the `expected` model's weights."""
     from safetensors.torch import load_file

@@ -9,23 +9,29 @@ import tempfile
 import traceback
 import zipfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from autograder.batch import write_report
 from autograder.batch.cli import cluster_app
 from autograder.grade.results import extra_credit_possible, score_text
+from autograder.grade.runner import Suite  # typer reads annotations at run time
+from autograder.gradebook.cli import gradebook_app
 from autograder.hub.cli import hub_app
 from autograder.image.cli import image_app
-from autograder.nbgrader.cli import export_app, import_app
 from autograder.mutate.cli import mutate
+from autograder.nbgrader.cli import export_app, import_app, write_back
 from autograder.portal.cli import portal_app
 from autograder.quiz.cli import quiz_app
 from autograder.release.cli import requirements
 from autograder.scaffold.cli import new
+
+if TYPE_CHECKING:
+    from autograder.layout import Layout
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # grading and checks never touch the network unless asked
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -39,7 +45,7 @@ class _Commands(TyperGroup):
     """Every command's configuration error (course.yaml, a bank, mistakes.yaml) is one line that says
     where and how to fix it, then exit status 2: never a traceback."""
 
-    def invoke(self, ctx: typer.Context) -> object:
+    def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]  # typer passes its own Context
         from autograder.yamlconf import ConfigError
 
         try:
@@ -57,23 +63,24 @@ app.add_typer(import_app, name="import")
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(image_app, name="image")
 app.add_typer(portal_app, name="portal")
+app.add_typer(gradebook_app(report=write_report, formats={"nbgrader": write_back}), name="gradebook")
 app.command()(mutate)
 app.command()(requirements)
 app.command()(new)
 
 
-def _layout():
+def _layout() -> Layout:
     from autograder.layout import Layout
 
     return Layout.discover()
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(2)
 
 
-def results_table(results: dict, title: str) -> Table:
+def results_table(results: dict[str, Any], title: str) -> Table:
     table = Table(title=title, show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("test")
@@ -102,7 +109,7 @@ def grade(
     out: Annotated[
         Path, typer.Option("--out", help="folder for results.json (batch: one folder per student)")
     ] = Path("results"),
-    suite: Annotated[str, typer.Option(help="hidden (graders) or public (checks)")] = "hidden",
+    suite: Annotated[Suite, typer.Option(help="hidden (graders) or public (checks)")] = "hidden",
     seed: Annotated[int | None, typer.Option(help="override the course seed")] = None,
     sandbox: Annotated[str | None, typer.Option(help="auto | bwrap | uid | none")] = None,
     metadata: Annotated[
@@ -214,14 +221,17 @@ def _refuse_operator_errors(module: str, submission: Path, out: Path) -> None:
     if problem is None:
         return
     failure_results(
-        f"The autograder was started wrongly ({problem}). This is not a grade: your instructor has been told.",
+        f"The autograder was started wrongly ({problem}). "
+        "This is not a grade: your instructor has been told.",
         0.0,
         {"grader_failed": problem, "operator_error": True},
     ).write(out / "results.json")
     _fail(f"{problem} (nothing was graded; {out / 'results.json'} says so)")
 
 
-def _apply_late(layout, module: str, metadata: Path, results: dict, out: Path) -> dict:
+def _apply_late(
+    layout: Layout, module: str, metadata: Path, results: dict[str, Any], out: Path
+) -> dict[str, Any]:
     """Late policy from course.yaml, times from Gradescope's metadata; a bad file means no penalty."""
     from autograder.grade.results import write_json_atomic
     from autograder.gradebook.late import apply_to_results, assess, from_gradescope
@@ -245,7 +255,7 @@ def _grade_batch(
     gradebook: Path | None,
     times: Path | None,
     extensions: Path | None,
-    suite: str,
+    suite: Suite,
     grade_args: list[str],
     cluster: str | None = None,
 ) -> None:
@@ -447,61 +457,6 @@ def assets(
     console.print(table)
     if failed:
         raise typer.Exit(1)
-
-
-gradebook_app = typer.Typer(no_args_is_help=True, help="The SQLite gradebook batch grading fills.")
-app.add_typer(gradebook_app, name="gradebook")
-
-
-@gradebook_app.command("export")
-def gradebook_export(
-    db: Annotated[Path, typer.Option("--db", help="the gradebook")] = Path("results/gradebook.sqlite"),
-    out: Annotated[
-        Path, typer.Option("--out", help="CSV to write (nbgrader: its course folder or gradebook.db)")
-    ] = Path("grades.csv"),
-    roster: Annotated[
-        Path | None, typer.Option(help="CSV student_id[,name,canvas_id,sis_id,section]")
-    ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv (Canvas) or nbgrader (its gradebook)")] = "csv",
-) -> None:
-    """Write final scores as a CSV the LMS imports (Canvas gradebook columns), one row per student;
-    or, with --format nbgrader, into nbgrader's gradebook, where `nbgrader export` reads them."""
-    from autograder.gradebook import Gradebook
-    from autograder.gradebook.export import export_csv, load_roster
-
-    if not db.is_file():
-        _fail(f"no gradebook at {db}; grade a batch first (course grade MODULE FOLDER --jobs N)")
-    if fmt == "nbgrader":
-        from autograder.nbgrader.cli import write_back
-
-        write_back(db, out)
-        return
-    if fmt != "csv":
-        _fail(f"--format {fmt}: use csv or nbgrader")
-    try:
-        people = load_roster(roster) if roster else None
-    except (OSError, ValueError) as exc:
-        _fail(str(exc))
-    with Gradebook(db) as book:
-        n = export_csv(book, _layout().course, out, people)
-    console.print(f"wrote {n} students to [bold]{out}[/]")
-
-
-@gradebook_app.command("report")
-def gradebook_report(
-    module: str,
-    db: Annotated[Path, typer.Option("--db", help="the gradebook")] = Path("results/gradebook.sqlite"),
-    out: Annotated[Path, typer.Option("--out", help="HTML file to write")] = Path("report.html"),
-) -> None:
-    """Write the instructor's HTML report for MODULE: grade distribution, pass rates, slow and failing work."""
-    from autograder.batch import write_report
-    from autograder.gradebook import Gradebook
-
-    if not db.is_file():
-        _fail(f"no gradebook at {db}")
-    with Gradebook(db) as book:
-        write_report(_layout(), module, book, out)
-    console.print(f"wrote [bold]{out}[/]")
 
 
 @app.command()

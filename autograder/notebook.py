@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 CELL = re.compile(r"^# %%(?P<md>\s*\[markdown\])?.*$")
 MAGIC = re.compile(r"^\s*[%!]")
@@ -40,10 +44,11 @@ def script_to_notebook(source: str) -> str:
             cell = nbformat.v4.new_code_cell(text)
         cell.id = f"cell-{n:03d}"
         nb.cells.append(cell)
-    return nbformat.writes(nb) + "\n"
+    written: str = nbformat.writes(nb)
+    return written + "\n"
 
 
-def cell_code(cell) -> str:
+def cell_code(cell: NotebookNode) -> str:
     """A code cell as Python: IPython's shell and magic lines become comments (`pass` where a line
     is indented, so its block stays valid); a cell magic whose body is not Python (`%%bash`,
     `%%writefile`) becomes a comment whole."""
@@ -62,7 +67,7 @@ def cell_code(cell) -> str:
     return "\n".join(out)
 
 
-def is_check_cell(cell) -> bool:
+def is_check_cell(cell: NotebookNode) -> bool:
     """nbgrader's autograded test cells and the cell that sets up exported checks: tests, not the
     student's code, so grading leaves them out (the hidden graders test the student's functions)."""
     meta = cell.get("metadata", {}).get("nbgrader", {})

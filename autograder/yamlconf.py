@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+KeyPath = tuple[str | int, ...]  # a key path in a YAML document: mapping keys and list indexes
+
+
+class HasErrors(Protocol):
+    """A pydantic ValidationError, or a wrapper that rewrites its errors (the quiz bank's)."""
+
+    def errors(self) -> Sequence[Mapping[str, Any]]: ...
 
 
 class ConfigError(Exception):
     """A configuration file is invalid. The message is meant for the instructor as is."""
 
 
-def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
+def _line_map(
+    node: yaml.Node, path: KeyPath = (), out: dict[KeyPath, int] | None = None
+) -> dict[KeyPath, int]:
     """Map every key path in a composed YAML document to its 1-based line number."""
     out = {} if out is None else out
     out.setdefault(path, node.start_mark.line + 1)
@@ -30,7 +40,7 @@ def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dic
     return out
 
 
-def _nearest_line(lines: dict[tuple, int], loc: tuple) -> int | None:
+def _nearest_line(lines: dict[KeyPath, int], loc: KeyPath) -> int | None:
     for end in range(len(loc), -1, -1):
         key = tuple(str(p) if not isinstance(p, int) else p for p in loc[:end])
         if key in lines:
@@ -38,7 +48,7 @@ def _nearest_line(lines: dict[tuple, int], loc: tuple) -> int | None:
     return None
 
 
-def load_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
+def load_yaml(path: Path) -> tuple[object, dict[KeyPath, int]]:
     """Parse a YAML file; return its data and a map from key paths to line numbers."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -53,7 +63,7 @@ def load_yaml(path: Path) -> tuple[object, dict[tuple, int]]:
     return data, (_line_map(node) if node is not None else {})
 
 
-def _field_at(model: type[BaseModel] | None, loc: tuple) -> object:
+def _field_at(model: type[BaseModel] | None, loc: KeyPath) -> object:
     """The annotation of the field at `loc` inside `model`, or None where the path leaves the models."""
     annotation: object = model
     for part in loc:
@@ -72,7 +82,7 @@ def _field_at(model: type[BaseModel] | None, loc: tuple) -> object:
     return annotation
 
 
-def _missing(loc: tuple, model: type[BaseModel] | None) -> str:
+def _missing(loc: KeyPath, model: type[BaseModel] | None) -> str:
     """`missing "course:" (id and title)`, or `modules.0.points: missing "points:"` for a nested key:
     what the key holds is named from the model itself."""
     text = f'missing "{loc[-1]}:"'
@@ -88,8 +98,8 @@ def _missing(loc: tuple, model: type[BaseModel] | None) -> str:
 
 def format_validation_error(
     path: Path,
-    exc: ValidationError,
-    lines: dict[tuple, int],
+    exc: HasErrors,
+    lines: dict[KeyPath, int],
     model: type[BaseModel] | None = None,
     docs: str | None = None,
 ) -> str:

@@ -41,7 +41,8 @@ def _burn(seconds):
 
 
 def burning_student(work: float, bug: str = "") -> str:
-    """The tests' full-mark submission, burning `work` CPU seconds in each add(), with `bug` appended to its sum."""
+    """The tests' full-mark submission, burning `work` CPU seconds in each add(), with `bug` appended to
+    its sum."""
     from tests.conftest import MINI_GOOD
 
     return BURN + MINI_GOOD.replace("    return a + b", f"    _burn({work})\n    return a + b{bug}")

@@ -75,7 +75,8 @@ def main() -> None:
     student = statistics.median(r[1] for r in rows)
     reference = statistics.median(r[2] for r in rows)
     table = Table(
-        title=f"grading m01-tokenizers' reference (median of {args.repeat}; score {rows[0][3]:g}/{rows[0][4]:g})"
+        title=f"grading m01-tokenizers' reference (median of {args.repeat}; "
+        f"score {rows[0][3]:g}/{rows[0][4]:g})"
     )
     table.add_column("part")
     table.add_column("seconds", justify="right")

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from autograder.config import Asset, Course
 from autograder.hashing import tree_hash
@@ -40,7 +41,15 @@ class Resolved:
     seconds: float = 0.0
 
 
-def _load_callable(spec: str, root: Path) -> tuple[Callable, str]:
+def _builder_of(name: str, asset: Asset) -> tuple[str, list[str]]:
+    """(the builder's `module:function`, the assets it needs) of an asset that is built."""
+    off = asset.offline
+    if off is None or off.build is None:
+        raise AssetError(f"asset {name!r} is not built: it has no offline.build")
+    return off.build, off.needs
+
+
+def _load_callable(spec: str, root: Path) -> tuple[Callable[..., Any], str]:
     """`pkg.mod:fn` or `path/to/file.py:fn` -> (function, its module's source text)."""
     target, _, fn_name = spec.rpartition(":")
     if target.endswith(".py"):
@@ -50,12 +59,16 @@ def _load_callable(spec: str, root: Path) -> tuple[Callable, str]:
         mod_name = "course_builder_" + hashlib.sha256(f"{path}\0{source}".encode()).hexdigest()[:16]
         if mod_name not in sys.modules:
             module_spec = importlib.util.spec_from_file_location(mod_name, path)
+            if module_spec is None or module_spec.loader is None:
+                raise AssetError(f"{spec}: {path} cannot be loaded as a Python module")
             module = importlib.util.module_from_spec(module_spec)
             sys.modules[mod_name] = module
             module_spec.loader.exec_module(module)
         module = sys.modules[mod_name]
     else:
         module = importlib.import_module(target)
+        if module.__file__ is None:
+            raise AssetError(f"{spec}: the module {target} has no source file")
         source = Path(module.__file__).read_text()
     return getattr(module, fn_name), source
 
@@ -103,6 +116,7 @@ class AssetStore:
 
     def _from_package(self, name: str, asset: Asset) -> Resolved:
         off = asset.offline
+        assert off is not None and off.package is not None  # resolve() sends only packaged assets here
         spec = importlib.util.find_spec(off.package)
         if spec is None or not spec.submodule_search_locations:
             if asset.hub and os.environ.get("HF_HUB_OFFLINE") == "0":
@@ -131,11 +145,12 @@ class AssetStore:
 
     def build_key(self, name: str) -> str:
         asset = self.spec(name)
-        _, source = _load_callable(asset.offline.build, self.root)
+        spec, needs = _builder_of(name, asset)
+        _, source = _load_callable(spec, self.root)
         digest = hashlib.sha256()
         digest.update(source.encode())
         digest.update(asset.model_dump_json(exclude={"env"}).encode())  # env: how it is used, not built
-        for need in asset.offline.needs:
+        for need in needs:
             digest.update(self.resolve(need).content_hash.encode())
         return digest.hexdigest()[:16]
 
@@ -156,8 +171,9 @@ class AssetStore:
             tmp = self.cache / name / f".building-{os.getpid()}"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
-            builder, _ = _load_callable(asset.offline.build, self.root)
-            needs = {n: self.path(n) for n in asset.offline.needs}
+            spec, needed = _builder_of(name, asset)
+            builder, _ = _load_callable(spec, self.root)
+            needs = {n: self.path(n) for n in needed}
             started = time.perf_counter()
             builder(tmp, needs)
             seconds = round(time.perf_counter() - started, 2)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -395,14 +395,15 @@ def _read_results(path: Path) -> dict[str, Any] | None:
 
 def summary_table(outcomes: list[Outcome], title: str) -> Table:
     table = Table(title=title)
-    for col, justify in (
+    columns: list[tuple[str, JustifyMethod]] = [
         ("student", "left"),
         ("status", "left"),
         ("raw", "right"),
         ("final", "right"),
         ("late (days)", "right"),
         ("s", "right"),
-    ):
+    ]
+    for col, justify in columns:
         table.add_column(col, justify=justify)
     colour = {"graded": "green", "skipped": "cyan", "error": "red"}
     for o in sorted(outcomes, key=lambda o: o.student):

@@ -46,7 +46,7 @@ from autograder.batch import (
 from autograder.config import Module
 from autograder.grade.intake import IGNORED, MAX_TOTAL_BYTES
 from autograder.grade.results import failure_results
-from autograder.grade.runner import grader_version
+from autograder.grade.runner import Suite, grader_version
 from autograder.layout import Layout
 from autograder.sandbox.kill import reap_orphans
 
@@ -123,7 +123,7 @@ def unpack(kind: str, data: bytes, student: str, folder: Path) -> Path:
 _gradings: set[int] = set()  # pids of this worker process's running gradings (one per Dask thread)
 
 
-def worker_version(module_id: str, suite: str) -> str:
+def worker_version(module_id: str, suite: Suite) -> str:
     """This machine's grader version for `module_id`: the coordinator's must match."""
     return grader_version(Layout.discover(), module_id, suite)
 
@@ -223,7 +223,8 @@ def _abandoned() -> bool:
         worker = get_worker()
     except (ValueError, ImportError):
         return False
-    ts = worker.state.tasks.get(getattr(thread_state, "key", None))
+    key = getattr(thread_state, "key", None)
+    ts = worker.state.tasks.get(key) if key is not None else None
     return ts is None or ts.state in ("cancelled", "released", "forgotten")
 
 
@@ -286,7 +287,8 @@ class ClusterGrader(BatchGrader):
         with connect(self.cluster, self.layout) as client:
             gpu_workers = self._check(client)
             window = self._window(client)
-            pending, inflight, done = deque(todo), {}, as_completed()
+            pending, done = deque(todo), as_completed()
+            inflight: dict[Any, Queued] = {}  # a distributed Future -> its job
             last_able = checked = time.monotonic()
             while pending or inflight:
                 while pending and len(inflight) < window:
@@ -320,7 +322,7 @@ class ClusterGrader(BatchGrader):
     @staticmethod
     def _window(client: Any) -> int:
         """Tasks in flight: enough for the scheduler to balance, few enough to hold little data."""
-        return 2 * sum(client.nthreads().values()) + 4
+        return 2 * int(sum(client.nthreads().values())) + 4
 
     def _check(self, client: Any) -> list[str]:
         """Fail fast, before anything is sent: no worker, none with the resources the module needs,
@@ -408,7 +410,8 @@ class ClusterGrader(BatchGrader):
         dest.mkdir(parents=True, exist_ok=True)
         (dest / "grade.log").write_text(why + "\n", encoding="utf-8")
         results = failure_results(
-            "The autograder could not grade this submission. This is not your fault: your instructor has been told.",
+            "The autograder could not grade this submission. "
+            "This is not your fault: your instructor has been told.",
             self.module.points,
         ).to_json()
         self._finish(job.sub, job.content_hash, results, job.lateness, "error", seconds)

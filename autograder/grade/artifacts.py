@@ -24,9 +24,12 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autograder.worker.client import StudentError
+
+if TYPE_CHECKING:  # imported where used: the trusted side loads transformers only to check
+    from transformers import PretrainedConfig, PreTrainedModel
 
 MAX_JSON_BYTES = 1024**2  # config.json, generation_config.json, adapter_config.json, ...
 MAX_HEADER_BYTES = 16 * 1024**2  # a safetensors header (SmolLM2's is 30 KB)
@@ -185,7 +188,7 @@ def private_copy(source: Path, max_bytes: int = MAX_COPY_BYTES) -> Iterator[Path
         yield dest
 
 
-def load_config(source: Any, what: str = "your saved config"):
+def load_config(source: Any, what: str = "your saved config") -> PretrainedConfig:
     """A transformers config from a folder, a dict or a config object. Never runs custom code."""
     import transformers
 
@@ -206,7 +209,7 @@ def load_config(source: Any, what: str = "your saved config"):
         raise StudentError(f"{what} cannot be read: {type(exc).__name__}: {exc}") from None
 
 
-def _dimensions(config) -> dict[str, int]:
+def _dimensions(config: PretrainedConfig) -> dict[str, int]:
     """The integer settings that size a model (token ids excluded: they size nothing)."""
     dims = {
         key: value
@@ -220,13 +223,19 @@ def _dimensions(config) -> dict[str, int]:
     return dims
 
 
-def compare_configs(saved, expected, allow: Mapping[str, int] | None = None, label: str = "expected") -> None:
+def compare_configs(
+    saved: PretrainedConfig,
+    expected: PretrainedConfig,
+    allow: Mapping[str, int] | None = None,
+    label: str = "expected",
+) -> None:
     """The saved config must be the expected architecture: same model_type, same dimensions. `allow`
     maps a setting that may differ to the largest value it may take (e.g. {"num_labels": 10})."""
     allow = dict(allow or {})
     if saved.model_type != expected.model_type:
         raise StudentError(
-            f"your saved config says model_type {saved.model_type!r}; the {label} model is {expected.model_type!r}"
+            f"your saved config says model_type {saved.model_type!r}; "
+            f"the {label} model is {expected.model_type!r}"
         )
     got, want = _dimensions(saved), _dimensions(expected)
     for key, value in want.items():
@@ -245,7 +254,7 @@ def compare_configs(saved, expected, allow: Mapping[str, int] | None = None, lab
             compare_configs(mine, getattr(expected, key), allow, label)
 
 
-def _bounded_without_expected(config) -> None:
+def _bounded_without_expected(config: PretrainedConfig) -> None:
     for key, value in _dimensions(config).items():
         if "layer" in key and value > MAX_LAYERS_UNCHECKED:
             raise StudentError(
@@ -253,7 +262,7 @@ def _bounded_without_expected(config) -> None:
             )
 
 
-def meta_model(config, cls: str):
+def meta_model(config: PretrainedConfig, cls: str) -> PreTrainedModel:
     """The model `config` describes, built on the meta device: names and shapes, no memory."""
     import torch
     import transformers
@@ -267,7 +276,7 @@ def meta_model(config, cls: str):
         ) from None
 
 
-def check_coverage(model, tensors: dict[str, Tensor]) -> None:
+def check_coverage(model: PreTrainedModel, tensors: dict[str, Tensor]) -> None:
     """The saved tensors must hold (nearly) every parameter, and no more bytes than such a model takes."""
     params = {name: p.numel() for name, p in model.named_parameters()}  # tied weights counted once
     total = sum(params.values())
@@ -287,17 +296,18 @@ def check_coverage(model, tensors: dict[str, Tensor]) -> None:
     check_size(model, data_bytes(tensors))
 
 
-def check_size(model, data_bytes: int) -> None:
+def check_size(model: PreTrainedModel, data_bytes: int) -> None:
     """Weights take no more bytes than `model`'s parameters in float64."""
     total = sum(p.numel() for p in model.parameters())
     bound = BYTES_PER_PARAMETER * total + MAX_HEADER_BYTES
     if data_bytes > bound:
         raise StudentError(
-            f"your saved weights hold {data_bytes:,} bytes; a model of {total:,} parameters takes at most {bound:,}"
+            f"your saved weights hold {data_bytes:,} bytes; "
+            f"a model of {total:,} parameters takes at most {bound:,}"
         )
 
 
-def check_generation_config(folder: Path, config) -> None:
+def check_generation_config(folder: Path, config: PretrainedConfig) -> None:
     """generation_config.json steers generate(): no more tokens than the model has positions, few beams."""
     path = folder / "generation_config.json"
     if not path.exists():
@@ -322,10 +332,10 @@ def check_generation_config(folder: Path, config) -> None:
 def check_model(
     folder: Path,
     cls: str,
-    expected=None,
+    expected: Any = None,
     allow: Mapping[str, int] | None = None,
     label: str = "expected",
-):
+) -> PretrainedConfig:
     """Everything about a saved model folder that decides the memory loading it takes; returns its config.
     `expected` is the config (or config-like) the model must match; None checks coverage alone."""
     if not list(folder.glob("*.safetensors")):
@@ -363,7 +373,9 @@ def check_tokenizer(folder: Path, expected: Path | None = None) -> None:
             read_json(folder / name, "your saved tokenizer")
 
 
-def check_adapter(folder: Path, base, max_rank: int = MAX_ADAPTER_RANK) -> tuple[dict, dict[str, Tensor]]:
+def check_adapter(
+    folder: Path, base: Any, max_rank: int = MAX_ADAPTER_RANK
+) -> tuple[dict[str, Any], dict[str, Tensor]]:
     """A PEFT adapter: a small config, a bounded rank, and LoRA matrices no larger than the rank
     allows on the base model's dimensions. Returns the adapter's config and declared tensors."""
     config = read_json(folder / "adapter_config.json", "your saved adapter config")

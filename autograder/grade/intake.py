@@ -187,6 +187,7 @@ def _pick_source(py: Path | None, nb: Path | None) -> tuple[Path, str]:
     both: grade the one with fewer starter stubs left (the .py on a tie, or if the notebook is
     unreadable)."""
     if py is None:
+        assert nb is not None, "the caller found a .py or a .ipynb"
         return nb, _notebook_source(nb)
     source = _read_source(py, py.name)
     if nb is None:

@@ -52,8 +52,8 @@ def _value(expr: ast.expr, frame: FrameType) -> Any:
         isinstance(n, ast.Call | ast.NamedExpr | ast.Await | ast.Yield | ast.Lambda) for n in ast.walk(expr)
     ):
         return _UNKNOWN
-    try:
-        return eval(compile(ast.Expression(expr), "<assert>", "eval"), frame.f_globals, frame.f_locals)  # noqa: S307 - the grader's own expression
+    try:  # eval of the grader's own expression, checked above to call nothing
+        return eval(compile(ast.Expression(expr), "<assert>", "eval"), frame.f_globals, frame.f_locals)
     except Exception:  # noqa: BLE001 - no value, no hint
         return _UNKNOWN
 

@@ -67,7 +67,7 @@ def score_text(test: dict[str, Any]) -> str:
 
 def extra_credit_possible(tests: list[dict[str, Any]]) -> float:
     """The points a results file's extra-credit tests are worth together (0 when it has none)."""
-    return sum(t.get("extra_data", {}).get("extra_credit", 0) for t in tests)
+    return float(sum(t.get("extra_data", {}).get("extra_credit", 0) for t in tests))
 
 
 def finite(value: Any) -> Any:

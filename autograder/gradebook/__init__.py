@@ -151,6 +151,7 @@ class Gradebook:
                 ),
             )
             sid = cur.lastrowid
+            assert sid is not None  # an INSERT sets it
             self.db.executemany(
                 "INSERT INTO tests VALUES (?,?,?,?,?,?,?,?,?)",
                 [
@@ -204,17 +205,15 @@ class Gradebook:
 
     def is_latest(self, submission_id: int) -> bool:
         """Whether no newer grading of that student's work for that module exists."""
-        return (
-            self.db.execute(
-                "SELECT NOT EXISTS (SELECT 1 FROM submissions n, submissions s WHERE s.id=? AND n.module=s.module"
-                " AND n.student=s.student AND n.id > s.id)",
-                (submission_id,),
-            ).fetchone()[0]
-            == 1
-        )
+        latest = self.db.execute(
+            "SELECT NOT EXISTS (SELECT 1 FROM submissions n, submissions s WHERE s.id=? AND n.module=s.module"
+            " AND n.student=s.student AND n.id > s.id)",
+            (submission_id,),
+        ).fetchone()[0]
+        return bool(latest == 1)
 
     def count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM submissions").fetchone()[0]
+        return int(self.db.execute("SELECT count(*) FROM submissions").fetchone()[0])
 
 
 def _row(r: sqlite3.Row) -> Row:

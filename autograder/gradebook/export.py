@@ -2,9 +2,9 @@
 
 Columns: Student, ID, SIS User ID, Section, then "<module title> (<module id>)" per module, each
 followed by "<module title> quiz (<module id>-quiz)" when quiz grades were recorded for it (`course
-quiz grade --gradebook`), one row per student, after a "Points Possible" row. A roster CSV (student_id, and optionally name,
-canvas_id, sis_id, section) fills in names and ids; without one the student id (the name of the
-submission's folder or zip) is the SIS User ID.
+quiz grade --gradebook`), one row per student, after a "Points Possible" row. A roster CSV
+(student_id, and optionally name, canvas_id, sis_id, section) fills in names and ids; without one
+the student id (the name of the submission's folder or zip) is the SIS User ID.
 """
 
 from __future__ import annotations

@@ -106,7 +106,8 @@ def _rows(path: Path, required: set[str]) -> list[dict[str, str]]:
         missing = required - set(reader.fieldnames or [])
         if missing:
             raise ValueError(
-                f"{path}: needs the columns {', '.join(sorted(required))}; missing {', '.join(sorted(missing))}"
+                f"{path}: needs the columns {', '.join(sorted(required))}; "
+                f"missing {', '.join(sorted(missing))}"
             )
         return [row for row in reader if (row.get("student_id") or "").strip()]
 

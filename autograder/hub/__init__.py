@@ -13,13 +13,17 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from autograder.hub.store import HubError, HubStore, RepoId
+
+if TYPE_CHECKING:
+    import uvicorn
 
 __all__ = ["HubError", "HubStore", "RepoId", "serve", "running_hub"]
 
 
-def _server(store: HubStore, **where):
+def _server(store: HubStore, **where: Any) -> uvicorn.Server:
     import uvicorn
 
     from autograder.hub.app import create_app

@@ -152,12 +152,13 @@ class HubStore:
         (self.root / "tokens.json").chmod(0o600)
         return token
 
-    def user_for(self, token: str | None) -> dict | None:
+    def user_for(self, token: str | None) -> dict[str, Any] | None:
         if not token:
             return None
-        return self._tokens().get(hashlib.sha256(token.encode()).hexdigest())
+        found: dict[str, Any] | None = self._tokens().get(hashlib.sha256(token.encode()).hexdigest())
+        return found
 
-    def _tokens(self) -> dict:
+    def _tokens(self) -> dict[str, Any]:
         path = self.root / "tokens.json"
         return json.loads(path.read_text()) if path.exists() else {}
 
@@ -172,9 +173,10 @@ class HubStore:
         if not self.exists(repo):
             raise not_found("RepoNotFound", f"Repository {repo.id} ({repo.type}) not found")
 
-    def meta(self, repo: RepoId) -> dict:
+    def meta(self, repo: RepoId) -> dict[str, Any]:
         self.require(repo)
-        return json.loads((self.repo_dir(repo) / "repo.json").read_text())
+        meta: dict[str, Any] = json.loads((self.repo_dir(repo) / "repo.json").read_text())
+        return meta
 
     def create(self, repo: RepoId, owner: str, private: bool = False) -> bool:
         """Create `repo` with an initial commit holding .gitattributes. False if it already exists."""
@@ -203,7 +205,8 @@ class HubStore:
     # -- refs and revisions ---------------------------------------------------------------------
     def refs(self, repo: RepoId) -> dict[str, dict[str, str]]:
         self.require(repo)
-        return json.loads((self.repo_dir(repo) / "refs.json").read_text())
+        refs: dict[str, dict[str, str]] = json.loads((self.repo_dir(repo) / "refs.json").read_text())
+        return refs
 
     def resolve(self, repo: RepoId, revision: str) -> str:
         """A branch, a tag or a full commit id -> the commit id."""
@@ -215,9 +218,10 @@ class HubStore:
             return revision
         raise not_found("RevisionNotFound", f"Invalid rev id: {revision}")
 
-    def get_commit(self, repo: RepoId, revision: str) -> dict:
+    def get_commit(self, repo: RepoId, revision: str) -> dict[str, Any]:
         oid = self.resolve(repo, revision)
-        return json.loads((self.repo_dir(repo) / "commits" / f"{oid}.json").read_text())
+        commit: dict[str, Any] = json.loads((self.repo_dir(repo) / "commits" / f"{oid}.json").read_text())
+        return commit
 
     def set_ref(self, repo: RepoId, kind: str, name: str, revision: str, exist_ok: bool = False) -> str:
         with self.lock:
@@ -241,8 +245,9 @@ class HubStore:
             del refs[kind][name]
             _write_json(self.repo_dir(repo) / "refs.json", refs)
 
-    def history(self, repo: RepoId, revision: str) -> list[dict]:
-        commits, oid = [], self.resolve(repo, revision)
+    def history(self, repo: RepoId, revision: str) -> list[dict[str, Any]]:
+        commits: list[dict[str, Any]] = []
+        oid: str | None = self.resolve(repo, revision)
         while oid:
             commit = json.loads((self.repo_dir(repo) / "commits" / f"{oid}.json").read_text())
             commits.append(commit)
@@ -291,7 +296,7 @@ class HubStore:
             os.replace(tmp, self.object_path(sha256))
             self.used += size
 
-    def read(self, entry: dict) -> bytes:
+    def read(self, entry: dict[str, Any]) -> bytes:
         return self.object_path(entry["sha256"]).read_bytes()
 
     # -- commits ------------------------------------------------------------------------------
@@ -299,7 +304,7 @@ class HubStore:
         self,
         repo: RepoId,
         branch: str,
-        operations: list[tuple],
+        operations: list[tuple[Any, ...]],
         title: str,
         description: str = "",
         author: str = "",
@@ -384,7 +389,7 @@ class HubStore:
             target = dest / path
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self.object_path(entry["sha256"]), target)
-        return commit["oid"]
+        return str(commit["oid"])
 
 
 def _clean_path(path: str) -> str:

@@ -51,7 +51,7 @@ def nbgrader_meta(
     locked: bool = False,
     task: bool = False,
     points: float | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """A cell's `nbgrader` metadata, schema version 3 (what nbgrader's create-assignment toolbar writes)."""
     meta = {
         "grade": grade,
@@ -311,8 +311,8 @@ def export_course(layout: Layout, module_ids: list[str], out: Path) -> list[Expo
     """Write OUT/nbgrader_config.py and OUT/source/<module>/<file>.ipynb (plus the module's visible
     data in OUT/source/<module>/data/) for each module; nbgrader's own validator checks each notebook."""
     import nbformat
-    from nbgrader.nbgraderformat import ValidationError  # type: ignore[import-untyped]
-    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3  # type: ignore[import-untyped]
+    from nbgrader.nbgraderformat import ValidationError
+    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
     course = layout.course
     modules = [course.module(m) for m in module_ids]

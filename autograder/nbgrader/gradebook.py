@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from autograder.config import Course
 from autograder.gradebook import Gradebook
@@ -32,13 +33,14 @@ def nbgrader_db(path: Path) -> Path:
 
 def write_scores(book: Gradebook, course: Course, path: Path) -> Written:
     """Write every module's newest gradings into nbgrader's gradebook at `path` (see the module's doc)."""
-    from nbgrader.api import Gradebook as NbGradebook  # type: ignore[import-untyped]
-    from nbgrader.api import MissingEntry  # type: ignore[import-untyped]
+    from nbgrader.api import Gradebook as NbGradebook
+    from nbgrader.api import MissingEntry
 
     db = nbgrader_db(path)
     if not db.is_file():
         raise ValueError(
-            f"no nbgrader gradebook at {db}: run `nbgrader generate_assignment MODULE` in the course folder first"
+            f"no nbgrader gradebook at {db}: "
+            "run `nbgrader generate_assignment MODULE` in the course folder first"
         )
     written = Written()
     modules = {m.id for m in course.modules}
@@ -78,7 +80,7 @@ def write_scores(book: Gradebook, course: Course, path: Path) -> Written:
     return written
 
 
-def _hidden_cell_notebook(gb, assignment: str, missing: type[Exception]) -> str | None:
+def _hidden_cell_notebook(gb: Any, assignment: str, missing: type[Exception]) -> str | None:
     try:
         notebooks = gb.find_assignment(assignment).notebooks
     except missing:

@@ -302,7 +302,9 @@ def import_notebook(path: Path, module_id: str) -> Imported:
     imported.files = {
         f"reference/{module_id}/{name}": reference,
         f"assignments/{module_id}/README.md": "\n\n".join(handout) + "\n",
-        f"assignments/{module_id}/hidden/test_hidden.py": f'"""Hidden graders imported from {path.name}."""\n\n'
+        f"assignments/{module_id}/hidden/test_hidden.py": (
+            f'"""Hidden graders imported from {path.name}."""\n\n'
+        )
         + head
         + "\n\n".join(hidden)
         + "".join(f"\n\n{t}" for t in todo),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import jinja2
 import jinja2.meta
@@ -197,7 +197,8 @@ class Text(Question):
 
 
 class Ordering(Question):
-    """Put `items` (listed in the right order) into order. Partial credit: share of pairs in the right order."""
+    """Put `items` (listed in the right order) into order. Partial credit: share of pairs in the right
+    order."""
 
     type: Literal["ordering"]
     items: list[str] = Field(min_length=3, max_length=26)
@@ -300,7 +301,7 @@ class _PreciseErrors:
     def __init__(self, exc: ValidationError) -> None:
         self._exc = exc
 
-    def errors(self) -> list[dict]:
+    def errors(self) -> list[dict[str, Any]]:
         out = []
         for e in self._exc.errors():
             loc = tuple(

@@ -116,7 +116,8 @@ def quiz_checks(
             True,
             f"{n} questions ({', '.join(types)})"
             + (
-                f"; warning: under {MIN_QUESTIONS}, students' variants barely differ (docs/quizzes.md#bank-size)"
+                f"; warning: under {MIN_QUESTIONS}, students' variants barely differ "
+                "(docs/quizzes.md#bank-size)"
                 if n < MIN_QUESTIONS
                 else ""
             ),

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from autograder.quiz.grading import QuizGrade
+    from autograder.quiz.variant import Quiz
 
 quiz_app = typer.Typer(
     no_args_is_help=True, help="Quizzes: per-student variants, grading, item analysis, LMS export."
@@ -21,7 +25,7 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _quiz(module: str):  # noqa: ANN202 - returns a Quiz; imported lazily
+def _quiz(module: str) -> Quiz:
     from autograder.layout import Layout
     from autograder.quiz.variant import load_quiz
     from autograder.yamlconf import ConfigError
@@ -96,7 +100,7 @@ def render(
     _write(run_render(_quiz(module).variant(student, seed), fmt, key=key), out)
 
 
-def _graded(module: str, responses: Path):  # noqa: ANN202 - (Quiz, list[QuizGrade])
+def _graded(module: str, responses: Path) -> tuple[Quiz, list[QuizGrade]]:
     from autograder.quiz.grading import grade_responses, read_responses
     from autograder.yamlconf import ConfigError
 
@@ -122,7 +126,8 @@ def grade(
         Path | None, typer.Option(help="also record in this SQLite gradebook, as MODULE-quiz")
     ] = None,
 ) -> None:
-    """Grade each student's answers against their own variant: OUT/grades.csv and OUT/feedback/<student>.json."""
+    """Grade each student's answers against their own variant: OUT/grades.csv and
+    OUT/feedback/<student>.json."""
     from autograder.quiz.grading import write_feedback, write_grades_csv
 
     quiz, grades = _graded(module, responses)

@@ -13,8 +13,9 @@ import ast
 import math
 import operator
 from collections.abc import Callable, Mapping
+from typing import Any
 
-FUNCTIONS: dict[str, Callable] = {
+FUNCTIONS: dict[str, Callable[..., Any]] = {
     "abs": abs,
     "min": min,
     "max": max,
@@ -32,7 +33,7 @@ FUNCTIONS: dict[str, Callable] = {
     "exp": math.exp,
     "prod": math.prod,
 }
-_BINARY: dict[type, Callable] = {
+_BINARY: dict[type, Callable[..., Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
@@ -41,8 +42,12 @@ _BINARY: dict[type, Callable] = {
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
-_UNARY: dict[type, Callable] = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
-_COMPARE: dict[type, Callable] = {
+_UNARY: dict[type, Callable[..., Any]] = {
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.Not: operator.not_,
+}
+_COMPARE: dict[type, Callable[..., Any]] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
     ast.Lt: operator.lt,
@@ -141,9 +146,9 @@ def _eval(node: ast.AST, values: Mapping[str, object], text: str) -> object:
             return result
         case ast.Compare(left=left, ops=ops, comparators=comparators):
             a = _eval(left, values, text)
-            for op, right in zip(ops, comparators, strict=True):
+            for cmp, right in zip(ops, comparators, strict=True):
                 b = _eval(right, values, text)
-                if not _COMPARE[type(op)](a, b):
+                if not _COMPARE[type(cmp)](a, b):
                     return False
                 a = b
             return True
@@ -162,7 +167,7 @@ def _eval(node: ast.AST, values: Mapping[str, object], text: str) -> object:
     raise ExprError(f"{text!r}: cannot evaluate {ast.dump(node)}")
 
 
-def _guard(text: str, fn: Callable, *args: object) -> object:
+def _guard(text: str, fn: Callable[..., Any], *args: object) -> object:
     try:
         return fn(*args)
     except (ArithmeticError, TypeError, ValueError, IndexError, KeyError) as exc:

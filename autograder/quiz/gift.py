@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from autograder.quiz.bank import Multi
+from autograder.quiz.bank import Multi, Text
 from autograder.quiz.variant import Item, Quiz
 
 SPECIAL = "\\~=#{}:"
@@ -57,7 +57,7 @@ def _answers(item: Item) -> list[str]:
 def question_text(item: Item) -> str:
     q = item.question
     lines = [f"// {q.id}: {q.type}, points {item.points:g}, {q.difficulty}, tags: {', '.join(q.tags)}"]
-    if getattr(q, "regex", None):
+    if isinstance(q, Text) and q.regex:
         lines.append("// regex answers are not exported: " + " | ".join(q.regex).replace("\n", " "))
     general = f"####{escape(item.explain)}" if item.explain else ""
     body = "\n".join(["{", *_answers(item), *([general] if general else []), "}"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from autograder.gradebook import Gradebook, quiz_module
 from autograder.gradebook.late import Lateness
@@ -18,7 +19,7 @@ from autograder.quiz.grading import QuizGrade
 from autograder.quiz.variant import Quiz
 
 
-def to_results(grade: QuizGrade) -> dict:
+def to_results(grade: QuizGrade) -> dict[str, Any]:
     """The grade as results.json: one test per question, its feedback as the output."""
     tests = [
         {

@@ -12,8 +12,9 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from autograder.quiz.bank import Code, Multi, Ordering, Text
+from autograder.quiz.bank import Code, Multi, Numeric, Ordering, Text
 from autograder.quiz.variant import Item, Quiz, Variant
 from autograder.yamlconf import ConfigError
 
@@ -94,7 +95,7 @@ def key_response(item: Item) -> str:
             return f"{item.answer:.15g}"
         case "ordering":
             return ",".join(item.answer)
-    return item.answer[0]
+    return str(item.answer[0])
 
 
 def normalise(text: str, case_sensitive: bool = False) -> str:
@@ -146,7 +147,8 @@ def credit(item: Item, answer: str) -> float:
 def _show_answer(item: Item) -> str:
     match item.kind:
         case "numeric":
-            unit = f" {item.question.unit}" if getattr(item.question, "unit", "") else ""
+            q = item.question
+            unit = f" {q.unit}" if isinstance(q, Numeric) and q.unit else ""
             tol = f" (± {item.tolerance:.6g})" if item.tolerance else ""
             return f"The answer is {item.answer:.10g}{unit}{tol}."
         case "truefalse":
@@ -240,7 +242,7 @@ class QuizGrade:
     def max_score(self) -> float:
         return sum(r.points for r in self.items)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "score": self.score, "max_score": self.max_score}
 
 
@@ -283,8 +285,8 @@ def read_responses(path: Path) -> list[Response]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read responses: {exc}") from None
-    rows = data if isinstance(data, list) else [data]
-    for i, row in enumerate(rows):
+    entries: list[Any] = data if isinstance(data, list) else [data]
+    for i, row in enumerate(entries):
         if not (
             isinstance(row, dict)
             and isinstance(row.get("student"), str)
@@ -292,7 +294,7 @@ def read_responses(path: Path) -> list[Response]:
         ):
             raise ConfigError(f'{path}: entry {i} must look like {{"student": "id", "answers": {{...}}}}')
     return [
-        Response(r["student"], {k: str(v) for k, v in r["answers"].items() if v is not None}) for r in rows
+        Response(r["student"], {k: str(v) for k, v in r["answers"].items() if v is not None}) for r in entries
     ]
 
 

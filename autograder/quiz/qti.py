@@ -175,7 +175,7 @@ def assessment_xml(quiz: Quiz, instances: int = 1) -> bytes:
         for item in group.items:
             item_xml(section, item, f"{item.qid}-{item.number}" if item.question.templated else item.qid)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def manifest_xml(ident: str, title: str) -> bytes:
@@ -187,7 +187,7 @@ def manifest_xml(ident: str, title: str) -> bytes:
     resource = _el(_el(root, "resources"), "resource", identifier=ident, type="imsqti_xmlv1p2", title=title)
     _el(resource, "file", href=f"{ident}/{ident}.xml")
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def export_qti_zip(quiz: Quiz, instances: int = 1) -> bytes:

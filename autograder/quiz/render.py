@@ -63,7 +63,8 @@ def to_markdown(variant: Variant, key: bool = False) -> str:
 def markdown_to_html(text: str) -> str:
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False}).render(text)
+    html: str = MarkdownIt("commonmark", {"html": False}).render(text)
+    return html
 
 
 def to_html(variant: Variant, key: bool = False) -> str:
@@ -101,7 +102,8 @@ def to_notebook(variant: Variant, key: bool = False) -> str:
         cells=cells,
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
     )
-    return nbf.writes(nb)
+    written: str = nbf.writes(nb)
+    return written
 
 
 def render(variant: Variant, fmt: str, key: bool = False) -> str:

@@ -77,7 +77,7 @@ def show_question(console: Console, variant: Variant, index: int, saved: str | N
         f"Question {index + 1} of {len(variant.items)} · {item.points:g} pt · {q.difficulty} · "
         f"{', '.join(q.tags)}"
     )
-    parts = [Markdown(item_markdown(item).split("\n", 1)[1].strip())]
+    parts: list[Markdown | str] = [Markdown(item_markdown(item).split("\n", 1)[1].strip())]
     if saved is not None:
         parts.append(f"[dim]saved answer: {saved}[/]")
     console.print(Panel(Group(*parts), title=title, title_align="left"))

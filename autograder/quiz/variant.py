@@ -12,6 +12,7 @@ import hashlib
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from autograder.layout import Layout
 from autograder.quiz import expr
@@ -55,7 +56,7 @@ class Item:
     prompt: str
     explain: str
     choices: list[ItemChoice] = field(default_factory=list)  # choices, or ordering items as displayed
-    answer: object = None  # truefalse: bool; numeric: float; text: accepted strings; ordering: keys in order
+    answer: Any = None  # truefalse: bool; numeric: float; text: accepted strings; ordering: keys in order
     tolerance: float = 0.0  # numeric: the absolute tolerance for this variant's answer
     patterns: list[str] = field(default_factory=list)  # text: this variant's accepted regexes
     values: dict[str, object] = field(default_factory=dict)  # the drawn params and computed names
@@ -108,7 +109,9 @@ def _fill(text: str, values: dict[str, object]) -> str:
     return TEMPLATES.from_string(text).render(values) if values else text
 
 
-def _lettered(choices: list[Choice], values: dict, rng: random.Random | None) -> list[ItemChoice]:
+def _lettered(
+    choices: list[Choice], values: dict[str, object], rng: random.Random | None
+) -> list[ItemChoice]:
     """Shuffle (when rng is given) all but the pinned choices, which stay last in bank order."""
     free = [c for c in choices if not c.pinned]
     if rng is not None:
@@ -132,7 +135,10 @@ def make_item(
         case TrueFalse():
             item.answer = q.answer
         case Numeric():
-            item.answer = float(expr.evaluate(q.answer, values) if isinstance(q.answer, str) else q.answer)
+            value = expr.evaluate(q.answer, values) if isinstance(q.answer, str) else q.answer
+            if not isinstance(value, int | float | str):
+                raise ConfigError(f"numeric question {q.id!r}: the answer is {value!r}, not a number")
+            item.answer = float(value)
             item.tolerance = max(q.abs_tol, q.rel_tol * abs(item.answer))
         case Text():
             item.answer = [_fill(a, values) for a in q.accept]
@@ -211,7 +217,8 @@ class Quiz:
 
 @dataclass
 class Group:
-    """Questions an LMS draws `pick` of. An item's `number` here is its copy number (1 unless parameterised)."""
+    """Questions an LMS draws `pick` of. An item's `number` here is its copy number (1 unless
+    parameterised)."""
 
     pool: str | None
     pick: int

@@ -108,7 +108,8 @@ def student_files(layout: Layout, module: Module) -> Files:
 
 
 def course_files(layout: Layout) -> Files:
-    """The course description (and the builders of its assets) that `course check` and `course submit` read."""
+    """The course description (and the builders of its assets) that `course check` and `course submit`
+    read."""
     files = _tree(layout.root / "builders", "builders")
     files["course.yaml"] = (layout.root / "course.yaml").read_bytes()
     return files
@@ -209,7 +210,7 @@ def solution_lines(layout: Layout, module: Module) -> set[str]:
     for name in module.files:
         ref = layout.reference_dir(module.id) / name
         source = ref.read_text(encoding="utf-8").splitlines()
-        in_region = set()
+        in_region: set[int] = set()
         for region in find_regions(source, str(ref)):
             in_region.update(range(region.start, region.end + 1))
         for i, line in enumerate(source):
@@ -325,7 +326,8 @@ def check_release(out: Path, built: list[ModuleRelease], wheel: Wheel) -> None:
 
 
 def build_release(layout: Layout, out: Path, module_ids: list[str] | None = None) -> list[ModuleRelease]:
-    """Write OUT/student/ and OUT/autograder/<module>.zip, then check that they can install, check and grade."""
+    """Write OUT/student/ and OUT/autograder/<module>.zip, then check that they can install, check and
+    grade."""
     course = layout.course
     modules = [course.module(m) for m in module_ids] if module_ids else list(course.modules)
     check_sources(layout, modules)

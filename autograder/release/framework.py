@@ -124,10 +124,10 @@ def _repack_installed(dist: metadata.Distribution) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for rel in sorted(files):
-            entry = zipfile.ZipInfo(rel, (1980, 1, 1, 0, 0, 0))
-            entry.external_attr = 0o644 << 16
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(entry, files[rel])
+            member = zipfile.ZipInfo(rel, (1980, 1, 1, 0, 0, 0))
+            member.external_attr = 0o644 << 16
+            member.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(member, files[rel])
     return buffer.getvalue()
 
 

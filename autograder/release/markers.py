@@ -43,7 +43,7 @@ def find_regions(lines: list[str], filename: str) -> list[Region]:
                     f"{filename}:{i + 1}: BEGIN {kind.upper()} inside the region opened at line "
                     f"{open_region[1] + 1}; regions cannot nest"
                 )
-            indent = begin.group("indent") if begin else re.match(r"[ \t]*", line).group(0)
+            indent = begin.group("indent") if begin else line[: len(line) - len(line.lstrip(" \t"))]
             open_region = (kind, i, indent, (begin.group("hint") if begin else "") or DEFAULT_HINT)
             continue
         end_kind = "solution" if END.match(line) else "hidden" if END_HIDDEN.match(line) else None
@@ -89,7 +89,8 @@ def _strip_inline(line: str, previous: str = "") -> str:
         return f"{m.group('lhs')} ...  # TODO: {m.group('hint').strip(' :') or 'fill in this value'}"
     wrapped = WRAPPED.match(line)
     if wrapped and previous.rstrip().endswith("= ("):
-        return f"{wrapped.group('indent')}...  # TODO: {wrapped.group('hint').strip(' :') or 'fill in this value'}"
+        hint = wrapped.group("hint").strip(" :") or "fill in this value"
+        return f"{wrapped.group('indent')}...  # TODO: {hint}"
     return line
 
 

@@ -78,7 +78,8 @@ def test_class_graded_in_parallel_with_late_policy(klass, tmp_path):
     assert "days late" in results["ada"]["output"]
     assert "did not finish within 10 s" in results["fox"]["tests"][0]["output"]
     assert "line 1" in results["hal"]["tests"][0]["output"]  # the syntax error reaches the student
-    # Over a cgroup limit the kernel may swap before it kills: on a loaded machine the call limit can come first.
+    # Over a cgroup limit the kernel may swap before it kills: on a loaded machine the call limit can
+    # come first.
     assert re.search(r"more than 1 GiB of memory|did not finish within", results["ivy"]["tests"][0]["output"])
     for sid in CLASS:
         assert (out / sid / "feedback.html").is_file() and (out / sid / "feedback.md").is_file()

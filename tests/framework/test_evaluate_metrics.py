@@ -51,7 +51,9 @@ out = {{
     "precision": evaluate.load("precision").compute(predictions={Y_PRED}, references={Y_TRUE}),
     "recall": evaluate.load("recall").compute(predictions={Y_PRED}, references={Y_TRUE}),
     "f1": evaluate.load("f1").compute(predictions={Y_PRED}, references={Y_TRUE}),
-    "f1_macro": evaluate.load("f1").compute(predictions={MULTI_PRED}, references={MULTI_TRUE}, average="macro"),
+    "f1_macro": evaluate.load("f1").compute(
+        predictions={MULTI_PRED}, references={MULTI_TRUE}, average="macro"
+    ),
     "seqeval": evaluate.load("seqeval").compute(predictions={TAGS_PRED}, references={TAGS_TRUE}),
     "squad": evaluate.load("squad").compute(predictions={SQUAD_PRED}, references={SQUAD_REF}),
     "exact_match": evaluate.load("exact_match").compute(predictions={EM_PRED}, references={EM_REF}),
@@ -167,7 +169,8 @@ from autograder.api import points
 @points(1)
 def test_score(student, reference):
     """evaluate.load works in the sandboxed worker and for the reference, offline."""
-    got, want = student.call("score", [0, 1, 1, 0], [0, 1, 0, 0]), reference.call("score", [0, 1, 1, 0], [0, 1, 0, 0])
+    got = student.call("score", [0, 1, 1, 0], [0, 1, 0, 0])
+    want = reference.call("score", [0, 1, 1, 0], [0, 1, 0, 0])
     assert got == want == {"accuracy": 0.75}, f"student {got}, reference {want}"
 '''
 

@@ -120,7 +120,8 @@ def test_a_wrapped_calls_head_and_keyword_lines_are_not_solution_lines(mini):
     ref.write_text(
         ref.read_text().replace(
             "    return a + b\n",
-            "    total = sum(\n        [a, b],\n        start_value_for_the_sum=0,\n    )\n    return total\n",
+            "    total = sum(\n        [a, b],\n        start_value_for_the_sum=0,\n"
+            "    )\n    return total\n",
         )
     )
     files = student_files(mini, mini.course.module("mini"))

@@ -135,7 +135,8 @@ from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError
 api, seen = HfApi(), []
 for exc, call in ((RepositoryNotFoundError, lambda: hf_hub_download("alice/nope", "config.json")),
-                  (RevisionNotFoundError, lambda: hf_hub_download("alice/tiny", "config.json", revision="v9")),
+                  (RevisionNotFoundError,
+                   lambda: hf_hub_download("alice/tiny", "config.json", revision="v9")),
                   (EntryNotFoundError, lambda: hf_hub_download("alice/tiny", "missing.json"))):
     try:
         call()

@@ -27,7 +27,7 @@ def test_magics_and_shell_lines_become_python_that_parses():
         )
     )
     namespace: dict = {}
-    exec(compile(script, "nb", "exec"), namespace)  # noqa: S102 - our own test notebook
+    exec(compile(script, "nb", "exec"), namespace)  # our own test notebook
     assert (namespace["x"], namespace["y"], namespace["z"]) == (1, 2, 4)
     assert "# %pip install peft" in script and "# %%bash" in script and "pass  # !echo one" in script
 

@@ -89,7 +89,9 @@ THRESHOLD = "{SECRET}"
 def test_add(student, reference):
     """add() adds."""
     for a, b in [(2, 3), (-1, 1), (10**6, 7)]:
-        assert same_plain(student.call("add", a, b), reference.call("add", a, b)), f"add({{a}}, {{b}}) is wrong"
+        assert same_plain(
+            student.call("add", a, b), reference.call("add", a, b)
+        ), f"add({{a}}, {{b}}) is wrong"
 
 
 @points(1)

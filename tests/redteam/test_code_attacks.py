@@ -174,7 +174,8 @@ def test_hidden_tests_reference_and_labels_are_out_of_reach(grade_it, rt, sandbo
     steal = STEAL.format(root=str(rt.root), head=SECRET[:4], tail=SECRET[4:])
     body = (
         steal
-        + "if found:\n    raise RuntimeError('LEAKED ' + ' '.join(found))\nreturn 'pos' if 'good' in text else 'neg'"
+        + "if found:\n    raise RuntimeError('LEAKED ' + ' '.join(found))\n"
+        + "return 'pos' if 'good' in text else 'neg'"
     )
     graded = grade_it(with_body("label", body), sandbox=sandbox)
     assert graded.score == 4, graded.text  # check_sane() also proved SECRET is not in results.json
