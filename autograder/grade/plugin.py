@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import time
 import traceback
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -63,7 +64,7 @@ def current() -> GradingContext:
 
 def _describe(item: pytest.Item) -> str:
     """The docstring's first paragraph, plus the parameters of a parametrized test."""
-    doc = (getattr(item.obj, "__doc__", None) or "").strip()
+    doc = (getattr(getattr(item, "obj", None), "__doc__", None) or "").strip()
     name = (
         " ".join(doc.split("\n\n")[0].split()) if doc else item.name.removeprefix("test_").replace("_", " ")
     )
@@ -85,8 +86,9 @@ class GradingPlugin:
         self.fixtures: dict[str, list[str]] = {}  # nodeid -> the fixtures the test uses
         self.fixture_calls: dict[str, set[str]] = {}  # fixture -> student functions its setup called
         if os.environ.get(RECORD_ENV):  # `course mutate` grading the reference: note the arguments
-            ctx.results.extra_data["arguments"] = arguments = {}
-            ctx.student.call = recording(ctx.student.call, arguments)
+            arguments: dict[str, Any] = {}
+            ctx.results.extra_data["arguments"] = arguments
+            ctx.student.call = recording(ctx.student.call, arguments)  # type: ignore[method-assign]
 
     def pytest_configure(self, config: pytest.Config) -> None:
         global _current
@@ -138,7 +140,9 @@ class GradingPlugin:
             raise StudentError("The time limit for grading this submission was used up before this test ran.")
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, None]:
         outcome = yield
         report = outcome.get_result()
         if call.excinfo is None or item.nodeid in self.failures:
@@ -154,7 +158,7 @@ class GradingPlugin:
         elif isinstance(exc, pytest.skip.Exception):
             message = f"Not graded: {exc.msg}"
         elif isinstance(exc, pytest.fail.Exception):
-            message = exc.msg
+            message = exc.msg or ""
         else:
             message = INTERNAL.format(name=type(exc).__name__)
             self.ctx.results.extra_data["grader_errors"] = (
@@ -167,7 +171,9 @@ class GradingPlugin:
         self.failures[item.nodeid] = message
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_fixture_setup(self, fixturedef, request):
+    def pytest_fixture_setup(
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    ) -> Generator[None, Any, None]:
         """Student calls made while building a fixture count for every test that uses it (a session
         fixture that trains once serves many tests): `course mutate` picks tests by these calls."""
         student = self.ctx.student
@@ -176,11 +182,11 @@ class GradingPlugin:
         self.fixture_calls.setdefault(fixturedef.argname, set()).update(student.called)
         student.called = outer | student.called
 
-    def pytest_runtest_logstart(self, nodeid: str, location: tuple) -> None:
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         self.started[nodeid] = time.monotonic()
         self.ctx.student.called = set()
 
-    def pytest_runtest_logfinish(self, nodeid: str, location: tuple) -> None:
+    def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         result = self.ctx.by_nodeid.get(nodeid)
         if result is None:
             return
@@ -191,7 +197,7 @@ class GradingPlugin:
         passed = message is None
         result.status = "passed" if passed else "failed"
         result.score = result.extra_data.get("extra_credit", result.max_score) if passed else 0.0
-        result.output = "Passed." if passed else message
+        result.output = "Passed." if message is None else message
         self.ctx.save()
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -201,7 +207,8 @@ class GradingPlugin:
         self.ctx.results.extra_data["output_bytes"] = student.output_printed
         if student.output_dropped:  # printing a lot costs no marks; say why the output looks cut
             note = (
-                f"Your code printed {fmt_bytes(student.output_printed)} in all. The grader kept the first and last "
+                f"Your code printed {fmt_bytes(student.output_printed)} in all. "
+                "The grader kept the first and last "
                 f"{fmt_bytes(student.cfg.limits.output // 2)} of each run and graded your work as usual; "
                 "remove debugging prints to see all of what matters."
             )
@@ -226,25 +233,25 @@ def student() -> StudentHandle:
 
 
 @pytest.fixture(scope="session")
-def reference():
+def reference() -> Any:
     return _fixture("reference")
 
 
 @pytest.fixture(scope="session")
-def assets():
+def assets() -> Any:
     return _fixture("assets")
 
 
 @pytest.fixture(scope="session")
 def hidden_data() -> Path:
-    return _fixture("hidden_data")
+    return cast(Path, _fixture("hidden_data"))
 
 
 @pytest.fixture(scope="session")
 def public_data() -> Path:
-    return _fixture("public_data")
+    return cast(Path, _fixture("public_data"))
 
 
 @pytest.fixture(scope="session")
 def seed() -> int:
-    return _fixture("seed")
+    return cast(int, _fixture("seed"))
