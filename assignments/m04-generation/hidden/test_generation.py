@@ -71,32 +71,34 @@ def test_loading_report(student, trusted_lm, assets):
 def test_batch_generate(student, reference, inputs):
     """batch_generate() continues prompts of different lengths in one batch, even when the tokenizer has no pad token."""
     prompts = inputs["batch_prompts"]
-    got = student.call(
-        "batch_generate",
-        student.model("smollm2", LM),
-        student.tokenizer("smollm2", pad_token=None),
-        prompts,
-        5,
-    )
-    want = reference.call(
-        "batch_generate",
-        reference.model("smollm2", LM),
-        reference.tokenizer("smollm2", pad_token=None),
-        prompts,
-        5,
-    )
-    assert isinstance(got, list) and len(got) == len(prompts), (
-        "batch_generate() must return one string per prompt"
-    )
-    for prompt, g, w in zip(prompts, got, want, strict=True):
-        assert isinstance(g, str), "each continuation must be a string"
-        assert not g.startswith(prompt), (
-            "return only the new text: cut the prompt's tokens off the generated ids"
+    for max_new_tokens in (5, 2):
+        got = student.call(
+            "batch_generate",
+            student.model("smollm2", LM),
+            student.tokenizer("smollm2", pad_token=None),
+            prompts,
+            max_new_tokens,
         )
-        assert g == w, (
-            f"the continuation of {prompt!r} is {g!r}, expected {w!r}: pad on the left and decode "
-            "only the new tokens without special tokens"
+        want = reference.call(
+            "batch_generate",
+            reference.model("smollm2", LM),
+            reference.tokenizer("smollm2", pad_token=None),
+            prompts,
+            max_new_tokens,
         )
+        assert isinstance(got, list) and len(got) == len(prompts), (
+            "batch_generate() must return one string per prompt"
+        )
+        for g, w in zip(got, want, strict=True):
+            assert isinstance(g, str), "each continuation must be a string"
+            assert not any(g.startswith(prompt) for prompt in prompts), (
+                "return only the new text: cut the prompt's tokens off the generated ids"
+            )
+            assert g == w, (
+                f"with max_new_tokens={max_new_tokens} a continuation is {g!r}, expected {w!r}: pad on "
+                "the left, generate exactly max_new_tokens new tokens and decode only them, without "
+                "special tokens"
+            )
 
 
 @points(1)
@@ -112,22 +114,31 @@ def test_chat_prompt(student, reference, inputs):
 
 @points(2)
 def test_chat_reply(student, reference, inputs):
-    """chat_reply() returns the assistant's greedy reply and nothing else."""
-    got = student.call(
-        "chat_reply", student.model("smollm2", LM), student.tokenizer("smollm2"), inputs["chat"], 8
-    )
-    want = reference.call(
-        "chat_reply", reference.model("smollm2", LM), reference.tokenizer("smollm2"), inputs["chat"], 8
-    )
-    assert isinstance(got, str), "chat_reply() must return a string"
-    assert "<|im" not in got, "the reply still holds special tokens: decode with skip_special_tokens=True"
-    assert inputs["chat"][-1]["content"] not in got, (
-        "the reply includes the prompt: decode only the new tokens"
-    )
-    assert got == want, f"the reply is {got!r}, expected {want!r}"
+    """chat_reply() returns the assistant's greedy reply and nothing else, max_new_tokens long at most."""
+    for max_new_tokens in (8, 3):
+        got = student.call(
+            "chat_reply",
+            student.model("smollm2", LM),
+            student.tokenizer("smollm2"),
+            inputs["chat"],
+            max_new_tokens,
+        )
+        want = reference.call(
+            "chat_reply",
+            reference.model("smollm2", LM),
+            reference.tokenizer("smollm2"),
+            inputs["chat"],
+            max_new_tokens,
+        )
+        assert isinstance(got, str), "chat_reply() must return a string"
+        assert "<|im" not in got, "the reply still holds special tokens: decode with skip_special_tokens=True"
+        assert inputs["chat"][-1]["content"] not in got, (
+            "the reply includes the prompt: decode only the new tokens"
+        )
+        assert got == want, f"with max_new_tokens={max_new_tokens} the reply is {got!r}, expected {want!r}"
 
 
-@points(2)
+@points(1)
 def test_sampling_follows_the_seed(student, inputs):
     """sample_continuations() samples: the same seed repeats the same texts, another seed gives others."""
     prompt = inputs["sample_prompt"]
@@ -160,6 +171,47 @@ def test_sampling_follows_the_seed(student, inputs):
     assert first != other, "a different seed gave the same samples: seed with the `seed` argument"
 
 
+def trusted_greedy_text(trusted_lm, prompt: str, max_new_tokens: int) -> str:
+    return trusted_lm[0].decode(trusted_greedy(trusted_lm, prompt, max_new_tokens), skip_special_tokens=True)
+
+
+# (n, max_new_tokens, temperature, top_k, top_p, seed): each leaves one token possible per step
+ONE_CHOICE = [
+    (2, 4, 1.0, 1, 1.0, 3, "top_k=1"),
+    (3, 3, 1.0, 0, 0.01, 4, "top_p=0.01 (and top_k=0)"),
+    (2, 4, 0.01, 0, 1.0, 5, "temperature=0.01 (and top_k=0)"),
+]
+
+
+@points(2)
+def test_sampling_honours_every_setting(student, trusted_lm, inputs):
+    """sample_continuations() passes n, max_new_tokens, temperature, top_k and top_p to generate():
+    a setting that leaves one choice per step gives n copies of the greedy continuation."""
+    prompt = inputs["sample_prompt"]
+    for n, max_new_tokens, temperature, top_k, top_p, seed, what in ONE_CHOICE:
+        out = student.call(
+            "sample_continuations",
+            student.model("smollm2", LM),
+            student.tokenizer("smollm2"),
+            prompt,
+            n,
+            max_new_tokens,
+            temperature,
+            top_k,
+            top_p,
+            seed,
+        )
+        if not isinstance(out, list) or not all(isinstance(t, str) for t in out):
+            raise StudentError("sample_continuations() must return a list of n strings")
+        assert len(out) == n, f"asked for n={n} samples, got {len(out)}: num_return_sequences=n"
+        greedy = trusted_greedy_text(trusted_lm, prompt, max_new_tokens)
+        assert all(text == greedy for text in out), (
+            f"with {what} only the most probable token can be drawn, so every sample should be the "
+            f"greedy continuation of {max_new_tokens} tokens: pass temperature, top_k, top_p and "
+            "max_new_tokens to generate()"
+        )
+
+
 @points(3)
 def test_greedy_decode_matches_generate(student, trusted_lm, inputs):
     """greedy_decode() picks the same tokens as generate(do_sample=False), token for token, and stops at end-of-sequence."""
@@ -184,7 +236,7 @@ def test_greedy_decode_matches_generate(student, trusted_lm, inputs):
         )
 
 
-@points(3)
+@points(2)
 def test_filter_probs_support_and_renormalisation(student, hidden_logits):
     """filter_probs() keeps exactly the tokens top-k / top-p sampling may draw, renormalised to sum to 1."""
     for logits in hidden_logits:
@@ -219,7 +271,7 @@ def test_filter_probs_on_model_logits(student, trusted_lm, inputs):
     assert same_plain(got, want, abs_=1e-5), "on the model's logits the probabilities are wrong"
 
 
-@points(3)
+@points(2)
 def test_sample_decode(student, trusted_lm, inputs):
     """sample_decode() is reproducible for a seed and draws every token from the top-k / top-p set."""
     tokenizer, model = trusted_lm
@@ -241,6 +293,11 @@ def test_sample_decode(student, trusted_lm, inputs):
 
     first, again, other = run(5), run(5), run(6)
     assert first, "sample_decode() returned no tokens"
+    for tokens in (first, other):
+        assert len(tokens) == 4 or (len(tokens) < 4 and tokens[-1] == tokenizer.eos_token_id), (
+            f"asked for max_new_tokens=4, sample_decode() returned {len(tokens)} tokens: "
+            "stop after max_new_tokens tokens or right after the end-of-sequence token"
+        )
     assert first == again, (
         "the same seed gave different tokens: draw with a torch.Generator seeded with `seed`"
     )
@@ -261,27 +318,34 @@ def test_sample_decode(student, trusted_lm, inputs):
     assert first != other, "a different seed gave the same tokens: seed the generator with `seed`"
 
 
-@points(1)
-def test_sample_decode_top1_is_greedy(student, trusted_lm, inputs):
-    """With top_k=1, sample_decode() has one choice per step and reproduces greedy decoding."""
+@points(2)
+def test_sample_decode_one_choice_is_greedy(student, trusted_lm, inputs):
+    """With one possible token per step (top_k=1, a tiny top_p, or a tiny temperature), sample_decode() reproduces greedy decoding."""
     prompt = inputs["greedy_prompts"][1]
-    got = token_list(
-        student.call(
-            "sample_decode",
-            student.model("smollm2", LM),
-            student.tokenizer("smollm2"),
-            prompt,
-            3,
-            1.0,
-            1,
-            1.0,
-            3,
-        ),
-        "sample_decode()",
-    )
-    assert got == trusted_greedy(trusted_lm, prompt, 3), (
-        "with top_k=1 the only allowed token is the greedy one"
-    )
+    want = trusted_greedy(trusted_lm, prompt, 3)
+    for temperature, top_k, top_p, seed, what in (
+        (1.0, 1, 1.0, 3, "top_k=1"),
+        (0.01, 0, 1.0, 8, "temperature=0.01"),
+        (1.0, 0, 0.01, 9, "top_p=0.01"),
+    ):
+        got = token_list(
+            student.call(
+                "sample_decode",
+                student.model("smollm2", LM),
+                student.tokenizer("smollm2"),
+                prompt,
+                3,
+                temperature,
+                top_k,
+                top_p,
+                seed,
+            ),
+            "sample_decode()",
+        )
+        assert got == want, (
+            f"with {what} the only token that may be drawn is the greedy one: pass temperature, top_k "
+            "and top_p on to filter_probs() and stop after max_new_tokens tokens"
+        )
 
 
 @points(2)
@@ -331,20 +395,21 @@ def test_truncate_prompt_keeps_the_end(student, trusted_lm, inputs):
 def test_sliding_perplexity(student, reference, inputs):
     """sliding_perplexity() scores each token once with overlapping windows, and equals perplexity() when one window holds it all."""
     text = inputs["long_text"]
-    args = (text, 48, 24)
-    got = student.call(
-        "sliding_perplexity", student.model("smollm2", LM), student.tokenizer("smollm2"), *args
-    )
-    want = reference.call(
-        "sliding_perplexity", reference.model("smollm2", LM), reference.tokenizer("smollm2"), *args
-    )
-    assert isinstance(got, int | float) and not isinstance(got, bool), (
-        "sliding_perplexity() must return a number"
-    )
-    assert same_plain(got, want, rel=1e-3), (
-        f"sliding_perplexity() gives {got:.3f}, expected {want:.3f}: "
-        "score each token once (label context tokens -100)"
-    )
+    for window, stride in ((48, 24), (32, 20)):
+        args = (text, window, stride)
+        got = student.call(
+            "sliding_perplexity", student.model("smollm2", LM), student.tokenizer("smollm2"), *args
+        )
+        want = reference.call(
+            "sliding_perplexity", reference.model("smollm2", LM), reference.tokenizer("smollm2"), *args
+        )
+        assert isinstance(got, int | float) and not isinstance(got, bool), (
+            "sliding_perplexity() must return a number"
+        )
+        assert same_plain(got, want, rel=1e-3), (
+            f"with window={window}, stride={stride} sliding_perplexity() gives {got:.3f}, expected "
+            f"{want:.3f}: windows start every `stride` tokens; score each token once (label context tokens -100)"
+        )
     whole = student.call(
         "sliding_perplexity", student.model("smollm2", LM), student.tokenizer("smollm2"), text, 4096, 2048
     )
