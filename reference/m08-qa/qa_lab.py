@@ -66,9 +66,9 @@ def prepare_train_features(
     )
     starts, ends = [], []
     for i, offsets in enumerate(enc["offset_mapping"]):
-        answer = examples["answers"][enc["overflow_to_sample_mapping"][i]]
-        first_char = answer["answer_start"][0]
-        last_char = first_char + len(answer["text"][0])
+        gold = examples["answers"][enc["overflow_to_sample_mapping"][i]]
+        first_char = gold["answer_start"][0]
+        last_char = first_char + len(gold["text"][0])
         sequence_ids = enc.sequence_ids(i)
         context_start = sequence_ids.index(1)
         context_end = len(sequence_ids) - 1 - sequence_ids[::-1].index(1)

@@ -1,5 +1,6 @@
 """Hidden inputs for module 8: a test split with people, places and companies the student never
-saw (written by make_split.py), and the student's model, trained once per grading."""
+saw (written by make_split.py), a QA model the grader builds for answer(), and the student's model,
+trained once per grading."""
 
 import json
 from pathlib import Path
@@ -16,9 +17,36 @@ def hidden_split() -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def trained_model(student, seed) -> Path:
-    """Runs the student's train_qa() once; a failure fails every test that needs the model."""
-    student.call(
+def given_model(student, reference, assets, seed) -> str:
+    """MiniLM with a QA head the grader initialises (seeded), saved with its tokenizer for answer().
+
+    answer() is graded on this model, not on the student's own: its untrained head puts high logits
+    anywhere, so every window and every span competes, and answer() earns its points even when
+    training fails. The head is scaled up so that no two spans tie within float noise. The student
+    and the reference each read their own copy.
+    """
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    torch.manual_seed(seed)
+    model = AutoModelForQuestionAnswering.from_pretrained(assets.path("minilm"))
+    with torch.no_grad():
+        model.qa_outputs.weight.mul_(50)
+    tokenizer = AutoTokenizer.from_pretrained(assets.path("minilm"))
+    for folder in (student.scratch_path("given-qa"), reference.scratch_path("given-qa")):
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        for path in folder.iterdir():  # safetensors writes 0600: the sandboxed worker runs as another uid
+            path.chmod(0o644)
+    return "given-qa"
+
+
+@pytest.fixture(scope="session")
+def trained(student, seed) -> dict:
+    """Runs the student's train_qa() once: {"report": what it returned, "path": the saved folder}.
+
+    A failure fails every test that needs the model."""
+    report = student.call(
         "train_qa",
         student.asset("qa-data"),
         student.asset("minilm"),
@@ -26,4 +54,9 @@ def trained_model(student, seed) -> Path:
         seed=seed,
         timeout=TRAIN_TIMEOUT,
     )
-    return student.scratch_path("qa-model")
+    return {"report": report, "path": student.scratch_path("qa-model")}
+
+
+@pytest.fixture(scope="session")
+def trained_model(trained) -> Path:
+    return trained["path"]

@@ -1,5 +1,7 @@
-"""Hidden graders for module 8. Preprocessing and span extraction are compared with the reference
-on hidden inputs; the student's saved model is scored on the hidden split in the trusted process."""
+"""Hidden graders for module 8. Preprocessing is compared with the reference on hidden inputs, for two
+window sizes; spans are checked for their properties (valid, faithfully reported, the best score the
+reference finds) under several length bounds; answer() runs on a model the grader builds; the
+student's saved model is scored on the hidden split in the trusted process."""
 
 import random
 import re
@@ -39,6 +41,10 @@ def test_train_features(student, reference, hidden_split):
         assert same_plain(got["example_index"], want["example_index"]), (
             "example_index must be overflow_to_sample_mapping"
         )
+        for key in ("attention_mask", "token_type_ids"):
+            assert same_plain(got[key], want[key]), (
+                f"{key} must be the tokenizer's, one row per window (max_length={max_length}, stride={stride})"
+            )
         for key in ("start_positions", "end_positions"):
             g, w = got[key], want[key]
             assert isinstance(g, list) and len(g) == len(w), f"{key} needs one entry per window"
@@ -51,45 +57,71 @@ def test_train_features(student, reference, hidden_split):
                 assert gi == wi, f"{key} of window {i} (max_length={max_length}) is {gi}, expected {wi}"
 
 
-def _hidden_logits(rng: random.Random, n_tokens: int, context_from: int, context_to: int) -> dict:
-    """Logits with traps: the top start sits in the question, and a reversed or over-long pair scores high."""
+def _hidden_logits(
+    rng: random.Random, n_tokens: int, context_from: int, context_to: int, longest: int
+) -> dict:
+    """Logits with traps: the top start sits in the question, a reversed pair scores high, and so does
+    a pair one token longer than `longest` allows."""
     start = [rng.gauss(0, 1) for _ in range(n_tokens)]
     end = [rng.gauss(0, 1) for _ in range(n_tokens)]
-    s = rng.randrange(context_from + 2, context_to - 3)
-    e = min(s + rng.randrange(0, 3), context_to - 1)
+    s = rng.randrange(context_from + 2, context_to - longest - 1)
+    e = min(s + rng.randrange(0, longest), context_to - 1)
     start[s] += 6
     end[e] += 6
     start[rng.randrange(1, context_from)] += 9  # a question token: never a valid start
     end[rng.randrange(context_from, s)] += 7  # an end before the start
-    if context_to - s > 16:
-        end[s + 16] += 6.5  # an answer longer than 15 tokens
+    end[s + longest] += 6.5  # an answer one token longer than allowed
     return {"start": [round(x, 4) for x in start], "end": [round(x, 4) for x in end]}
+
+
+def _check_span(got, logits: dict, offsets: list, context: str, longest: int, best: float) -> None:
+    """`got` is a valid span of at most `longest` tokens, reported faithfully, that scores `best`."""
+    assert isinstance(got, dict) and {"text", "start", "end", "score"} <= set(got), (
+        "best_span() must return a dict with text, start, end and score"
+    )
+    assert got["text"] == context[got["start"] : got["end"]], (
+        "text must be context[start:end], the characters from the start token's start to the end token's end"
+    )
+    pairs = [
+        (s, e)
+        for s, so in enumerate(offsets)
+        for e, eo in enumerate(offsets)
+        if so is not None and eo is not None and so[0] == got["start"] and eo[1] == got["end"]
+    ]
+    assert pairs, f"{got['text']!r} does not start and end on context tokens' offsets"
+    assert any(s <= e for s, e in pairs), f"{got['text']!r}: the start token is after the end token"
+    assert any(s <= e < s + longest for s, e in pairs), (
+        f"{got['text']!r} is longer than max_answer_tokens={longest} tokens"
+    )
+    assert any(
+        same_plain(got["score"], logits["start"][s] + logits["end"][e], rel=1e-6, abs_=1e-6) for s, e in pairs
+    ), "score must be start_logits[s] + end_logits[e] of the span's tokens"
+    assert same_plain(got["score"], best, rel=1e-6, abs_=1e-6), (
+        f"best_span() picked {got['text']!r} (score {got['score']:.4f}); a valid span of at most "
+        f"{longest} tokens scores {best:.4f} (skip tokens without offsets, keep start <= end)"
+    )
 
 
 @points(3)
 def test_best_span(student, reference, hidden_split, seed, assets):
-    """best_span() returns the highest-scoring valid span: inside the context, start before end, at most 15 tokens."""
+    """best_span() returns the highest-scoring valid span: inside the context, start before end, at most max_answer_tokens tokens."""
     tokenizer = AutoTokenizer.from_pretrained(assets.path("minilm"))
     rng = random.Random(seed)
-    for row in hidden_split[50:70]:
-        enc = tokenizer(row["question"], row["context"] + " " + row["context"], return_offsets_mapping=True)
+    for i, row in enumerate(hidden_split[50:70]):
+        context = row["context"] + " " + row["context"]
+        enc = tokenizer(row["question"], context, return_offsets_mapping=True)
         sequence_ids = enc.sequence_ids()
         offsets = [list(o) if sequence_ids[t] == 1 else None for t, o in enumerate(enc["offset_mapping"])]
-        context_from = sequence_ids.index(1)
-        logits = _hidden_logits(rng, len(offsets), context_from, len(offsets) - 1)
-        context = row["context"] + " " + row["context"]
-        got = student.call("best_span", logits["start"], logits["end"], offsets, context)
-        want = reference.call("best_span", logits["start"], logits["end"], offsets, context)
-        assert isinstance(got, dict) and {"text", "start", "end"} <= set(got), (
-            "best_span() must return a dict with text, start, end and score"
-        )
-        assert (got["start"], got["end"], got["text"]) == (want["start"], want["end"], want["text"]), (
-            f"best_span() picked {got['text']!r}; the best valid span is {want['text']!r} "
-            "(skip tokens without offsets, keep start <= end and at most 15 tokens)"
-        )
-        assert same_plain(got.get("score"), want["score"], rel=1e-6), (
-            "score must be start_logits[s] + end_logits[e]"
-        )
+        longest = (15, 1, 4, 9)[i % 4]  # the default, and bounds that bind
+        logits = _hidden_logits(rng, len(offsets), sequence_ids.index(1), len(offsets) - 1, longest)
+        args = (logits["start"], logits["end"], offsets, context)
+        kwargs = {} if longest == 15 else {"max_answer_tokens": longest}
+        got = student.call("best_span", *args, **kwargs)
+        want = reference.call("best_span", *args, **kwargs)
+        _check_span(got, logits, offsets, context, longest, want["score"])
+    no_context = [None] * 8  # a window with no context token has no valid span
+    got = student.call("best_span", [1.0] * 8, [1.0] * 8, no_context, "")
+    assert got is None, f"best_span() must return None when no token has offsets, not {got!r}"
 
 
 def _normalize(text: str) -> str:
@@ -108,7 +140,7 @@ def _f1(prediction: str, truth: str) -> float:
 
 
 def predict(model, tokenizer, question: str, context: str, span_fn) -> dict | None:
-    """What answer() must return: the best span over all windows of the context."""
+    """The best span over all windows of the context, as the grader scores a saved model."""
     enc = tokenizer(
         question,
         context,
@@ -151,7 +183,7 @@ def hidden_scores(folder: Path, rows: list[dict], minilm: Path, span_fn) -> tupl
     return em / len(rows), f1 / len(rows)
 
 
-@points(5)
+@points(4)
 def test_exact_match_on_hidden_split(trained_model, reference, hidden_split, assets):
     """Your saved model answers at least 85% of questions about people it never saw exactly right."""
     em, f1 = hidden_scores(
@@ -164,27 +196,47 @@ def test_exact_match_on_hidden_split(trained_model, reference, hidden_split, ass
     )
 
 
+@points(1)
+def test_train_report(trained, reference, assets):
+    """train_qa() reports how many windows it trained on, and saves the tokenizer beside the model."""
+    rows = reference.call("read_jsonl", str(assets.path("qa-data") / "train.jsonl"))
+    batch = _batch(rows)
+    windows = len(reference.call("prepare_train_features", reference.tokenizer("minilm"), batch)["input_ids"])
+    report = trained["report"]
+    assert isinstance(report, dict) and "train_windows" in report, (
+        'train_qa() must return {"train_windows": the number of training windows}'
+    )
+    assert report["train_windows"] == windows, (
+        f"train_qa() reports {report['train_windows']} training windows; windowing train.jsonl with "
+        f"MAX_LENGTH and STRIDE gives {windows}"
+    )
+    saved = {p.name for p in trained["path"].iterdir()} if trained["path"].is_dir() else set()
+    assert "tokenizer_config.json" in saved, (
+        "save the tokenizer with save_pretrained() into the model's folder too: answer() loads it from there"
+    )
+
+
 @points(2)
-def test_answer_helper(student, trained_model, reference, hidden_split, assets):
-    """answer() windows the context like training, runs your model and returns the best span over all windows."""
-    model = load_saved_model(trained_model, "AutoModelForQuestionAnswering", expected="minilm")
+def test_answer_helper(student, reference, given_model, hidden_split, assets):
+    """answer() windows the context like training, runs the model and returns the best span over all windows."""
     tokenizer = AutoTokenizer.from_pretrained(assets.path("minilm"))
     long_rows = [
-        r for r in hidden_split if len(tokenizer(r["question"], r["context"])["input_ids"]) > MAX_LENGTH
+        r for r in hidden_split[6:] if len(tokenizer(r["question"], r["context"])["input_ids"]) > MAX_LENGTH
     ]
     for row in hidden_split[:6] + long_rows[:6]:
-        got = student.call("answer", student.scratch("qa-model"), row["question"], row["context"])
-        want = predict(
-            model,
-            tokenizer,
-            row["question"],
-            row["context"],
-            lambda *args: reference.call("best_span", *args),
-        )
-        assert isinstance(got, dict) and {"text", "start", "end"} <= set(got), (
+        got = student.call("answer", student.scratch(given_model), row["question"], row["context"])
+        want = reference.call("answer", reference.scratch(given_model), row["question"], row["context"])
+        assert isinstance(got, dict) and {"text", "start", "end", "score"} <= set(got), (
             "answer() must return a dict with text, start, end and score"
         )
-        assert (got["text"], got["start"], got["end"]) == (want["text"], want["start"], want["end"]), (
-            f"answer({row['question']!r}, ...) gave {got['text']!r}; your model's best span over all windows "
-            f"is {want['text']!r} (window with MAX_LENGTH and STRIDE, keep the best score)"
+        assert got["text"] == row["context"][got["start"] : got["end"]], (
+            "answer()'s text must be context[start:end]"
+        )
+        assert (got["start"], got["end"]) == (want["start"], want["end"]), (
+            f"answer({row['question']!r}, ...) gave {got['text']!r}; the model's best span over all windows "
+            f"is {want['text']!r} (window with MAX_LENGTH and STRIDE, only the context truncated, the model "
+            "in eval mode, non-context offsets None, keep the best score)"
+        )
+        assert same_plain(got["score"], want["score"], rel=1e-4, abs_=1e-4), (
+            f"answer()'s score is {got['score']}; that span's start + end logit is {want['score']}"
         )
