@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 
 from autograder.batch import write_report
 from autograder.batch.cli import cluster_app
-from autograder.grade.results import extra_credit_possible, score_text
+from autograder.grade.results import results_table
 from autograder.grade.runner import Suite  # typer reads annotations at run time
 from autograder.gradebook.cli import gradebook_app
 from autograder.hub.cli import hub_app
@@ -78,26 +78,6 @@ def _layout() -> Layout:
 def _fail(message: str) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(2)
-
-
-def results_table(results: dict[str, Any], title: str) -> Table:
-    table = Table(title=title, show_lines=False)
-    table.add_column("#", justify="right")
-    table.add_column("test")
-    table.add_column("score", justify="right")
-    table.add_column("message", overflow="fold", max_width=70)
-    for t in results["tests"]:
-        colour = "green" if t["status"] == "passed" else "red"
-        message = "" if t["status"] == "passed" else t["output"].splitlines()[0] if t["output"] else ""
-        table.add_row(t["number"], t["name"], f"[{colour}]{score_text(t)}[/]", message)
-    total = sum(t["max_score"] for t in results["tests"])
-    extra = extra_credit_possible(results["tests"])
-    table.caption = (
-        f"total {results['score']:g}/{total:g}"
-        + (f" (extra credit included, {extra:g} possible)" if extra else "")
-        + f" in {results.get('execution_time', 0):.1f} s"
-    )
-    return table
 
 
 @app.command()

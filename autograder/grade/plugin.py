@@ -19,8 +19,8 @@ from typing import Any, cast
 import pytest
 
 from autograder.grade.jsonhint import list_tuple_mismatch
+from autograder.grade.record import RECORD_ENV, recording
 from autograder.grade.results import Results, TestResult
-from autograder.mutate.record import RECORD_ENV, recording
 from autograder.worker.client import StudentError, StudentHandle, fmt_bytes
 
 INTERNAL = (

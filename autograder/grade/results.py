@@ -8,7 +8,10 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 Visibility = Literal["hidden", "after_due_date", "after_published", "visible"]
 NOT_RUN = "This test did not run: grading stopped before it (a time limit or a crash)."
@@ -108,3 +111,26 @@ def failure_results(message: str, max_score: float, extra: dict[str, Any] | None
         output=message,
         extra_data=extra or {},
     )
+
+
+def results_table(results: dict[str, Any], title: str) -> Table:
+    """results.json as a console table: each test's score and the first line of what it said."""
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("test")
+    table.add_column("score", justify="right")
+    table.add_column("message", overflow="fold", max_width=70)
+    for t in results["tests"]:
+        colour = "green" if t["status"] == "passed" else "red"
+        message = "" if t["status"] == "passed" else t["output"].splitlines()[0] if t["output"] else ""
+        table.add_row(t["number"], t["name"], f"[{colour}]{score_text(t)}[/]", message)
+    total = sum(t["max_score"] for t in results["tests"])
+    extra = extra_credit_possible(results["tests"])
+    table.caption = (
+        f"total {results['score']:g}/{total:g}"
+        + (f" (extra credit included, {extra:g} possible)" if extra else "")
+        + f" in {results.get('execution_time', 0):.1f} s"
+    )
+    return table

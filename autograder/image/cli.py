@@ -200,7 +200,7 @@ def grade(
     results = grade_one(submission, out)
     if quiet:
         return
-    from autograder.cli import results_table
+    from autograder.grade.results import results_table
 
     console.print(results_table(results, f"{module} in {image} (--network none)"))
     sandbox = results.get("extra_data", {}).get("sandbox")

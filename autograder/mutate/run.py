@@ -16,9 +16,10 @@ from functools import partial
 from itertools import zip_longest
 from pathlib import Path
 
+from autograder.grade.record import RECORD_ENV
+from autograder.grade.submissions import grade_in_subprocess, reference_submission, write_submission
 from autograder.layout import Layout
 from autograder.mutate.operators import Mutant, functions, generate, outside_functions, solution_lines
-from autograder.mutate.record import RECORD_ENV
 from autograder.mutate.report import (
     FunctionResult,
     HiddenTest,
@@ -27,7 +28,6 @@ from autograder.mutate.report import (
     fingerprint,
     load_report,
 )
-from autograder.validate import grade_in_subprocess, reference_submission, write_submission
 from autograder.yamlconf import ConfigError
 
 

@@ -8,10 +8,6 @@ course.yaml asks, and the release holds nothing hidden.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from autograder.grade.jsonhint import MESSAGE as LIST_VS_TUPLE
 from autograder.grade.results import extra_credit_possible
+from autograder.grade.submissions import grade_in_subprocess, reference_submission, write_submission
 from autograder.layout import Layout
 from autograder.mutate.report import fingerprint, load_equivalents, load_report, stale_equivalents, tally
 from autograder.quiz.checks import quiz_checks
@@ -55,59 +52,6 @@ class Check:
 def load_mistakes(layout: Layout, module_id: str) -> list[Mistake]:
     path = layout.mistakes_file(module_id)
     return load_model(path, Mistakes, docs="docs/authoring.md").mistakes if path.exists() else []
-
-
-def grade_in_subprocess(
-    layout: Layout,
-    module_id: str,
-    submission: Path,
-    out: Path,
-    seed: int | None = None,
-    suite: str = "hidden",
-    only: list[str] | None = None,
-    env: dict[str, str] | None = None,
-) -> dict:
-    """Grade in a fresh process, as a TA's batch would: one grading cannot disturb the next."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "autograder.cli",
-        "grade",
-        module_id,
-        str(submission),
-        "--out",
-        str(out),
-        "--suite",
-        suite,
-        "--quiet",
-    ]
-    if seed is not None:
-        cmd += ["--seed", str(seed)]
-    for name in only or []:
-        cmd += ["--only", name]
-    subprocess.run(
-        cmd, cwd=layout.root, env={**_env(layout), **(env or {})}, check=False, stdout=subprocess.DEVNULL
-    )
-    return json.loads((out / "results.json").read_text())
-
-
-def _env(layout: Layout) -> dict[str, str]:
-    # Gradings run side by side: one OpenMP thread each keeps the trusted processes from thrashing.
-    return {**os.environ, "COURSE_ROOT": str(layout.root), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def write_submission(dest: Path, files: dict[str, bytes]) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        (dest / name).write_bytes(content)
-    return dest
-
-
-def reference_submission(layout: Layout, module_id: str, dest: Path) -> Path:
-    module = layout.course.module(module_id)
-    return write_submission(
-        dest, {f: (layout.reference_dir(module_id) / f).read_bytes() for f in module.files}
-    )
 
 
 def starter_submission(layout: Layout, module_id: str, dest: Path) -> Path:

@@ -1,0 +1,68 @@
+"""Submissions made from the reference, graded in a fresh `course grade` process each.
+
+`course validate`, `course mutate`, the demo and the benchmarks all prove graders this way: one
+grading cannot disturb the next, exactly as in a TA's batch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from autograder.layout import Layout
+
+
+def grade_in_subprocess(
+    layout: Layout,
+    module_id: str,
+    submission: Path,
+    out: Path,
+    seed: int | None = None,
+    suite: str = "hidden",
+    only: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> dict:
+    """Grade in a fresh process, as a TA's batch would: one grading cannot disturb the next."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "autograder.cli",
+        "grade",
+        module_id,
+        str(submission),
+        "--out",
+        str(out),
+        "--suite",
+        suite,
+        "--quiet",
+    ]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
+    for name in only or []:
+        cmd += ["--only", name]
+    subprocess.run(
+        cmd, cwd=layout.root, env={**_env(layout), **(env or {})}, check=False, stdout=subprocess.DEVNULL
+    )
+    return json.loads((out / "results.json").read_text())
+
+
+def _env(layout: Layout) -> dict[str, str]:
+    # Gradings run side by side: one OpenMP thread each keeps the trusted processes from thrashing.
+    return {**os.environ, "COURSE_ROOT": str(layout.root), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def write_submission(dest: Path, files: dict[str, bytes]) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (dest / name).write_bytes(content)
+    return dest
+
+
+def reference_submission(layout: Layout, module_id: str, dest: Path) -> Path:
+    module = layout.course.module(module_id)
+    return write_submission(
+        dest, {f: (layout.reference_dir(module_id) / f).read_bytes() for f in module.files}
+    )
