@@ -214,6 +214,9 @@ def test_lora_config(trained):
     assert same_plain(config.get("lora_dropout"), 0.05), (
         f"lora_dropout is {config.get('lora_dropout')}, expected 0.05"
     )
+    assert config.get("task_type") == "CAUSAL_LM", (
+        f"task_type is {config.get('task_type')!r}: the adapter is for causal language modelling (CAUSAL_LM)"
+    )
     assert len(tensors) == 2 * 2 * 30, (
         f"expected an A and a B matrix for q_proj and v_proj in 30 layers, found {len(tensors)}"
     )
@@ -265,10 +268,11 @@ def test_improves_on_hidden_tickets(trained, trusted_base, hidden_tickets):
 
 @points(2)
 def test_reported_evaluation(trained, trusted_base, assets):
-    """finetune_lora() reports before/after figures on valid.jsonl that match the saved adapter's, in eval mode."""
+    """finetune_lora() reports before/after figures on valid.jsonl that match the base model's and the saved adapter's, in eval mode."""
     report, config, tensors = trained_adapter(trained)
     tokenizer, base = trusted_base
-    after = quality(merged_copy(base, config, tensors), tokenizer, valid_examples(assets))
+    valid = valid_examples(assets)
+    after = quality(merged_copy(base, config, tensors), tokenizer, valid)
     check_reported(
         report,
         "after",
@@ -276,8 +280,13 @@ def test_reported_evaluation(trained, trusted_base, assets):
         "finetune_lora",
         "the saved adapter's figures: evaluate in eval mode, after training the LoRA dropout is still on",
     )
-    before = report.get("before")
-    assert isinstance(before, dict) and isinstance(before.get("accuracy"), int | float), "report 'before' too"
+    check_reported(
+        report,
+        "before",
+        quality(base, tokenizer, valid),
+        "finetune_lora",
+        "the base model's figures on valid.jsonl, measured before training",
+    )
 
 
 @points(2)
@@ -346,6 +355,15 @@ def test_memory_savings(student, hidden_tickets):
         )
     record_metric("lora_optimizer_state_bytes", want["lora"][2])
     record_metric("full_optimizer_state_bytes", want["full"][2])
+    untrained = student.call("training_memory", student.asset("smollm2"), batch, "lora", 0)
+    assert isinstance(untrained, dict) and (
+        untrained.get("trainable"),
+        untrained.get("gradient_bytes"),
+        untrained.get("optimizer_state_bytes"),
+    ) == (LORA_PARAMETERS, 0, 0), (
+        f"training_memory(..., 'lora', 0) reports {untrained}: after 0 steps there are no gradients and no "
+        "optimizer state yet (train for the given number of steps)"
+    )
     assert lora_peak and full_peak, "the peak memory of the training workers could not be measured"
     assert lora_peak <= 0.75 * full_peak, (
         f"LoRA training peaked at {lora_peak / 2**30:.2f} GiB, full fine-tuning at {full_peak / 2**30:.2f} GiB: "
