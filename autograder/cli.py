@@ -451,7 +451,8 @@ def demo(
     The first module is validated unless --all is given; `course validate` proves every module.
     """
     from autograder.grade.runner import grade as run_grade
-    from autograder.validate import load_mistakes, mistake_submission, reference_submission
+    from autograder.grade.submissions import reference_submission
+    from autograder.validate import load_mistakes, mistake_submission
 
     layout = _layout()
     module = layout.course.modules[0].id

@@ -23,7 +23,7 @@ def _scalar(value: Any) -> bool:
     )
 
 
-def recording(call: Callable[..., Any], seen: dict[str, dict[str, list]]) -> Callable[..., Any]:
+def recording(call: Callable[..., Any], seen: dict[str, dict[str, list[Any]]]) -> Callable[..., Any]:
     """`call` (StudentHandle.call), noting into seen[fn][position or keyword] the scalars passed."""
 
     def recorded(fn: str, *args: Any, **kwargs: Any) -> Any:

@@ -152,7 +152,9 @@ def grade(
         backend.protect(hidden_paths(layout, tests_dir, assets, visible, out_dir, job, submission))
         data = layout.data_dir(module_id)
         asset_env = {
-            key: value.replace("{path}", assets[a]) for a in visible for key, value in course.assets[a].env.items()
+            key: value.replace("{path}", assets[a])
+            for a in visible
+            for key, value in course.assets[a].env.items()
         }
         os.environ.update(asset_env)  # the reference runs in this process: it reads them as the worker does
         cfg = WorkerConfig(

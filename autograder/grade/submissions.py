@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from autograder.layout import Layout
 
@@ -24,7 +25,7 @@ def grade_in_subprocess(
     suite: str = "hidden",
     only: list[str] | None = None,
     env: dict[str, str] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Grade in a fresh process, as a TA's batch would: one grading cannot disturb the next."""
     cmd = [
         sys.executable,
@@ -46,7 +47,8 @@ def grade_in_subprocess(
     subprocess.run(
         cmd, cwd=layout.root, env={**_env(layout), **(env or {})}, check=False, stdout=subprocess.DEVNULL
     )
-    return json.loads((out / "results.json").read_text())
+    results: dict[str, Any] = json.loads((out / "results.json").read_text())
+    return results
 
 
 def _env(layout: Layout) -> dict[str, str]:
