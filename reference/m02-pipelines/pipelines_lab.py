@@ -39,9 +39,10 @@ def pipeline_sentiment(model_dir: str, texts: list[str]) -> list[dict]:
 def sentiment_by_hand(tokenizer, model, texts: list[str]) -> list[dict]:
     """Do what the pipeline does, step by step, and return the same list of {"label", "score"}.
 
-    Tokenize the batch (padding, truncation, PyTorch tensors), run the model without gradients,
-    turn each row of logits into probabilities with a softmax, take the most probable class, and
-    name it with `model.config.id2label`. The score is that class's probability.
+    Tokenize the batch (padding, truncation, PyTorch tensors), run the model in eval mode (it may
+    arrive in training mode) without gradients, turn each row of logits into probabilities with a
+    softmax, take the most probable class, and name it with `model.config.id2label`. The score is
+    that class's probability.
     """
     ### BEGIN SOLUTION tokenizer(..., padding=True, truncation=True, return_tensors="pt"); torch.no_grad(); softmax(logits, -1); argmax; id2label
     model.eval()
@@ -170,8 +171,9 @@ def freeze_body(model) -> dict:
 def batched_logits(tokenizer, model, texts: list[str], batch_size: int) -> list[list[float]]:
     """Return the model's logits for every text, computed `batch_size` texts at a time.
 
-    The model may arrive in training mode: put it in eval mode. No gradients. Each text's
-    logits must equal those of the text run alone (padding must not change them).
+    The model may arrive in training mode: put it in eval mode. No gradients. Pad and truncate
+    each batch. Each text's logits must equal those of the text run alone (padding must not change
+    them).
     """
     ### BEGIN SOLUTION model.eval(); loop over slices of batch_size; pad each batch; pass the attention_mask; torch.no_grad()
     model.eval()
@@ -198,6 +200,9 @@ def batched_logits(tokenizer, model, texts: list[str], batch_size: int) -> list[
 def embed(tokenizer, model, texts: list[str]) -> list[list[float]]:
     """Sentence embeddings of `texts`: the mean of last_hidden_state over real tokens (weighted by
     the attention mask, so padding does not count), L2-normalised to length 1.
+
+    Tokenize with padding and truncation; run the model in eval mode (it may arrive in training
+    mode) without gradients.
     """
     ### BEGIN SOLUTION mask = attention_mask.unsqueeze(-1); (hidden * mask).sum(1) / mask.sum(1); torch.nn.functional.normalize
     model.eval()

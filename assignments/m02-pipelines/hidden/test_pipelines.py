@@ -8,6 +8,11 @@ from autograder.api import points, same_plain
 TOL = 1e-4  # float32 logits of a padded batch differ from unpadded ones by ~1e-6
 
 
+def long_text(texts: list[str]) -> str:
+    """A text longer than MiniLM's 512 positions: without truncation the model cannot run it."""
+    return " ".join(texts[:4] * 20)
+
+
 def _labels_scores(rows, who: str) -> tuple[list, list]:
     assert isinstance(rows, list) and all(isinstance(r, dict) for r in rows), (
         f"{who} must return a list of {{'label': ..., 'score': ...}} dicts"
@@ -31,10 +36,11 @@ def test_pipeline_sentiment(student, reference, hidden_inputs):
 def test_by_hand_matches_pipeline(student, reference, hidden_inputs):
     """sentiment_by_hand() gives the pipeline's labels and scores: softmax probabilities named by id2label."""
     texts = hidden_inputs["sentiment_texts"]
+    # handed over in training mode, as a model fresh from training would be
     got = student.call(
         "sentiment_by_hand",
         student.tokenizer("sentiment"),
-        student.model("sentiment", "AutoModelForSequenceClassification"),
+        student.model("sentiment", "AutoModelForSequenceClassification", train=True),
         texts,
     )
     piped = student.call("pipeline_sentiment", student.asset("sentiment"), texts)
@@ -53,10 +59,31 @@ def test_by_hand_matches_pipeline(student, reference, hidden_inputs):
         "the labels differ from the pipeline's: take the argmax, name it with id2label"
     )
     assert same_plain(scores, [r["score"] for r in want], abs_=TOL), (
-        "the scores differ from the pipeline's: the score is the softmax probability of the predicted class"
+        "the scores differ from the pipeline's: the score is the softmax probability of the predicted "
+        "class, with the model in eval mode (it was handed over in training mode)"
     )
     assert [r.get("label") for r in piped] == labels, (
         "your pipeline_sentiment() and sentiment_by_hand() disagree"
+    )
+    # a review longer than MiniLM's 512 positions, in a batch with a short one
+    long_batch = [long_text(texts), texts[4]]
+    got = student.call(
+        "sentiment_by_hand",
+        student.tokenizer("sentiment"),
+        student.model("sentiment", "AutoModelForSequenceClassification"),
+        long_batch,
+    )
+    want = reference.call(
+        "sentiment_by_hand",
+        reference.tokenizer("sentiment"),
+        reference.model("sentiment", "AutoModelForSequenceClassification"),
+        long_batch,
+    )
+    labels, scores = _labels_scores(got, "sentiment_by_hand()")
+    assert labels == [r["label"] for r in want] and same_plain(
+        scores, [r["score"] for r in want], abs_=TOL
+    ), (
+        "a text longer than the model's 512 positions is classified wrongly: truncate the batch (truncation=True)"
     )
 
 
@@ -135,7 +162,7 @@ def test_freeze_body(student, reference, hidden_inputs):
 @points(3)
 def test_batched_logits(student, reference, hidden_inputs):
     """batched_logits() gives each text's own logits, in eval mode, whatever the batch size."""
-    texts = hidden_inputs["batch_texts"]
+    texts = [*hidden_inputs["batch_texts"], long_text(hidden_inputs["sentiment_texts"])]
     tokenizer = student.tokenizer("sentiment")
     training = student.model("sentiment", "AutoModelForSequenceClassification", train=True)
     twice = student.call("batched_logits", tokenizer, training, [texts[1], texts[1]], 1)
@@ -159,8 +186,8 @@ def test_batched_logits(student, reference, hidden_inputs):
             f"batched_logits() must return one row of logits per text ({len(texts)})"
         )
         assert same_plain(got, want, abs_=TOL), (
-            f"with batch_size={batch_size} some logits differ from the text run alone: pad each batch and "
-            "pass the attention_mask to the model, so that padding changes nothing"
+            f"with batch_size={batch_size} some logits differ from the text run alone: pad and truncate "
+            "each batch and pass the attention_mask to the model, so that padding changes nothing"
         )
 
 
@@ -175,15 +202,16 @@ def _check_embeddings(got, want, n: int) -> None:
             f"an embedding has length {norm:.3f}: L2-normalise each vector to length 1"
         )
     assert same_plain(got, want, abs_=TOL), (
-        "the embeddings differ: mean-pool last_hidden_state over real tokens only (weight by the attention mask)"
+        "the embeddings differ: mean-pool last_hidden_state over real tokens only (weight by the "
+        "attention mask), in eval mode, truncating texts longer than the model's 512 positions"
     )
 
 
 @points(3)
 def test_embed(student, reference, hidden_inputs):
     """embed() mean-pools MiniLM's token vectors over real tokens and normalises them."""
-    texts = hidden_inputs["embed_texts"]
-    got = student.call("embed", student.tokenizer("minilm"), student.model("minilm"), texts)
+    texts = [*hidden_inputs["embed_texts"], long_text(hidden_inputs["sentiment_texts"])]
+    got = student.call("embed", student.tokenizer("minilm"), student.model("minilm", train=True), texts)
     want = reference.call("embed", reference.tokenizer("minilm"), reference.model("minilm"), texts)
     _check_embeddings(got, want, len(texts))
 
@@ -192,40 +220,46 @@ def test_embed(student, reference, hidden_inputs):
 def test_semantic_search(student, reference, hidden_inputs, corpus):
     """semantic_search() ranks the corpus for unseen queries as cosine similarity does."""
     queries = hidden_inputs["queries"]
-    got = student.call(
-        "semantic_search", student.tokenizer("minilm"), student.model("minilm"), corpus, queries, 3
-    )
-    want = reference.call(
-        "semantic_search", reference.tokenizer("minilm"), reference.model("minilm"), corpus, queries, 3
-    )
-    assert isinstance(got, list) and len(got) == len(queries), (
-        "semantic_search() must return one list per query"
-    )
-    for query, ranks, expected in zip(queries, got, want, strict=True):
-        assert isinstance(ranks, list) and len(ranks) == 3, "each query must get exactly k corpus indices"
-        if sorted(ranks) == sorted(expected):
-            assert ranks == expected, (
-                f"for {query!r} the right texts come back in the wrong order: most similar first"
-            )
-        assert ranks == expected, (
-            f"for {query!r} the top 3 should be {expected} (corpus indices), not {ranks}"
+    for k in (3, 5):
+        got = student.call(
+            "semantic_search", student.tokenizer("minilm"), student.model("minilm"), corpus, queries, k
         )
+        want = reference.call(
+            "semantic_search", reference.tokenizer("minilm"), reference.model("minilm"), corpus, queries, k
+        )
+        assert isinstance(got, list) and len(got) == len(queries), (
+            "semantic_search() must return one list per query"
+        )
+        for query, ranks, expected in zip(queries, got, want, strict=True):
+            assert isinstance(ranks, list) and len(ranks) == k, (
+                f"with k={k} each query must get exactly k corpus indices"
+            )
+            if sorted(ranks) == sorted(expected):
+                assert ranks == expected, (
+                    f"for {query!r} the right texts come back in the wrong order: most similar first"
+                )
+            assert ranks == expected, (
+                f"for {query!r} the top {k} should be {expected} (corpus indices), not {ranks}"
+            )
 
 
 @points(2)
 def test_generate(student, reference, hidden_inputs):
     """generate() continues prompts greedily and returns only the new text."""
     prompts = hidden_inputs["prompts"]
-    got = student.call("generate", student.asset("smollm2"), prompts, 12, timeout=120)
-    want = reference.call("generate", reference.asset("smollm2"), prompts, 12)
-    assert isinstance(got, list) and len(got) == len(prompts), "generate() must return one string per prompt"
-    for prompt, text, expected in zip(prompts, got, want, strict=True):
-        assert isinstance(text, str), "each continuation must be a string"
-        if text.startswith(prompt) and not expected.startswith(prompt):
-            raise AssertionError(
-                "the output repeats the prompt: return only the new text (return_full_text=False)"
-            )
-        assert text == expected, (
-            f"the greedy continuation of {prompt!r} should be {expected!r}, not {text!r}: "
-            "decode greedily (do_sample=False) with max_new_tokens new tokens"
+    for max_new_tokens, asked in ((12, prompts), (4, prompts[:2])):
+        got = student.call("generate", student.asset("smollm2"), asked, max_new_tokens, timeout=120)
+        want = reference.call("generate", reference.asset("smollm2"), asked, max_new_tokens)
+        assert isinstance(got, list) and len(got) == len(asked), (
+            "generate() must return one string per prompt"
         )
+        for prompt, text, expected in zip(asked, got, want, strict=True):
+            assert isinstance(text, str), "each continuation must be a string"
+            if text.startswith(prompt) and not expected.startswith(prompt):
+                raise AssertionError(
+                    "the output repeats the prompt: return only the new text (return_full_text=False)"
+                )
+            assert text == expected, (
+                f"with max_new_tokens={max_new_tokens} the greedy continuation of {prompt!r} should be "
+                f"{expected!r}, not {text!r}: decode greedily (do_sample=False) with max_new_tokens new tokens"
+            )
