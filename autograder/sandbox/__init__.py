@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import os
-import random
 import resource
 import shutil
 import subprocess
@@ -31,7 +30,7 @@ import autograder
 from autograder.config import Limits
 from autograder.sandbox.access import close_off, coverable, mount_namespaces_work, mount_prefix, open_up
 from autograder.sandbox.cgroup import Cgroup
-from autograder.sandbox.kill import kill_group, kill_uid
+from autograder.sandbox.kill import UidLease, kill_group, kill_uid
 
 BACKENDS = ("auto", "bwrap", "uid", "none")
 
@@ -177,11 +176,6 @@ class NoBackend(Backend):
         self.details = {"network": "open", "files": "everything the grader's user can read"}
 
 
-def _job_uid() -> int:
-    """A uid no account uses, fresh per job: its process count, files and kill(-1) are the job's alone."""
-    return 1_000_000 + random.SystemRandom().randrange(1_000_000_000)
-
-
 class UidBackend(Backend):
     """The worker runs as a fresh unprivileged uid (root only). With mount namespaces it sees the
     grader's paths it needs and none of the secrets, and has no network; without, secrets are chmod 700."""
@@ -192,7 +186,8 @@ class UidBackend(Backend):
         super().__init__()
         if os.geteuid() != 0 or not shutil.which("setpriv"):
             raise SandboxUnavailable("the uid backend needs the grader to run as root (with setpriv)")
-        self.uid = _job_uid()
+        self.lease: UidLease | None = UidLease()  # a uid no account uses: its processes are the job's alone
+        self.uid = self.lease.uid
         self.namespaces = mount_namespaces_work()
         self.stage: Path | None = None  # where the mount namespace parks paths while it covers their parents
         self.secrets: list[Path] = []
@@ -240,6 +235,8 @@ class UidBackend(Backend):
         super().close()
         if self.uid is not None:
             kill_uid(self.uid)
+        if self.lease:
+            self.lease.release()
         if self.stage:
             shutil.rmtree(self.stage, ignore_errors=True)
 
@@ -254,7 +251,8 @@ class BwrapBackend(UidBackend):
         if not shutil.which("bwrap"):
             raise SandboxUnavailable("bubblewrap is not installed (apt-get install bubblewrap)")
         self.root = os.geteuid() == 0
-        self.uid = _job_uid() if self.root else None
+        self.lease = UidLease() if self.root else None
+        self.uid = self.lease.uid if self.lease else None
         self.namespaces = self.root and mount_namespaces_work()
         self.stage = None
         self.secrets = []

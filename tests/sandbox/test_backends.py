@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ import pytest
 import autograder.sandbox as sandbox
 from autograder.sandbox import BwrapBackend, NoBackend, SandboxUnavailable, UidBackend, choose_backend
 from autograder.sandbox.access import close_off, closed_ancestor, coverable, open_up, reachable
+from autograder.sandbox.kill import UidLease
 
 NOBODY = 2_000_000_123
 
@@ -142,3 +147,54 @@ def test_secrets_inside_other_secrets_are_covered_once(tmp_path):
     assert coverable([tmp_path, tmp_path / "a" / "b"], needed=[tmp_path / "c"]) == [
         (tmp_path / "a" / "b").resolve()
     ]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="job uids need root")
+def test_a_killed_graders_uid_is_swept_by_the_next_and_a_live_one_never():
+    """A job uid's lease outlives nothing: its grader killed (no close()), the next grader kills the
+    uid's processes; while its grader lives, no other grader touches them."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, subprocess, sys, time\n"
+            "from autograder.sandbox.kill import UidLease\n"
+            "lease = UidLease()\n"
+            "def as_uid(): os.setgid(lease.uid); os.setuid(lease.uid)\n"
+            "subprocess.Popen(['sleep', '300'], preexec_fn=as_uid, start_new_session=True)\n"
+            "print(lease.uid, flush=True)\n"
+            "time.sleep(300)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
+    assert holder.stdout is not None
+    uid = int(holder.stdout.readline())
+
+    def sleepers() -> list[int]:
+        return [int(p) for p in os.listdir("/proc") if p.isdigit() and _uid_of(p) == uid]
+
+    try:
+        UidLease().release()  # a grader while the holder lives
+        assert sleepers(), "a live grader's job was killed"
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        assert sleepers(), "nothing left to sweep: the test proves nothing"
+        UidLease().release()  # the next grader
+        deadline = time.monotonic() + 10
+        while sleepers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not sleepers(), "the killed grader's job survived the next grader"
+    finally:
+        holder.kill()
+
+
+def _uid_of(pid: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
