@@ -12,6 +12,7 @@ import difflib
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from autograder.release.markers import INLINE, find_regions
 
@@ -85,8 +86,27 @@ def solution_lines(source: str, filename: str = "<reference>") -> set[int]:
     return inside | {n for n, line in enumerate(lines, 1) if INLINE.match(line)}
 
 
-def _segment(source_lines: list[bytes], node: ast.AST) -> str:
-    return _slice(source_lines, (node.lineno, node.col_offset), (node.end_lineno, node.end_col_offset))
+# The nodes the rules read and edit: ast gives each a start and an end.
+Located = ast.expr | ast.stmt | ast.keyword
+
+
+def _start(node: Located) -> tuple[int, int]:
+    return node.lineno, node.col_offset
+
+
+def _end(node: Located) -> tuple[int, int]:
+    # ast.parse sets every node's end; only nodes built by hand lack one, and none are mutated
+    assert node.end_lineno is not None and node.end_col_offset is not None, "a node without an end"
+    return node.end_lineno, node.end_col_offset
+
+
+def lines_of(node: Located) -> range:
+    """The 1-based numbers of the lines `node` spans."""
+    return range(node.lineno, _end(node)[0] + 1)
+
+
+def _segment(source_lines: list[bytes], node: Located) -> str:
+    return _slice(source_lines, _start(node), _end(node))
 
 
 def _slice(lines: list[bytes], start: tuple[int, int], end: tuple[int, int]) -> str:
@@ -100,8 +120,8 @@ def _wrap(text: str, node: ast.AST) -> str:
     return text if isinstance(node, ATOMS) else f"({text})"
 
 
-def _replace(node: ast.AST, text: str) -> Edit:
-    return Edit((node.lineno, node.col_offset), (node.end_lineno, node.end_col_offset), text)
+def _replace(node: Located, text: str) -> Edit:
+    return Edit(_start(node), _end(node), text)
 
 
 def _int_value(node: ast.AST) -> int | None:
@@ -126,7 +146,7 @@ class _Context:
         source: str,
         func: ast.FunctionDef | ast.AsyncFunctionDef,
         allowed: set[int],
-        observed: dict[str, list],
+        observed: dict[str, list[Any]],
     ) -> None:
         self.lines = source.encode().splitlines(keepends=True)
         self.func = func
@@ -136,10 +156,10 @@ class _Context:
             id(n.value) for n in ast.walk(func) if isinstance(n, ast.Expr)
         }  # calls as statements
 
-    def inside(self, node: ast.AST) -> bool:
-        return all(n in self.allowed for n in range(node.lineno, node.end_lineno + 1))
+    def inside(self, node: Located) -> bool:
+        return all(n in self.allowed for n in lines_of(node))
 
-    def text(self, node: ast.AST) -> str:
+    def text(self, node: Located) -> str:
         return _segment(self.lines, node)
 
 
@@ -154,13 +174,10 @@ def _comparisons(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
         for name, table in (("flip_comparison", FLIP), ("loosen_comparison", LOOSEN)):
             if type(op) in table:  # only the operator's text changes
                 new = OP_TEXT[table[type(op)]]
-                gap = Edit(
-                    (left.end_lineno, left.end_col_offset), (right.lineno, right.col_offset), f" {new} "
-                )
-                yield name, [gap]
+                yield name, [Edit(_end(left), _start(right), f" {new} ")]
 
 
-def _shifted(node: ast.AST, ctx: _Context) -> Iterator[Edit]:
+def _shifted(node: ast.expr, ctx: _Context) -> Iterator[Edit]:
     value = _int_value(node)
     if value is not None:
         yield from (_replace(node, str(value + d)) for d in (1, -1))
@@ -229,14 +246,11 @@ def _swap_arguments(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
 
 def _drop_call(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
     """A call whose result is discarded, or an attribute set (`tokenizer.padding_side = "left"`)."""
-    discarded = isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
-    if discarded or isinstance(node, ast.Assign) and all(isinstance(t, ast.Attribute) for t in node.targets):
-        mode = (
-            discarded
-            and _call_name(node.value) in MODE_METHODS
-            and isinstance(node.value.func, ast.Attribute)
-        )
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        mode = _call_name(node.value) in MODE_METHODS and isinstance(node.value.func, ast.Attribute)
         yield "drop_mode" if mode else "drop_call", [_replace(node, "pass")]
+    elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Attribute) for t in node.targets):
+        yield "drop_call", [_replace(node, "pass")]
 
 
 def _drop_mode(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
@@ -253,16 +267,16 @@ def _drop_mode(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
     elif (
         isinstance(node, ast.With | ast.AsyncWith)
         and all(item.optional_vars is None for item in node.items)
-        and node.items[-1].context_expr.end_lineno < node.body[0].lineno
+        and _end(node.items[-1].context_expr)[0] < node.body[0].lineno
     ):
         header_end = node.items[-1].context_expr
         # `with a(), b():` -> `if True:` keeps the body's indentation and nothing else
-        yield "drop_mode", [Edit((node.lineno, node.col_offset), _header_colon(ctx, header_end), "if True:")]
+        yield "drop_mode", [Edit(_start(node), _header_colon(ctx, header_end), "if True:")]
 
 
-def _header_colon(ctx: _Context, last: ast.AST) -> tuple[int, int]:
+def _header_colon(ctx: _Context, last: ast.expr) -> tuple[int, int]:
     """The position just after the `:` that ends a compound statement's header."""
-    line, col = last.end_lineno, last.end_col_offset
+    line, col = _end(last)
     while True:
         found = ctx.lines[line - 1].find(b":", col)
         if found >= 0:
@@ -294,7 +308,7 @@ def _drop_keyword(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
 def _remove_argument(ctx: _Context, call: ast.Call, kw: ast.keyword) -> Edit:
     """Delete `name=value` with the comma after it (or, for the last argument, the one before)."""
     lines = ctx.lines
-    line, col = kw.end_lineno, kw.end_col_offset
+    line, col = _end(kw)
     while line <= len(lines):  # skip spaces and newlines to the next token
         rest = lines[line - 1][col:]
         stripped = rest.lstrip()
@@ -311,13 +325,9 @@ def _remove_argument(ctx: _Context, call: ast.Call, kw: ast.keyword) -> Edit:
         end_col += len(rest) - len(rest.lstrip(b" "))
         return Edit((kw.lineno, kw.col_offset), (end_line, end_col), "")
     # the last argument: remove from the end of the one before it, if any
-    before = [
-        a
-        for a in [*call.args, *call.keywords]
-        if (a.end_lineno, a.end_col_offset) <= (kw.lineno, kw.col_offset)
-    ]
-    start = max(((a.end_lineno, a.end_col_offset) for a in before), default=(kw.lineno, kw.col_offset))
-    return Edit(start, (kw.end_lineno, kw.end_col_offset), "")
+    arguments: list[Located] = [*call.args, *call.keywords]
+    before = [_end(a) for a in arguments if _end(a) <= _start(kw)]
+    return Edit(max(before, default=_start(kw)), _end(kw), "")
 
 
 def _drop_softmax(node: ast.AST, ctx: _Context) -> Iterator[Mutation]:
@@ -371,7 +381,7 @@ def functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
 
 def outside_functions(source: str, filename: str = "<reference>") -> list[int]:
     """Solution lines no top-level function holds (module constants, class bodies): not mutated."""
-    inside = {n for f in functions(ast.parse(source, filename)) for n in range(f.lineno, f.end_lineno + 1)}
+    inside = {n for f in functions(ast.parse(source, filename)) for n in lines_of(f)}
     return sorted(solution_lines(source, filename) - inside)
 
 
@@ -379,7 +389,7 @@ def generate(
     source: str,
     filename: str = "<reference>",
     only: set[str] | None = None,
-    observed: dict[str, dict[str, list]] | None = None,
+    observed: dict[str, dict[str, list[Any]]] | None = None,
 ) -> list[Mutant]:
     """Every distinct, valid mutant of the solution regions of `source`'s top-level functions.
     `observed`: function -> position or keyword -> argument values the hidden tests pass."""
@@ -394,7 +404,8 @@ def generate(
             continue
         ctx = _Context(source, func, allowed, (observed or {}).get(func.name, {}))
         for node in ast.walk(func):
-            if node is not func and not (hasattr(node, "lineno") and ctx.inside(node)):
+            # every rule edits an expression or a statement (the function itself: its parameters)
+            if node is not func and not (isinstance(node, ast.expr | ast.stmt) and ctx.inside(node)):
                 continue
             for rule in RULES:
                 for operator, edits in rule(node, ctx):

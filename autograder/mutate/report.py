@@ -10,7 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -57,12 +57,15 @@ class HiddenTest(Strict):
     passed: bool
 
 
+Status = Literal["killed", "survived", "skipped"]
+
+
 class MutantResult(Strict):
     id: str
     operator: str
     line: int
     diff: str
-    status: Literal["killed", "survived", "skipped"]
+    status: Status
     detail: str = ""  # the test that killed it, why it was skipped, or why nothing could kill it
     seconds: float = 0.0
 
@@ -79,7 +82,7 @@ class Report(Strict):
     grading_overhead: float  # seconds a grading takes beyond its tests' own (start-up, imports)
     complete: bool = True  # False while running, and after an interrupted run
     tests: dict[str, HiddenTest]
-    arguments: dict[str, dict[str, list]] = {}  # fn -> position or keyword -> values the tests passed
+    arguments: dict[str, dict[str, list[Any]]] = {}  # fn -> position or keyword -> values the tests passed
     functions: dict[str, FunctionResult]
     notes: list[str] = []
 

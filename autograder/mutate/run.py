@@ -15,23 +15,32 @@ from dataclasses import dataclass
 from functools import partial
 from itertools import zip_longest
 from pathlib import Path
+from typing import Any
 
 from autograder.grade.record import RECORD_ENV
 from autograder.grade.submissions import grade_in_subprocess, reference_submission, write_submission
 from autograder.layout import Layout
-from autograder.mutate.operators import Mutant, functions, generate, outside_functions, solution_lines
+from autograder.mutate.operators import (
+    Mutant,
+    functions,
+    generate,
+    lines_of,
+    outside_functions,
+    solution_lines,
+)
 from autograder.mutate.report import (
     FunctionResult,
     HiddenTest,
     MutantResult,
     Report,
+    Status,
     fingerprint,
     load_report,
 )
 from autograder.yamlconf import ConfigError
 
 
-def test_map(results: dict) -> dict[str, HiddenTest]:
+def test_map(results: dict[str, Any]) -> dict[str, HiddenTest]:
     """Test id -> the student functions it called on the reference (parametrized cases merged)."""
     tests: dict[str, HiddenTest] = {}
     for t in results["tests"]:
@@ -93,7 +102,7 @@ def _interleave(mutants: list[Mutant]) -> list[Mutant]:
     return [m for group in zip_longest(*by_op.values()) for m in group if m is not None]
 
 
-def _verdict(results: dict) -> tuple[str, str]:
+def _verdict(results: dict[str, Any]) -> tuple[Status, str]:
     """killed (a selected test failed), survived, or skipped when the grader itself failed."""
     extra = results.get("extra_data", {})
     if extra.get("grader_failed"):
@@ -115,6 +124,7 @@ def _grade_mutant(
     layout: Layout, module_id: str, files: dict[str, bytes], job: Job, work: Path
 ) -> MutantResult:
     started = time.monotonic()
+    status: Status
     folder = Path(tempfile.mkdtemp(prefix="mutant-", dir=work))
     try:
         sub = write_submission(folder / "sub", {**files, job.mutant.file: job.mutant.source.encode()})
@@ -129,7 +139,7 @@ def _grade_mutant(
     return _result(job.mutant, status, detail, time.monotonic() - started)
 
 
-def _result(m: Mutant, status: str, detail: str, seconds: float = 0.0) -> MutantResult:
+def _result(m: Mutant, status: Status, detail: str, seconds: float = 0.0) -> MutantResult:
     return MutantResult(
         id=m.id,
         operator=m.operator,
@@ -144,7 +154,7 @@ def _result(m: Mutant, status: str, detail: str, seconds: float = 0.0) -> Mutant
 @dataclass
 class ReferenceRun:
     tests: dict[str, HiddenTest]
-    arguments: dict[str, dict[str, list]]  # the scalar values tests passed, by function and parameter
+    arguments: dict[str, dict[str, list[Any]]]  # the scalar values tests passed, by function and parameter
     overhead: float  # seconds a grading takes beyond its tests
 
 
@@ -274,7 +284,7 @@ def _grade_all(
 ) -> None:
     """Grade the queue `jobs` at a time; skip what no longer fits in the budget."""
     pending: deque[Job] = deque(queue)
-    running: dict[Future, Job] = {}
+    running: dict[Future[MutantResult], Job] = {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         while pending or running:
             while pending and len(running) < max(1, jobs):
@@ -309,7 +319,7 @@ def _notes(
             for f in functions(ast.parse(source))
             if f.name not in mutated
             and (not only or f.name in only)
-            and solution_lines(source, file) & set(range(f.lineno, f.end_lineno + 1))
+            and solution_lines(source, file) & set(lines_of(f))
         ]
         if idle:
             notes.append(f"{file}: no operator applies to {', '.join(idle)}")
