@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -70,15 +71,15 @@ def mistake_submission(layout: Layout, module_id: str, mistake: Mistake, dest: P
     return write_submission(dest, files)
 
 
-def _grader_errors(results: dict) -> int:
+def _grader_errors(results: dict[str, Any]) -> int:
     return int(results.get("extra_data", {}).get("grader_errors", 0))
 
 
-def _failing(results: dict) -> set[str]:
+def _failing(results: dict[str, Any]) -> set[str]:
     return {t["extra_data"].get("id", t["name"]) for t in results["tests"] if t["status"] != "passed"}
 
 
-def _check_reference(module_id: str, seed: int, res: dict) -> Check:
+def _check_reference(module_id: str, seed: int, res: dict[str, Any]) -> Check:
     """Full marks: every test passes, extra credit included."""
     total = sum(t["max_score"] for t in res["tests"])
     extra = extra_credit_possible(res["tests"])
@@ -96,7 +97,7 @@ def _check_reference(module_id: str, seed: int, res: dict) -> Check:
     return Check(module_id, f"reference, seed {seed}", ok, detail, res.get("execution_time", 0.0))
 
 
-def _check_points(module_id: str, points: float, res: dict) -> Check:
+def _check_points(module_id: str, points: float, res: dict[str, Any]) -> Check:
     """The hidden tests' points (each collected test's `points` marker; extra credit apart) are the
     module's points in course.yaml: otherwise Gradescope's total and the course's disagree."""
     total = sum(t["max_score"] for t in res["tests"])
@@ -138,7 +139,7 @@ def check_mutants(layout: Layout, module_id: str) -> Check | None:
     return Check(module_id, name, not below, detail)
 
 
-def _check_starter(module_id: str, res: dict) -> Check:
+def _check_starter(module_id: str, res: dict[str, Any]) -> Check:
     errors = _grader_errors(res)
     ok = res["score"] == 0 and not errors and bool(res["tests"])
     return Check(
@@ -150,7 +151,7 @@ def _check_starter(module_id: str, res: dict) -> Check:
     )
 
 
-def _check_mistake(module_id: str, mistake: Mistake, res: dict) -> Check:
+def _check_mistake(module_id: str, mistake: Mistake, res: dict[str, Any]) -> Check:
     missed = sorted(set(mistake.fails) - _failing(res))
     unknown = sorted(set(mistake.fails) - {t["extra_data"].get("id") for t in res["tests"]})
     ok = not missed and not unknown and not _grader_errors(res)
@@ -166,8 +167,8 @@ def _check_mistake(module_id: str, mistake: Mistake, res: dict) -> Check:
 
 @dataclass
 class Task:
-    judge: Callable[[dict], Check | list[Check]]  # turns the grading's results into checks
-    grade: Callable[[], dict]  # runs the grading
+    judge: Callable[[dict[str, Any]], Check | list[Check]]  # turns the grading's results into checks
+    grade: Callable[[], dict[str, Any]]  # runs the grading (its results.json)
     long: bool = False  # a reference: it trains, so it starts first
 
 
@@ -203,7 +204,7 @@ def module_tasks(layout: Layout, module_id: str, work: Path, seeds: list[int] | 
     return tasks
 
 
-def _judge_reference(module_id: str, seed: int, points: float | None, res: dict) -> list[Check]:
+def _judge_reference(module_id: str, seed: int, points: float | None, res: dict[str, Any]) -> list[Check]:
     """The reference's marks; on the first seed also whether the points add up."""
     checks = [_check_reference(module_id, seed, res)]
     return checks + ([_check_points(module_id, points, res)] if points is not None else [])
