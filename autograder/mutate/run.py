@@ -63,8 +63,14 @@ def callers(sources: list[str]) -> dict[str, set[str]]:
         tree = ast.parse(source)
         names = {f.name for f in functions(tree)}
         for func in functions(tree):
+            local = _local_names(func)
             for node in ast.walk(func):
-                if isinstance(node, ast.Name) and node.id in names and node.id != func.name:
+                if (
+                    isinstance(node, ast.Name)
+                    and isinstance(node.ctx, ast.Load)
+                    and node.id in names - local
+                    and node.id != func.name
+                ):
                     direct[node.id].add(func.name)
     closure: dict[str, set[str]] = {}
     for name in list(direct):
@@ -76,6 +82,23 @@ def callers(sources: list[str]) -> dict[str, set[str]]:
                 todo.extend(direct.get(caller, ()))
         closure[name] = seen
     return closure
+
+
+def _local_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Names a function binds itself (parameters, assignments, imports, nested defs): a local
+    `answer = ...` is not a use of the top-level answer()."""
+    bound = {a.arg for a in ast.walk(func.args) if isinstance(a, ast.arg)}
+    declared_global: set[str] = set()
+    for node in ast.walk(func):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            bound.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node is not func:
+            bound.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Global):
+            declared_global.update(node.names)
+    return bound - declared_global
 
 
 def select_tests(

@@ -146,3 +146,15 @@ def test_two_runs_of_one_module_do_not_overwrite_each_other(mini, monkeypatch) -
     monkeypatch.setattr(run, "reference_run", lambda *a: run.ReferenceRun({}, {}, 1.0))
     run.mutate(mini, "mini")
     assert not lock.exists()
+
+
+def test_a_local_named_like_a_function_is_not_a_call_of_it() -> None:
+    """m08's reference once had a local `answer`: it made every test of its function a test of answer()."""
+    source = (
+        "def answer():\n    return 1\n\n"
+        "def score(rows):\n    answer = rows[0]\n    return answer\n\n"
+        "def uses(rows):\n    return [answer() for _ in rows]\n\n"
+        "def passes_it(rows):\n    return map(lambda r: answer(), rows)\n\n"
+        "def shadows(answer):\n    return answer\n"
+    )
+    assert callers([source])["answer"] == {"uses", "passes_it"}
