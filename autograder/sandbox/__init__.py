@@ -16,6 +16,7 @@ Memory and process caps use a cgroup when the grader may create one, else RLIMIT
 from __future__ import annotations
 
 import functools
+import io
 import os
 import resource
 import shutil
@@ -24,7 +25,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
 
 import autograder
 from autograder.config import Limits
@@ -61,12 +62,26 @@ def runtime_paths() -> list[Path]:
     return sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), package})
 
 
+class Process(Protocol):
+    """What Running needs of the worker's process: a Popen, or a zygote's child (worker/zygote.py)."""
+
+    returncode: int | None
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def stdout(self) -> IO[bytes] | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
 class Running:
     """One started worker and everything it may have started since."""
 
-    def __init__(
-        self, proc: subprocess.Popen, cgroup: Cgroup | None, uid: int | None, limits: Limits
-    ) -> None:
+    def __init__(self, proc: Process, cgroup: Cgroup | None, uid: int | None, limits: Limits) -> None:
         self.proc, self.cgroup, self.uid, self.limits = proc, cgroup, uid, limits
         self.peak_rss = 0
         self.limit_hit: str | None = None  # "memory" or "processes" when the kernel says so
@@ -78,6 +93,13 @@ class Running:
 
     def poll(self) -> int | None:
         return self.proc.poll()
+
+    @property
+    def output(self) -> io.BufferedIOBase:
+        """The worker's stdout and stderr: the pipe every backend (and a zygote, for a fork) opens."""
+        stream = self.proc.stdout
+        assert isinstance(stream, io.BufferedIOBase), "a worker started without its output pipe"
+        return stream
 
     def stop(self) -> None:
         """SIGKILL the whole job (cgroup, process group, every process of its uid), then reap it."""
@@ -201,15 +223,17 @@ class UidBackend(Backend):
         self.secrets = list(secrets)  # covered (or closed off) at each spawn, around what it needs
 
     def _grant(self, spec: LaunchSpec) -> list[str]:
+        uid = self.uid
+        assert uid is not None, "only a backend with a job uid grants it paths"  # uid, or bwrap as root
         for folder in spec.writable:
-            os.chown(folder, self.uid, self.uid)
+            os.chown(folder, uid, uid)
         needed = [*runtime_paths(), *spec.readonly, *spec.writable]
         hide = coverable(self.secrets, needed)
         if self.namespaces:
             self.stage = self.stage or Path(tempfile.mkdtemp(prefix="course-sandbox-"))
-            return mount_prefix(needed, self.uid, self.stage, hide=hide, net=self.name == "uid")
+            return mount_prefix(needed, uid, self.stage, hide=hide, net=self.name == "uid")
         close_off(hide)
-        if stuck := open_up(needed, self.uid):
+        if stuck := open_up(needed, uid):
             raise SandboxUnavailable(
                 f"an unprivileged uid cannot read {', '.join(map(str, stuck))}; "
                 "install Python and the venv world-readable (or use --sandbox bwrap)"

@@ -15,6 +15,7 @@ import shlex
 import stat
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -59,7 +60,7 @@ def coverable(secrets: list[Path], needed: list[Path]) -> list[Path]:
 
 
 def mount_prefix(
-    paths: list[Path], uid: int, stage: Path, hide: list[Path] = (), net: bool = False
+    paths: list[Path], uid: int, stage: Path, hide: Sequence[Path] = (), net: bool = False
 ) -> list[str]:
     """argv to prepend (run as root): a private mount namespace where `uid` reaches every path in
     `paths` and none of `hide`. With `net`, a new network namespace too (no interfaces up)."""

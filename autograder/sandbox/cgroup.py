@@ -95,9 +95,13 @@ class Cgroup:
             return None
         return None
 
+    def folders(self) -> list[Path]:
+        """Its folder in each hierarchy: memory's and pids' under v1, one under v2."""
+        return [folder for folder in {self.memory, self.pids} if folder is not None]
+
     def enter(self) -> None:
         """Move the calling process in. Runs in the child between fork and exec."""
-        for folder in {self.memory, self.pids} - {None}:
+        for folder in self.folders():
             with open(folder / "cgroup.procs", "w") as fh:
                 fh.write(str(os.getpid()))
 
@@ -133,11 +137,7 @@ class Cgroup:
         if self.v2 and (self.memory / "cgroup.kill").exists():
             (self.memory / "cgroup.kill").write_text("1")
         for _ in range(100):
-            pids = {
-                int(p)
-                for folder in {self.memory, self.pids} - {None}
-                for p in self._read(folder, "cgroup.procs").split()
-            }
+            pids = {int(p) for folder in self.folders() for p in self._read(folder, "cgroup.procs").split()}
             if not pids:
                 break
             for pid in pids:
@@ -148,7 +148,7 @@ class Cgroup:
             time.sleep(0.01)
 
     def remove(self) -> None:
-        for folder in {self.memory, self.pids} - {None}:
+        for folder in self.folders():
             for _ in range(50):
                 try:
                     folder.rmdir()
