@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import select
@@ -70,7 +71,7 @@ class OutputLog:
     """Drains the worker's stdout so it never blocks. Keeps the first and the last `limit // 2` bytes
     and counts the rest: printing a lot costs no marks, only the middle of what was printed."""
 
-    def __init__(self, stream, limit: int) -> None:
+    def __init__(self, stream: io.BufferedIOBase, limit: int) -> None:
         self.half = max(limit // 2, 1)
         self.head = bytearray()
         self.tail = bytearray()
@@ -78,7 +79,7 @@ class OutputLog:
         self.thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
         self.thread.start()
 
-    def _drain(self, stream) -> None:
+    def _drain(self, stream: io.BufferedIOBase) -> None:
         for chunk in iter(lambda: stream.read1(65536), b""):
             self.total += len(chunk)
             room = self.half - len(self.head)
@@ -196,7 +197,7 @@ class WorkerProcess:
         finally:
             os.close(req_r)
             os.close(rep_w)
-        self.output = OutputLog(self.job.proc.stdout, cfg.limits.output)
+        self.output = OutputLog(self.job.output, cfg.limits.output)
         self._next_id = 0
         self._buffer = b""
 
@@ -232,7 +233,8 @@ class WorkerProcess:
 
     def _read_line(self, deadline: float, timeout: float, what: str) -> bytes:
         """The next reply line, read in linear time; refused as soon as it outgrows MAX_MESSAGE."""
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while True:
             end = self._buffer.find(b"\n")
             if end >= 0:
@@ -328,7 +330,7 @@ class WorkerProcess:
                 pass
         self.output.thread.join(timeout=2)
         if not self.output.thread.is_alive():
-            self.job.proc.stdout.close()
+            self.job.output.close()
 
 
 class Measured(NamedTuple):
@@ -458,8 +460,10 @@ class StudentHandle:
                 f"The {self.cfg.limits.wall:.0f} s time limit for grading this submission "
                 "was used up before this test."
             )
+        worker = self._worker
+        assert worker is not None, "call() starts a worker before it asks anything"
         try:
-            return self._worker.request(message, min(timeout, left), what)
+            return worker.request(message, min(timeout, left), what)
         except StudentTimeout:
             note = self._output_note()
             self._retire()

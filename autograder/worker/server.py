@@ -15,6 +15,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from autograder.worker.protocol import MAX_MESSAGE, REF, decode, encode, is_ref, to_plain
@@ -28,7 +29,7 @@ class Worker:
         self.scratch = Path(config["scratch"])
         self.data = Path(config["data"]) if config.get("data") else None
         self.seed: int = config["seed"]
-        self.module = None
+        self.module: ModuleType | None = None
         self.import_error: str | None = None
         self._tokenizers: dict[str, Any] = {}
         self.import_seconds = 0.0

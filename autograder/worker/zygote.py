@@ -23,6 +23,7 @@ import contextlib
 import ctypes
 import dataclasses
 import importlib
+import io
 import json
 import os
 import select
@@ -35,6 +36,7 @@ from typing import Any
 
 import psutil
 
+from autograder.config import Limits
 from autograder.sandbox import Backend, LaunchSpec, Running, package_root
 from autograder.sandbox.cgroup import Cgroup
 from autograder.sandbox.kill import kill_group
@@ -135,7 +137,7 @@ def preload(files_dir: Path, assets: dict[str, str]) -> list[str]:
 class _Forked:
     """The Popen-like view WorkerProcess needs of a worker that is the zygote's child, not ours."""
 
-    def __init__(self, zygote: Zygote, pid: int, inner_pid: int, stdout: Any) -> None:
+    def __init__(self, zygote: Zygote, pid: int, inner_pid: int, stdout: io.BufferedReader) -> None:
         self.zygote, self.pid, self.inner_pid, self.stdout = zygote, pid, inner_pid, stdout
         self.returncode: int | None = None
         self.rss = 0
@@ -149,32 +151,38 @@ class _Forked:
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
-        while self.poll() is None:
+        while (code := self.poll()) is None:
             if time.monotonic() > deadline:
                 raise subprocess.TimeoutExpired("worker", timeout or 0)
             time.sleep(0.01)
-        return self.returncode  # type: ignore[return-value]
+        return code
 
 
 class ForkedRunning(Running):
     """A forked worker in a cgroup of its own: stopping it kills that cgroup, never the zygote."""
 
+    proc: _Forked
+    cgroup: Cgroup  # always: Zygote.fork gives up without one
+
+    def __init__(self, child: _Forked, cgroup: Cgroup, limits: Limits) -> None:
+        super().__init__(child, cgroup, None, limits)
+
     def stop(self) -> None:
         if self.stopped:
             return
         self.stopped = True
-        self.cgroup.kill()  # type: ignore[union-attr]  # its daemons and forks too: they cannot leave it
+        self.cgroup.kill()  # its daemons and forks too: they cannot leave it
         kill_group(self.proc.pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=2)
         if self.proc.returncode is None:
             self.proc.returncode = -9
-        self.peak_rss = max(self.proc.rss, self.cgroup.peak_memory())  # type: ignore[union-attr]
-        if self.cgroup.memory_exceeded():  # type: ignore[union-attr]
+        self.peak_rss = max(self.proc.rss, self.cgroup.peak_memory())
+        if self.cgroup.memory_exceeded():
             self.limit_hit = "memory"
-        elif self.cgroup.processes_exceeded():  # type: ignore[union-attr]
+        elif self.cgroup.processes_exceeded():
             self.limit_hit = "processes"
-        self.cgroup.remove()  # type: ignore[union-attr]
+        self.cgroup.remove()
 
 
 def _key(spec: LaunchSpec) -> str:
@@ -207,7 +215,7 @@ class Zygote:
             theirs.close()
         from autograder.worker.client import OutputLog  # (client imports this module)
 
-        self.output = OutputLog(self.job.proc.stdout, 4096)  # drained, so the zygote never blocks on it
+        self.output = OutputLog(self.job.output, 4096)  # drained, so the zygote never blocks on it
         if self.job.cgroup is None or self._read(READY_TIMEOUT).get("ready") is not True:
             self.stop()
             raise OSError("no zygote: " + (self.output.text(300) or "no cgroups here"))
@@ -266,8 +274,8 @@ class Zygote:
                 self._apply(reply)
             inner = int(reply["pid"])
             pid = self._host_pid(inner)
-            for folder in {cgroup.memory, cgroup.pids} - {None}:
-                (folder / "cgroup.procs").write_text(str(pid))  # type: ignore[operator]
+            for folder in cgroup.folders():
+                (folder / "cgroup.procs").write_text(str(pid))
             os.write(go_w, b"g")
         except BaseException:
             cgroup.remove()
@@ -278,7 +286,7 @@ class Zygote:
             os.close(go_w)  # unsent, the child reads nothing and exits
         child = _Forked(self, pid, inner, os.fdopen(out_r, "rb"))
         self.children[inner] = child
-        return ForkedRunning(child, cgroup, None, spec.limits)  # type: ignore[arg-type]
+        return ForkedRunning(child, cgroup, spec.limits)
 
     def _host_pid(self, inner: int) -> int:
         """The forked child's pid as this process sees it (the zygote may be in a pid namespace)."""
@@ -289,7 +297,7 @@ class Zygote:
                 continue
             nspid = next((line.split()[1:] for line in status.splitlines() if line.startswith("NSpid:")), [])
             if nspid and int(nspid[-1]) == inner:
-                return proc.pid
+                return int(proc.pid)  # (psutil is untyped)
         raise OSError(f"the zygote's child {inner} is not among its processes")
 
     def stop(self) -> None:
