@@ -56,6 +56,10 @@ MAX_LOG_BYTES = 1024**2  # of each log file a grading leaves beside results.json
 # 10 ms) would take CPU from the gradings and tell nothing.
 WORKER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
 LINK = "link"  # a submission entry that is a symbolic link: intake refuses it, the worker must too
+NOT_GRADED = (  # what the student reads when no grading happened (a re-run or regrade retries)
+    "The autograder could not grade this submission. This is not your fault: your instructor has been told."
+)
+FILE = "file"  # one uploaded file (the portal's .py, .ipynb or .zip), taken in under its own name
 
 
 # -- what travels with a task ----------------------------------------------------------------------
@@ -94,8 +98,15 @@ def _too_big(sub: Submission, size: int) -> str:
     )
 
 
-def unpack(kind: str, data: bytes, student: str, folder: Path) -> Path:
-    """Rebuild the submission under `folder` as the coordinator saw it (the grading takes it in)."""
+def unpack(kind: str, data: bytes, student: str, folder: Path, name: str = "") -> Path:
+    """Rebuild the submission under `folder` as the coordinator saw it (the grading takes it in);
+    `name` is a FILE's own name."""
+    if kind == FILE:
+        if Path(name).name != name or name in ("", ".", ".."):  # the coordinator named it; still checked
+            raise ValueError(f"uploaded file name {name!r} is not a plain file name")
+        target = folder / name
+        target.write_bytes(data)
+        return target
     if kind == LINK:
         target = folder / student
         target.symlink_to(folder / f"{student}.missing")
@@ -142,7 +153,7 @@ def grade_task(task: dict[str, Any]) -> dict[str, Any]:
     try:
         subs, out = tmp / "subs", tmp / "out"
         subs.mkdir()
-        submission = unpack(task["kind"], task["data"], task["student"], subs)
+        submission = unpack(task["kind"], task["data"], task["student"], subs, task.get("name", ""))
         hide = [subs, out, *_dask_scratch()]
         reap_orphans(True)
         before = {p.pid for p in psutil.Process().children()}
@@ -267,6 +278,79 @@ def able(workers: dict[str, dict[str, Any]], resources: dict[str, float]) -> lis
     ]
 
 
+# -- sending gradings (batch and portal coordinators) ----------------------------------------------
+def window(client: Any) -> int:
+    """Tasks in flight: enough for the scheduler to balance, few enough to hold little data."""
+    return 2 * int(sum(client.nthreads().values())) + 4
+
+
+def check_workers(
+    client: Any,
+    address: str,
+    module_id: str,
+    suite: Suite,
+    version: str,
+    resources: dict[str, float],
+    worker_wait: float,
+) -> list[str]:
+    """Fail fast, before anything is sent: no worker, none with the resources the module needs,
+    or a worker whose course differs from ours. Returns the GPU workers (for `gpu: preferred`)."""
+    try:
+        client.wait_for_workers(1, timeout=worker_wait)
+    except TimeoutError:
+        raise BatchError(
+            f"no Dask worker is connected to {address}; add one with "
+            f"`course cluster worker --scheduler {address}`"
+        ) from None
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    if not able(workers, resources):
+        offered = "; ".join(
+            f"{info.get('name', addr)}: {describe(info.get('resources') or {}) or 'none declared'}"
+            for addr, info in workers.items()
+        )
+        raise BatchError(
+            f"{module_id} needs {describe(resources)} per grading (course.yaml resources), "
+            f"and no worker of {address} has that (workers offer {offered}); start workers "
+            "with `course cluster worker`, which declares the machine's memory, cores and GPUs"
+        )
+    versions = client.run(worker_version, module_id, suite, on_error="return")
+    wrong = {addr: v for addr, v in versions.items() if v != version}
+    if wrong:
+        addr, v = next(iter(wrong.items()))
+        raise BatchError(
+            f"{len(wrong)} worker(s) grade {module_id} with another course than this one "
+            f"(grader version {version}); {addr} has {v}: update their checkouts"
+        )
+    return [a for a, info in workers.items() if (info.get("resources") or {}).get("gpu", 0) >= 1]
+
+
+def send(client: Any, task: dict[str, Any], resources: dict[str, float], prefer: list[str]) -> Any:
+    """One `grade_task` as a Dask future, run only where `resources` fit, on `prefer` (the GPU
+    workers of a `gpu: preferred` module) when one of them is free."""
+    return client.submit(
+        grade_task,
+        task,
+        key=f"grade-{task['module']}-{task['student']}-{uuid.uuid4().hex[:8]}",
+        resources=resources or None,
+        workers=prefer or None,
+        allow_other_workers=bool(prefer),
+        pure=False,
+    )
+
+
+def reply_of(future: Any) -> dict[str, Any]:
+    """A finished task's reply (`grade_task`'s); BatchError saying why when no grading happened."""
+    from distributed.scheduler import KilledWorker
+
+    try:
+        reply: dict[str, Any] = future.result()
+    except KilledWorker as exc:
+        raise BatchError(f"the Dask workers running it died too often ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - the worker could not grade (e.g. another checkout)
+        raise BatchError(f"the cluster task failed: {type(exc).__name__}: {exc}") from None
+    return reply
+
+
 # -- the coordinator -------------------------------------------------------------------------------
 class ClusterGrader(BatchGrader):
     """BatchGrader whose gradings run as Dask tasks; planning, recording and reporting are shared."""
@@ -286,12 +370,12 @@ class ClusterGrader(BatchGrader):
 
         with connect(self.cluster, self.layout) as client:
             gpu_workers = self._check(client)
-            window = self._window(client)
+            room = window(client)
             pending, done = deque(todo), as_completed()
             inflight: dict[Any, Queued] = {}  # a distributed Future -> its job
             last_able = checked = time.monotonic()
             while pending or inflight:
-                while pending and len(inflight) < window:
+                while pending and len(inflight) < room:
                     job = pending.popleft()
                     try:
                         future = self._submit(client, job, gpu_workers)
@@ -310,7 +394,7 @@ class ClusterGrader(BatchGrader):
                     advance()
                 refresh()
                 if inflight and time.monotonic() - checked > 5:  # workers come and go
-                    checked, window = time.monotonic(), self._window(client)
+                    checked, room = time.monotonic(), window(client)
                     if able(client.scheduler_info(n_workers=-1)["workers"], self.resources):
                         last_able = checked
                     elif checked - last_able > self.STALL:
@@ -319,41 +403,10 @@ class ClusterGrader(BatchGrader):
                             f"for {self.STALL:.0f} s; what is graded is kept, a re-run grades the rest"
                         )
 
-    @staticmethod
-    def _window(client: Any) -> int:
-        """Tasks in flight: enough for the scheduler to balance, few enough to hold little data."""
-        return 2 * int(sum(client.nthreads().values())) + 4
-
     def _check(self, client: Any) -> list[str]:
-        """Fail fast, before anything is sent: no worker, none with the resources the module needs,
-        or a worker whose course differs from ours. Returns the GPU workers (for `gpu: preferred`)."""
-        try:
-            client.wait_for_workers(1, timeout=self.WORKER_WAIT)
-        except TimeoutError:
-            raise BatchError(
-                f"no Dask worker is connected to {self.cluster}; add one with "
-                f"`course cluster worker --scheduler {self.cluster}`"
-            ) from None
-        workers = client.scheduler_info(n_workers=-1)["workers"]
-        if not able(workers, self.resources):
-            offered = "; ".join(
-                f"{info.get('name', addr)}: {describe(info.get('resources') or {}) or 'none declared'}"
-                for addr, info in workers.items()
-            )
-            raise BatchError(
-                f"{self.module_id} needs {describe(self.resources)} per grading (course.yaml resources), "
-                f"and no worker of {self.cluster} has that (workers offer {offered}); start workers "
-                "with `course cluster worker`, which declares the machine's memory, cores and GPUs"
-            )
-        versions = client.run(worker_version, self.module_id, self.suite, on_error="return")
-        wrong = {addr: v for addr, v in versions.items() if v != self.version}
-        if wrong:
-            addr, v = next(iter(wrong.items()))
-            raise BatchError(
-                f"{len(wrong)} worker(s) grade {self.module_id} with another course than this one "
-                f"(grader version {self.version}); {addr} has {v}: update their checkouts"
-            )
-        return [a for a, info in workers.items() if (info.get("resources") or {}).get("gpu", 0) >= 1]
+        return check_workers(
+            client, self.cluster, self.module_id, self.suite, self.version, self.resources, self.WORKER_WAIT
+        )
 
     def _submit(self, client: Any, job: Queued, gpu_workers: list[str]) -> Any:
         kind, data = pack(job.sub)
@@ -368,28 +421,14 @@ class ClusterGrader(BatchGrader):
             "wall": self.limits.wall,
             "points": self.module.points,
         }
-        prefer = self.prefers_gpu and bool(gpu_workers)
-        return client.submit(
-            grade_task,
-            task,
-            key=f"grade-{self.module_id}-{job.sub.student}-{uuid.uuid4().hex[:8]}",
-            resources=self.resources or None,
-            workers=gpu_workers if prefer else None,
-            allow_other_workers=prefer,
-            pure=False,
-        )
+        return send(client, task, self.resources, gpu_workers if self.prefers_gpu else [])
 
     def _settle(self, job: Queued, future: Any) -> None:
         """Record one finished task: the grading's result, or an error when the task itself failed."""
-        from distributed.scheduler import KilledWorker
-
         try:
-            reply = future.result()
-        except KilledWorker as exc:
-            self._failed(job, f"the Dask workers running it died too often ({exc})", 0.0)
-            return
-        except Exception as exc:  # noqa: BLE001 - the worker could not grade (e.g. another checkout)
-            self._failed(job, f"the cluster task failed: {type(exc).__name__}: {exc}", 0.0)
+            reply = reply_of(future)
+        except BatchError as exc:
+            self._failed(job, str(exc), 0.0)
             return
         dest = self.out / job.sub.student
         dest.mkdir(parents=True, exist_ok=True)
@@ -409,11 +448,7 @@ class ClusterGrader(BatchGrader):
         dest = self.out / job.sub.student
         dest.mkdir(parents=True, exist_ok=True)
         (dest / "grade.log").write_text(why + "\n", encoding="utf-8")
-        results = failure_results(
-            "The autograder could not grade this submission. "
-            "This is not your fault: your instructor has been told.",
-            self.module.points,
-        ).to_json()
+        results = failure_results(NOT_GRADED, self.module.points).to_json()
         self._finish(job.sub, job.content_hash, results, job.lateness, "error", seconds)
         self.console.print(f"[red]{job.sub.student}: {why}[/]")
 

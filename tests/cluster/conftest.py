@@ -1,6 +1,8 @@
 """A real Dask cluster on loopback: `dask scheduler` and two `dask worker` processes, each started as
-its own process (as a TA would on separate machines), grading the mini course. Shared by the folder;
-every process is killed at the end, with whatever it started."""
+its own process (as a TA would on separate machines), grading the mini course. One per test run:
+tests/portal imports these fixtures too, and whichever asks first starts the cluster (kept in the
+run's stash, since each import is a fixture of its own). Every process is killed at the end of the
+run, with whatever it started."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -123,22 +124,29 @@ class Cluster:
             proc.wait()
 
 
-@pytest.fixture(scope="module")
-def cluster_course(tmp_path_factory: pytest.TempPathFactory) -> Layout:
-    layout = write_mini_course(tmp_path_factory.mktemp("cluster") / "course")
-    (layout.root / "course.yaml").write_text(textwrap.dedent(CLUSTER_COURSE).lstrip())
-    for top in ("reference", "assignments"):
-        shutil.copytree(layout.root / top / "mini", layout.root / top / "mini-gpu")
-    return Layout(layout.root)
+COURSE_KEY = pytest.StashKey[Layout]()
+CLUSTER_KEY = pytest.StashKey[Cluster]()
 
 
-@pytest.fixture(scope="module")
-def cluster(cluster_course: Layout) -> Iterator[Cluster]:
-    started = Cluster(cluster_course.root)
-    try:
-        yield started
-    finally:
-        started.close()
+@pytest.fixture(scope="session")
+def cluster_course(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Layout:
+    stash = request.config.stash
+    if COURSE_KEY not in stash:
+        layout = write_mini_course(tmp_path_factory.mktemp("cluster") / "course")
+        (layout.root / "course.yaml").write_text(textwrap.dedent(CLUSTER_COURSE).lstrip())
+        for top in ("reference", "assignments"):
+            shutil.copytree(layout.root / top / "mini", layout.root / top / "mini-gpu")
+        stash[COURSE_KEY] = Layout(layout.root)
+    return stash[COURSE_KEY]
+
+
+@pytest.fixture(scope="session")
+def cluster(request: pytest.FixtureRequest, cluster_course: Layout) -> Cluster:
+    stash = request.config.stash
+    if CLUSTER_KEY not in stash:
+        stash[CLUSTER_KEY] = Cluster(cluster_course.root)
+        request.config.add_cleanup(stash[CLUSTER_KEY].close)
+    return stash[CLUSTER_KEY]
 
 
 @pytest.fixture
