@@ -72,7 +72,7 @@ def grade_batch(
         done.append(Graded(sub.student, status, raw, results["score"], total))
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        running: dict[Future, tuple[Any, str, Lateness]] = {
+        running: dict[Future[dict[str, Any]], tuple[Any, str, Lateness]] = {
             pool.submit(grade_one, sub.path, out / sub.student): (sub, digest, lateness)
             for sub, digest, lateness in todo
         }

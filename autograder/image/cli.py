@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -12,12 +12,16 @@ from rich.table import Table
 
 from autograder.image.run import PRESETS
 
+if TYPE_CHECKING:
+    from autograder.image.docker import Docker
+    from autograder.layout import Layout
+
 image_app = typer.Typer(no_args_is_help=True, help=__doc__)
 console = Console()
 err = Console(stderr=True)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(2)
 
@@ -26,7 +30,7 @@ def _say(message: str) -> None:
     console.print(message, highlight=False)
 
 
-def _docker():
+def _docker() -> Docker:
     from autograder.image.daemon import DockerUnavailable, connect
     from autograder.image.docker import Docker
 
@@ -39,7 +43,7 @@ def _docker():
     return Docker(host)
 
 
-def _default_tag(layout) -> str:
+def _default_tag(layout: Layout) -> str:
     return f"{layout.course.course.id}-autograder:latest"
 
 
@@ -135,11 +139,12 @@ def grade(
     CPUs and processes. With --jobs, SUBMISSION is a folder of per-student submissions."""
     from autograder.image.run import grade_in_container, module_hardware
     from autograder.layout import Layout
+    from autograder.yamlconf import ConfigError
 
     layout = Layout.discover()
     try:
         mod = layout.course.module(module)
-    except Exception as exc:
+    except ConfigError as exc:  # an unknown module
         _fail(str(exc))
     if not submission.exists():
         _fail(f"no submission at {submission}")
@@ -152,7 +157,7 @@ def grade(
     if not docker.exists(image):
         _fail(f"no image {image} in this Docker daemon: run `course image build` first")
 
-    def grade_one(sub: Path, dest: Path) -> dict:
+    def grade_one(sub: Path, dest: Path) -> dict[str, Any]:
         return grade_in_container(
             docker,
             image,

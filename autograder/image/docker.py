@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 from dataclasses import dataclass
+from typing import Any
 
 
 class DockerError(Exception):
@@ -43,8 +44,10 @@ class Docker:
             return False
         return True
 
-    def inspect(self, name: str) -> dict:
-        return json.loads(self.run("inspect", name))[0]
+    def inspect(self, name: str) -> dict[str, Any]:
+        """`docker inspect`'s record of a container or image (arbitrary JSON)."""
+        info: dict[str, Any] = json.loads(self.run("inspect", name))[0]
+        return info
 
     def image_size(self, image: str) -> int:
         return int(self.run("image", "inspect", "--format", "{{.Size}}", image).strip())

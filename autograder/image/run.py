@@ -102,7 +102,9 @@ def grade_in_container(
         results_dir.mkdir()
         try:
             staged = stage_submission(submission.absolute(), Path(tmp) / "submission")
-        except Exception as exc:  # an unreadable upload is the student's to fix, and says so
+        # An unreadable upload is the student's to fix, and says so. Reading it can raise more than
+        # IntakeError and OSError (a corrupt deflate stream raises zlib.error): a deliberate boundary.
+        except Exception as exc:  # noqa: BLE001 - whatever the student's upload makes us raise
             message = f"Your submission could not be read: {exc}"
             return _write(out, failure_results(message, max_score).to_json())
         mounts = ["-v", f"{staged}:/autograder/submission:ro", "-v", f"{results_dir}:{RESULTS}"]
