@@ -67,7 +67,17 @@ def main() -> None:
     for col in ("module", "score", "grading s", "wall limit s", "headroom", "fits 10 min", "load"):
         gradings.add_column(col, justify="right")
     splits = Table(title="where a reference grading's wall time goes (s), zygote on / off")
-    for col in ("module", "zygote", "wall", "student", "worker start", "grader eval", "reference", "remainder", "rest/wall"):  # fmt: skip
+    for col in (
+        "module",
+        "zygote",
+        "wall",
+        "student",
+        "worker start",
+        "grader eval",
+        "reference",
+        "remainder",
+        "rest/wall",
+    ):
         splits.add_column(col, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
         layouts = {"on": zygote_course(Path(tmp)), "off": layout}

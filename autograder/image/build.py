@@ -164,7 +164,8 @@ def built_assets(layout: Layout, modules: list[str]) -> dict[str, Path]:
 
 
 def _link(src: str | Path, dest: str | Path) -> None:
-    """A hard link where the cache and the context share a disk (a 500 MB model costs nothing), else a copy."""
+    """A hard link where the cache and the context share a disk (a 500 MB model costs nothing), else a
+    copy."""
     try:
         os.link(src, dest)
     except OSError:

@@ -106,7 +106,8 @@ def build(
         table.add_row(_mb(size), step)
     console.print(table)
     _say(
-        f"modules: {', '.join(built.modules)}; grade with `course image grade MODULE SUBMISSION --image {tag}`"
+        f"modules: {', '.join(built.modules)}; "
+        f"grade with `course image grade MODULE SUBMISSION --image {tag}`"
     )
 
 

@@ -102,7 +102,10 @@ class OutputLog:
         if not self.dropped:
             return kept.decode("utf-8", "replace")[-last:]
         tail = self.tail[-self.half :].decode("utf-8", "replace")[-last:]
-        return f"[... {fmt_bytes(self.total)} printed in all; {fmt_bytes(self.dropped)} of the middle not kept ...]\n{tail}"
+        return (
+            f"[... {fmt_bytes(self.total)} printed in all; "
+            f"{fmt_bytes(self.dropped)} of the middle not kept ...]\n{tail}"
+        )
 
 
 def folder_size(folder: Path) -> int:
@@ -276,8 +279,8 @@ class WorkerProcess:
         limits = self.cfg.limits
         if self.output.total > limits.output_flood:
             return (
-                f"your code printed more than {fmt_bytes(limits.output_flood)} of output while {what}; the grader "
-                "stopped it, since printing that much would use up the time for grading"
+                f"your code printed more than {fmt_bytes(limits.output_flood)} of output while {what}; "
+                "the grader stopped it, since printing that much would use up the time for grading"
             )
         if folder_size(self.cfg.scratch) > limits.disk:
             return f"your code wrote more than {fmt_bytes(limits.disk)} to disk while {what}"
@@ -361,7 +364,8 @@ class StudentHandle:
         return ref("tokenizer", name=asset, kwargs=kwargs)
 
     def model(self, asset: str, cls: str = "AutoModel", train: bool = False, **kwargs: Any) -> dict[str, Any]:
-        """A fresh `cls.from_pretrained(asset, **kwargs)`, in eval mode unless `train` (to test that code sets it)."""
+        """A fresh `cls.from_pretrained(asset, **kwargs)`, in eval mode unless `train` (to test that code
+        sets it)."""
         return ref("model", name=asset, cls=cls, train=train, kwargs=kwargs)
 
     def asset(self, asset: str) -> dict[str, Any]:

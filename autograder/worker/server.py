@@ -45,9 +45,13 @@ class Worker:
             self.module = importlib.import_module(self.module_name)
             self.import_seconds = time.perf_counter() - started
         except SyntaxError as exc:
-            self.import_error = f"{Path(exc.filename or '').name}, line {exc.lineno}: syntax error: {exc.msg}"
+            where = f"{Path(exc.filename or '').name}, line {exc.lineno}"
+            self.import_error = f"{where}: syntax error: {exc.msg}"
         except BaseException as exc:  # noqa: BLE001 - anything the student's import does is reported
-            self.import_error = f"importing {self.module_name}.py raised {type(exc).__name__}: {exc}\n{self._student_trace(exc)}"
+            self.import_error = (
+                f"importing {self.module_name}.py raised {type(exc).__name__}: {exc}\n"
+                + self._student_trace(exc)
+            )
 
     def _student_trace(self, exc: BaseException) -> str:
         """The traceback frames that belong to the student's files, none of the grader's."""
@@ -144,7 +148,9 @@ class Worker:
             return {
                 "ok": False,
                 "kind": "raised",
-                "error": f"{fn_name}() raised {type(exc).__name__}: {exc}\n{self._student_trace(exc)}".rstrip(),
+                "error": (
+                    f"{fn_name}() raised {type(exc).__name__}: {exc}\n{self._student_trace(exc)}".rstrip()
+                ),
             }
         seconds = time.perf_counter() - started
         import_seconds, self.import_seconds = self.import_seconds, 0.0  # reported once per worker
@@ -190,8 +196,9 @@ def main() -> None:
                     "ok": False,
                     "kind": "toolarge",
                     "error": (
-                        f"the value {request.get('fn')}() returned is {len(data) / 1024**2:.0f} MiB as JSON, more than the "
-                        f"{MAX_MESSAGE // 1024**2} MiB the grader accepts: return a summary, not whole tensors or datasets"
+                        f"the value {request.get('fn')}() returned is {len(data) / 1024**2:.0f} MiB as JSON, "
+                        f"more than the {MAX_MESSAGE // 1024**2} MiB the grader accepts: "
+                        "return a summary, not whole tensors or datasets"
                     ),
                 }
             )

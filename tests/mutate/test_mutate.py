@@ -65,7 +65,10 @@ def test_kills_and_the_survivor_the_weak_test_lets_through(mutated) -> None:
 
 
 def test_callers_make_a_test_of_a_caller_exercise_its_callees() -> None:
-    source = "def a():\n    return 1\n\ndef b():\n    return a()\n\ndef c():\n    return b()\n\ndef d():\n    return 2\n"
+    source = (
+        "def a():\n    return 1\n\ndef b():\n    return a()\n\n"
+        "def c():\n    return b()\n\ndef d():\n    return 2\n"
+    )
     calling = callers([source])
     assert calling["a"] == {"b", "c"} and calling["b"] == {"c"} and "d" not in calling
     from autograder.mutate.report import HiddenTest

@@ -13,7 +13,8 @@ from autograder.mutate.operators import OPERATORS, generate
 
 def body_mutants(body: str, operator: str, signature: str = "def f(x, y, n: int, k=3):") -> list[str]:
     """The solution body of every mutant `operator` makes of `signature` + `body`."""
-    source = f"{signature}\n    ### BEGIN SOLUTION\n{textwrap.indent(textwrap.dedent(body), '    ')}    ### END SOLUTION\n"
+    solution = textwrap.indent(textwrap.dedent(body), "    ")
+    source = f"{signature}\n    ### BEGIN SOLUTION\n{solution}    ### END SOLUTION\n"
     out = []
     for m in generate(source, "lab.py"):
         if m.operator == operator:
@@ -29,24 +30,29 @@ def body_mutants(body: str, operator: str, signature: str = "def f(x, y, n: int,
         ("flip_comparison", "return x is None\n", ["return x is not None"]),
         ("loosen_comparison", "return x < y\n", ["return x <= y"]),
         ("loosen_comparison", "return x >= y\n", ["return x > y"]),
-        ("off_by_one", "return x[1:n]\n", ["return x[2:n]", "return x[0:n]", "return x[1:n + 1]", "return x[1:n - 1]"]),
+        ("off_by_one", "return x[1:n]\n",
+         ["return x[2:n]", "return x[0:n]", "return x[1:n + 1]", "return x[1:n - 1]"]),
         ("off_by_one", "return x[-1]\n", ["return x[0]", "return x[-2]"]),
         ("off_by_one", "return list(range(n))\n", ["return list(range(n + 1))", "return list(range(n - 1))"]),
         ("ignore_argument", "return n * 2\n", ["return 0 * 2"]),  # int annotation: a constant
         ("ignore_argument", "return k + 1\n", ["return 3 + 1"]),  # its default
         ("ignore_argument", "return x + y\n", []),  # no default, no scalar annotation: no guess
         ("swap_arguments", "return g(x, y, n)\n", ["return g(y, x, n)", "return g(x, n, y)"]),
-        ("swap_arguments", "return g(h(x), y, 'a', 1)\n", ["return g(h(x), 'a', y, 1)"]),  # no call, no 'a' for 1
+        # no call, no 'a' for 1
+        ("swap_arguments", "return g(h(x), y, 'a', 1)\n", ["return g(h(x), 'a', y, 1)"]),
         ("drop_call", "x.append(1)\nreturn x\n", ["pass\nreturn x"]),
         ("drop_call", 'x.padding_side = "left"\nreturn x\n', ["pass\nreturn x"]),
         ("drop_mode", "return x.eval()\n", ["return x"]),
         ("drop_mode", "x.eval()\nreturn x\n", ["pass\nreturn x"]),  # once, not also as `x`
         ("drop_mode", "return x.train().loss\n", []),  # Trainer.train() computes: not a mode
-        ("drop_mode", "with torch.no_grad():\n    y = x(1)\nreturn y\n", ["if True:\ny = x(1)\nreturn y"]),
+        ("drop_mode", "with torch.no_grad():\n    y = x(1)\nreturn y\n",
+         ["if True:\ny = x(1)\nreturn y"]),
         ("drop_mode", "with open(x) as fh:\n    return fh.read()\n", []),  # the body needs `fh`
-        ("change_axis", "return x.softmax(dim=-1)\n", ["return x.softmax(dim=0)", "return x.softmax(dim=-2)"]),
+        ("change_axis", "return x.softmax(dim=-1)\n",
+         ["return x.softmax(dim=0)", "return x.softmax(dim=-2)"]),
         ("change_axis", "return x.sum(1)\n", ["return x.sum(2)", "return x.sum(0)"]),
-        ("drop_keyword", "return x(y, truncation=True, max_length=n)\n", ["return x(y, max_length=n)", "return x(y, truncation=True)"]),
+        ("drop_keyword", "return x(y, truncation=True, max_length=n)\n",
+         ["return x(y, max_length=n)", "return x(y, truncation=True)"]),
         ("drop_keyword", "return dict(a=1)\n", []),  # a dict's keys are data, not settings
         ("drop_keyword", "z = g(1, 2)\nreturn x(k=n)\n", ["z = g(1, 2)\nreturn x()"]),  # only its own call
         ("drop_softmax", "return torch.log_softmax(x, dim=-1)\n", ["return x"]),

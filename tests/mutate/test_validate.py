@@ -16,8 +16,8 @@ def results(*tests: tuple[str, float, str], extra: dict | None = None) -> dict:
     return {
         "score": sum(points for _, points, status in tests if status == "passed"),
         "tests": [
-            {"name": name, "max_score": points, "score": points if status == "passed" else 0, "status": status,
-             "extra_data": {"id": name, **(extra or {}).get(name, {})}}
+            {"name": name, "max_score": points, "score": points if status == "passed" else 0,
+             "status": status, "extra_data": {"id": name, **(extra or {}).get(name, {})}}
             for name, points, status in tests
         ],
     }  # fmt: skip
@@ -127,7 +127,8 @@ def test_equivalents_and_the_per_module_threshold(mini: Layout) -> None:
         ("equivalent:\n  - id: f:drop_call:0000000001\n", r":2: .*reason"),
         ("equivalent:\n  - {id: 'f:drop_call:0000000001', reason: why not, line: 3}\n", r":2: .*line"),
         (
-            "equivalent:\n  - {id: 'f:drop_call:0000000001', reason: why}\n  - {id: 'f:drop_call:0000000001', reason: again}\n",
+            "equivalent:\n  - {id: 'f:drop_call:0000000001', reason: why}\n"
+            "  - {id: 'f:drop_call:0000000001', reason: again}\n",
             "listed twice",
         ),
     ],

@@ -125,7 +125,8 @@ def test_a_checkouts_history_and_built_releases_are_out_of_the_workers_reach(
         ]
         peek = (
             f"    for p in {secrets!r}:\n"
-            "        try:\n            open(p).read()\n            return 0\n        except OSError:\n            pass\n"
+            "        try:\n            open(p).read()\n            return 0\n"
+            "        except OSError:\n            pass\n"
             "    return a + b\n"
         )
         source = MINI_GOOD.replace("def add(a, b):\n    return a + b\n", "def add(a, b):\n" + peek)
