@@ -16,10 +16,15 @@ portal_app = typer.Typer(no_args_is_help=True, help="The self-hosted submission 
 roster_app = typer.Typer(no_args_is_help=True, help="Accounts from the LMS roster.")
 portal_app.add_typer(roster_app, name="roster")
 console = Console()
+err = Console(stderr=True)
 
 DbOption = Annotated[
     Path | None,
     typer.Option("--db", help="the portal's SQLite file (default: COURSE_ROOT/portal/portal.sqlite)"),
+]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(help="grade on Dask: a scheduler (tcp://host:8786) or local:N (N worker processes)"),
 ]
 
 
@@ -38,6 +43,7 @@ def serve(
     db: DbOption = None,
     jobs: Annotated[int, typer.Option("--jobs", help="gradings the grader runs at once")] = 1,
     grader: Annotated[bool, typer.Option(help="start the grader process beside the server")] = True,
+    cluster: ClusterOption = None,
     insecure_cookies: Annotated[
         bool, typer.Option(help="session cookie without the Secure flag (plain http beyond localhost)")
     ] = False,
@@ -62,6 +68,7 @@ def serve(
             str(path),
             "--jobs",
             str(jobs),
+            *(["--cluster", cluster] if cluster else []),
         ]
         proc = subprocess.Popen(cmd, preexec_fn=die_with_parent)
     console.print(f"portal on http://{host}:{port}/ (database {path})")
@@ -78,18 +85,25 @@ def grader_command(
     db: DbOption = None,
     jobs: Annotated[int, typer.Option("--jobs", help="gradings at once")] = 1,
     once: Annotated[bool, typer.Option("--once", help="grade what is queued, then stop")] = False,
+    cluster: ClusterOption = None,
 ) -> None:
-    """Drain the portal's grading queue (`serve` starts one; run it yourself with --no-grader)."""
+    """Drain the portal's grading queue (`serve` starts one; run it yourself with --no-grader).
+    With --cluster, the Dask workers grade (as `course grade --cluster`) and --jobs is unused."""
     import signal
     import threading
 
-    from autograder.portal.grader import QueueGrader
+    from autograder.batch import BatchError
+    from autograder.portal.grader import ClusterQueueGrader, QueueGrader
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    worker = QueueGrader(_layout(), db_path(db), jobs)
+    layout, path = _layout(), db_path(db)
+    worker = ClusterQueueGrader(layout, path, cluster) if cluster else QueueGrader(layout, path, jobs)
     try:
         worker.run(until_empty=once, stop=stop)
+    except BatchError as exc:  # the cluster cannot grade: what is recorded is kept, the rest queued again
+        err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
     finally:
         worker.close()
 
