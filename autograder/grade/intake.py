@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import ast
 import json
+import lzma
 import os
 import shutil
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -94,7 +96,16 @@ def extract_zip(archive: Path, dest: Path) -> None:
                                 f"the archive expands to more than {MAX_TOTAL_BYTES // 1024**2} MiB"
                             )
                         out.write(chunk)
-            except (zipfile.BadZipFile, EOFError, OSError, RuntimeError) as exc:
+            # what a damaged or exotic member raises: each decompressor has its own error
+            except (
+                zipfile.BadZipFile,
+                EOFError,
+                OSError,
+                RuntimeError,
+                zlib.error,
+                lzma.LZMAError,
+                NotImplementedError,
+            ) as exc:
                 if isinstance(exc, IntakeError):
                     raise
                 raise IntakeError(f"the archive is corrupt ({info.filename}: {exc})") from None

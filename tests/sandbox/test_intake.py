@@ -63,6 +63,20 @@ def test_unreadable_source(tmp_path, name, data, phrase):
     assert intake.problem.startswith("Your submission could not be graded:") and phrase in intake.problem
 
 
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_a_zip_with_a_damaged_member_is_a_plain_message(tmp_path, method):
+    """Each decompressor fails in its own way (zlib.error, OSError, LZMAError): all are the student's
+    plain message, never a crash of the grader."""
+    with zipfile.ZipFile(tmp_path / "s.zip", "w", compression=method) as zf:
+        zf.writestr("lab.py", SOURCE * 200)
+    data = bytearray((tmp_path / "s.zip").read_bytes())
+    start = 30 + len("lab.py")  # the member's data follows its local header
+    data[start + 8 : start + 40] = bytes(range(32))
+    (tmp_path / "s.zip").write_bytes(bytes(data))
+    intake = take_in(tmp_path / "s.zip", tmp_path / "job", ["lab.py"])
+    assert intake.problem is not None and "the archive is corrupt (lab.py" in intake.problem
+
+
 def test_fifo_and_symlinked_folder_are_refused(tmp_path):
     sub = tmp_path / "s"
     sub.mkdir()
