@@ -154,7 +154,8 @@ def grade_task(task: dict[str, Any]) -> dict[str, Any]:
         subs, out = tmp / "subs", tmp / "out"
         subs.mkdir()
         submission = unpack(task["kind"], task["data"], task["student"], subs, task.get("name", ""))
-        hide = [subs, out, *_dask_scratch()]
+        # and what the coordinator names (its own folders, for a worker on its machine; absent elsewhere)
+        hide = [subs, out, *_dask_scratch(), *(Path(p) for p in task.get("hide", []))]
         reap_orphans(True)
         before = {p.pid for p in psutil.Process().children()}
         grading = Grading(

@@ -92,6 +92,8 @@ def grader_command(
     import signal
     import threading
 
+    from rich.markup import escape
+
     from autograder.batch import BatchError
     from autograder.portal.grader import ClusterQueueGrader, QueueGrader
 
@@ -102,7 +104,7 @@ def grader_command(
     try:
         worker.run(until_empty=once, stop=stop)
     except BatchError as exc:  # the cluster cannot grade: what is recorded is kept, the rest queued again
-        err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True, emoji=False)
         raise typer.Exit(2) from None
     finally:
         worker.close()

@@ -178,6 +178,7 @@ class ClusterQueueGrader(QueueGrader):
             "grade_args": ["--suite", "hidden"],
             "wall": self.layout.course.limits_for(job.module).wall,
             "points": module.points,
+            "hide": [str(self.db_path.parent)],  # uploads, results, database: for a worker on this machine
         }
         prefer = self.gpu_workers[job.module] if prefers_gpu else []
         self.inflight[send(self.client, task, resources, prefer)] = job
