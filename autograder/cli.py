@@ -76,7 +76,8 @@ def _layout() -> Layout:
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print("[bold red]error:[/] ", end="")
+    err.print(message, markup=False, emoji=False, highlight=False)  # a path or address, verbatim
     raise typer.Exit(2)
 
 

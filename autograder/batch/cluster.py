@@ -421,6 +421,9 @@ class ClusterGrader(BatchGrader):
             "grade_args": self.grade_args,
             "wall": self.limits.wall,
             "points": self.module.points,
+            # a worker on this machine (local:N, or a uid sandbox without bwrap) must not reach the
+            # classmates' submissions or the results, as in the local pool; elsewhere they don't exist
+            "hide": [str(job.sub.classmates or job.sub.path.parent), str(self.out)],
         }
         return send(client, task, self.resources, gpu_workers if self.prefers_gpu else [])
 
