@@ -135,7 +135,8 @@ def accept_upload(
     if store.recent_uploads(db, user.student_id, conf.rate_window) >= conf.uploads_per_window:
         raise HTTPException(
             429,
-            f"At most {conf.uploads_per_window} uploads per {conf.rate_window.seconds // 60} minute(s): wait a little.",
+            f"At most {conf.uploads_per_window} uploads per {conf.rate_window.seconds // 60} minute(s): "
+            "wait a little.",
         )
     folder = uploads_dir(conf.db_path) / uuid.uuid4().hex
     folder.mkdir(parents=True)

@@ -220,8 +220,8 @@ class ClusterQueueGrader(QueueGrader):
             self.last_able = self.checked
         elif self.checked - self.last_able > self.STALL:
             raise BatchError(
-                f"no worker of {self.cluster} able to grade {', '.join(sorted(stuck))} has been connected for "
-                f"{self.STALL:.0f} s; what is graded is kept, the rest is queued again"
+                f"no worker of {self.cluster} able to grade {', '.join(sorted(stuck))} has been connected "
+                f"for {self.STALL:.0f} s; what is graded is kept, the rest is queued again"
             )
 
     def step(self) -> int:

@@ -159,8 +159,8 @@ def upsert_user(
     db.execute(
         "INSERT INTO portal_users (student_id, name, email, section, role) VALUES (?,?,?,?,?)"
         " ON CONFLICT (student_id) DO UPDATE SET name=coalesce(nullif(excluded.name, ''), name),"
-        " email=coalesce(nullif(excluded.email, ''), email), section=coalesce(nullif(excluded.section, ''), section)"
-        + (", role=excluded.role" if role else ""),
+        " email=coalesce(nullif(excluded.email, ''), email),"
+        " section=coalesce(nullif(excluded.section, ''), section)" + (", role=excluded.role" if role else ""),
         (student_id, name, email, section, role or "student"),
     )
     user = get_user(db, student_id)
@@ -282,7 +282,8 @@ def claim(db: sqlite3.Connection, pid: int) -> Job | None:
         if r is None:
             return None
         db.execute(
-            "UPDATE portal_jobs SET status='running', grader_pid=?, started_at=? WHERE id=? AND status='queued'",
+            "UPDATE portal_jobs SET status='running', grader_pid=?, started_at=?"
+            " WHERE id=? AND status='queued'",
             (pid, now().isoformat(), r["id"]),
         )
     return job(db, r["id"])
@@ -334,7 +335,8 @@ def results_of(db: sqlite3.Connection, gradebook_id: int) -> dict[str, Any]:
 # -- extensions -------------------------------------------------------------------------------------
 def set_extension(db: sqlite3.Connection, student: str, module: str, due: datetime) -> None:
     db.execute(
-        "INSERT INTO portal_extensions VALUES (?,?,?) ON CONFLICT (student, module) DO UPDATE SET due=excluded.due",
+        "INSERT INTO portal_extensions VALUES (?,?,?)"
+        " ON CONFLICT (student, module) DO UPDATE SET due=excluded.due",
         (student, module, due.isoformat()),
     )
 

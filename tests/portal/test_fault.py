@@ -108,7 +108,8 @@ def test_killed_server_and_grader_lose_nothing_and_grade_nothing_twice(course_la
         assert statuses(db) == ["graded"] * 4, log.read_text()[-3000:]
         with store.closing(db) as conn:
             per_job = conn.execute(
-                "SELECT json_extract(results_json, '$.extra_data.portal_job'), count(*) FROM submissions GROUP BY 1"
+                "SELECT json_extract(results_json, '$.extra_data.portal_job'), count(*)"
+                " FROM submissions GROUP BY 1"
             ).fetchall()
         assert sorted(tuple(r) for r in per_job) == [(i, 1) for i in range(1, 5)]  # each graded exactly once
         scores = [
