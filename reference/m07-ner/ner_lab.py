@@ -81,11 +81,11 @@ def compute_metrics(logits: list, labels: list) -> dict:
     `logits[i][t]` holds the scores of the len(LABELS) classes for token t of sentence i;
     `labels[i][t]` is the aligned gold label id, -100 where the token is not scored. Take each
     token's best class, keep only positions whose gold label is not -100, turn ids into LABELS
-    strings and score with seqeval. Return {"precision", "recall", "f1"} as floats.
+    strings and score with seqeval (evaluate.load("seqeval")). Return {"precision", "recall", "f1"} as floats.
     """
-    ### BEGIN SOLUTION argmax per token, drop -100 positions, map ids to LABELS, seqeval precision/recall/f1
+    ### BEGIN SOLUTION argmax per token, drop -100 positions, map ids to LABELS, evaluate.load("seqeval") overall_precision/recall/f1
+    import evaluate
     import numpy as np
-    from seqeval.metrics import f1_score, precision_score, recall_score
 
     predictions = [np.asarray(row).argmax(-1).tolist() for row in logits]
     true_tags, pred_tags = [], []
@@ -93,11 +93,8 @@ def compute_metrics(logits: list, labels: list) -> dict:
         kept = [(p, g) for p, g in zip(pred_row, label_row, strict=True) if g != IGNORE]
         true_tags.append([LABELS[g] for _, g in kept])
         pred_tags.append([LABELS[p] for p, _ in kept])
-    return {
-        "precision": float(precision_score(true_tags, pred_tags)),
-        "recall": float(recall_score(true_tags, pred_tags)),
-        "f1": float(f1_score(true_tags, pred_tags)),
-    }
+    scores = evaluate.load("seqeval").compute(predictions=pred_tags, references=true_tags)
+    return {name: float(scores[f"overall_{name}"]) for name in ("precision", "recall", "f1")}
     ### END SOLUTION
 
 
