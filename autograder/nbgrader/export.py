@@ -139,18 +139,22 @@ def inline_to_regions(code: str, where: str) -> str:
 
 
 def hints_above(code: str, where: str) -> tuple[str, int]:
-    """`### BEGIN SOLUTION hint` becomes `# TODO: hint` then a bare `### BEGIN SOLUTION` (nbgrader
-    replaces the region by its stub, and the hint would be lost). Returns the code and its regions."""
+    """`### BEGIN SOLUTION hint` (and its `### ` continuation lines) becomes `# TODO: hint` then a bare
+    `### BEGIN SOLUTION` (nbgrader replaces the region by its stub, and the hint would be lost).
+    Returns the code and its regions."""
     lines = code.splitlines()
     regions = [r for r in find_regions(lines, where) if r.kind == "solution"]
     starts = {r.start: r for r in regions}
-    out = []
-    for i, line in enumerate(lines):
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
         region = starts.get(i)
         if region is None:
-            out.append(line)
+            out.append(lines[i])
+            i += 1
         else:
-            out += [f"{region.indent}# TODO: {region.hint}", f"{region.indent}### BEGIN SOLUTION"]
+            out += [*region.todo(), f"{region.indent}### BEGIN SOLUTION"]
+            i = region.body
     return "\n".join(out), len(regions)
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 from dataclasses import dataclass
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\b[ \t:]*(?P<hint>.*?)\s*$")
+# a `### more hint` line right after `### BEGIN SOLUTION hint` continues the hint (a long one wraps)
+HINT_MORE = re.compile(r"^[ \t]*### (?!\s*(BEGIN|END)\s+(SOLUTION|HIDDEN)\b)(?P<hint>.*?)\s*$")
 END = re.compile(r"^[ \t]*### END SOLUTION\b")
 BEGIN_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN\b")
 END_HIDDEN = re.compile(r"^[ \t]*### END HIDDEN\b")
@@ -15,6 +18,7 @@ INLINE = re.compile(r"^(?P<lhs>[ \t]*[^#\n]*?=)[ \t]*(?P<rhs>[^#\n]*?)[ \t]*#[ \
 WRAPPED = re.compile(r"^(?P<indent>[ \t]*)[^#\s][^#\n]*?[ \t]*#[ \t]*SOLUTION\b(?P<hint>.*)$")
 LEFTOVER = re.compile(r"###\s*(BEGIN|END)\s+(SOLUTION|HIDDEN)|#\s*SOLUTION\b")
 DEFAULT_HINT = "write this part (the docstring above says what it must do)"
+LINE_LENGTH = 110  # the starter's `# TODO:` and `raise NotImplementedError(...)` lines wrap to this
 
 
 class MarkerError(ValueError):
@@ -27,7 +31,38 @@ class Region:
     start: int  # 0-based line index of the BEGIN marker
     end: int  # 0-based line index of the END marker
     indent: str
-    hint: str
+    hint: str  # the BEGIN line's hint and its `### ` continuation lines, joined by spaces
+    body: int  # 0-based line index of the region's first line after the hint
+
+    def todo(self) -> list[str]:
+        """The hint as `# TODO:` comment lines, wrapped to LINE_LENGTH."""
+        return textwrap.wrap(
+            self.hint,
+            LINE_LENGTH,
+            initial_indent=f"{self.indent}# TODO: ",
+            subsequent_indent=f"{self.indent}# ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+
+    def raise_stub(self) -> list[str]:
+        """`raise NotImplementedError(hint)`; a long hint is written as adjacent string literals,
+        one a line, whose concatenation is the hint."""
+        line = f"{self.indent}raise NotImplementedError({self.hint!r})"
+        if len(line) <= LINE_LENGTH:
+            return [line]
+        inner = f"{self.indent}    "
+        parts: list[str] = []
+        for word in re.findall(r"\S+\s*|\s+", self.hint):  # each word keeps the spaces after it
+            if parts and len(inner) + len(repr(parts[-1] + word)) <= LINE_LENGTH:
+                parts[-1] += word
+            else:
+                parts.append(word)
+        return [
+            f"{self.indent}raise NotImplementedError(",
+            *(f"{inner}{part!r}" for part in parts),
+            f"{self.indent})",
+        ]
 
 
 def find_regions(lines: list[str], filename: str) -> list[Region]:
@@ -44,7 +79,7 @@ def find_regions(lines: list[str], filename: str) -> list[Region]:
                     f"{open_region[1] + 1}; regions cannot nest"
                 )
             indent = begin.group("indent") if begin else line[: len(line) - len(line.lstrip(" \t"))]
-            open_region = (kind, i, indent, (begin.group("hint") if begin else "") or DEFAULT_HINT)
+            open_region = (kind, i, indent, begin.group("hint") if begin else "")
             continue
         end_kind = "solution" if END.match(line) else "hidden" if END_HIDDEN.match(line) else None
         if end_kind:
@@ -55,11 +90,22 @@ def find_regions(lines: list[str], filename: str) -> list[Region]:
                     f"{filename}:{i + 1}: END {end_kind.upper()} closes the {open_region[0]} region "
                     f"opened at line {open_region[1] + 1}"
                 )
-            regions.append(Region(end_kind, open_region[1], i, open_region[2], open_region[3]))
+            start, indent, hint = open_region[1:]
+            hint, body = _continued_hint(lines, start, hint) if end_kind == "solution" else (hint, start + 1)
+            regions.append(Region(end_kind, start, i, indent, hint or DEFAULT_HINT, body))
             open_region = None
     if open_region:
         raise MarkerError(f"{filename}:{open_region[1] + 1}: BEGIN {open_region[0].upper()} is never closed")
     return regions
+
+
+def _continued_hint(lines: list[str], start: int, hint: str) -> tuple[str, int]:
+    """The BEGIN line's hint joined with the `### ` lines right after it, and where the body begins."""
+    parts, i = [hint], start + 1
+    while i < len(lines) and (more := HINT_MORE.match(lines[i])):
+        parts.append(more.group("hint"))
+        i += 1
+    return " ".join(p for p in parts if p), i
 
 
 def strip_solutions(source: str, filename: str = "<reference>") -> str:
@@ -75,8 +121,7 @@ def strip_solutions(source: str, filename: str = "<reference>") -> str:
             i += 1
             continue
         if region.kind == "solution":
-            out.append(f"{region.indent}# TODO: {region.hint}")
-            out.append(f"{region.indent}raise NotImplementedError({region.hint!r})")
+            out += [*region.todo(), *region.raise_stub()]
         i = region.end + 1
     return "\n".join(out) + "\n"
 

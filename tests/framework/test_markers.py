@@ -1,6 +1,7 @@
 import pytest
 
-from autograder.release.markers import MarkerError, assert_clean, strip_solutions
+from autograder.nbgrader.export import hints_above
+from autograder.release.markers import LINE_LENGTH, MarkerError, assert_clean, strip_solutions
 
 REFERENCE = '''
 def f(x):
@@ -79,3 +80,44 @@ def test_a_formatter_wrapped_inline_solution_is_stripped():
     starter = strip_solutions("EPOCHS = (\n    2  # SOLUTION two passes over the data\n)\n")
     assert starter == "EPOCHS = (\n    ...  # TODO: two passes over the data\n)\n"
     assert_clean(starter, "x.py")
+
+
+CONTINUED = '''
+def f(x):
+    """Double x."""
+    ### BEGIN SOLUTION multiply x by two with the `*` operator, keep the type of x (an int stays an int),
+    ### never round it; a float stays a float; a string is repeated, which is fine too, as the spec
+    ### says nothing about strings: 'ab' becomes 'abab'
+    y = x * 2
+    ### a comment of the solution, not of the hint
+    return y
+    ### END SOLUTION
+'''
+WHOLE_HINT = (
+    "multiply x by two with the `*` operator, keep the type of x (an int stays an int), never round it; "
+    "a float stays a float; a string is repeated, which is fine too, as the spec says nothing about "
+    "strings: 'ab' becomes 'abab'"
+)
+
+
+def test_a_hint_continued_on_hash_lines_reaches_the_starter_whole_and_wrapped():
+    starter = strip_solutions(CONTINUED)
+    assert_clean(starter, "starter")
+    todo = [ln for ln in starter.splitlines() if ln.startswith("    #")]
+    assert todo[0].startswith("    # TODO: multiply x by two") and len(todo) > 1
+    assert " ".join(ln.removeprefix("    # TODO:").removeprefix("    #").strip() for ln in todo) == WHOLE_HINT
+    assert "solution, not of the hint" not in starter
+    assert max(len(ln) for ln in starter.splitlines()) <= LINE_LENGTH
+    namespace: dict = {}
+    exec(compile(starter, "starter", "exec"), namespace)
+    with pytest.raises(NotImplementedError) as raised:
+        namespace["f"](1)
+    assert str(raised.value) == WHOLE_HINT
+
+
+def test_nbgrader_export_puts_the_whole_continued_hint_above_the_region():
+    code, regions = hints_above(CONTINUED, "ref.py")
+    assert regions == 1
+    assert "### never round it" not in code and "### a comment of the solution" in code
+    assert "    ### BEGIN SOLUTION\n    y = x * 2\n" in code
+    assert max(len(ln) for ln in code.splitlines()) <= LINE_LENGTH
