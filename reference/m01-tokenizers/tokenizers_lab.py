@@ -172,7 +172,8 @@ def train_tokenizer(texts: list[str], algorithm: str, vocab_size: int) -> str:
       "[UNK]" is the unknown token;
     - a post-processor that turns a single text into "[CLS] $A [SEP]".
     """
-    ### BEGIN SOLUTION build models.<Algo>, normalizers.Sequence, pre_tokenizers.Whitespace, the matching trainer, TemplateProcessing
+    ### BEGIN SOLUTION build models.<Algo>, normalizers.Sequence, pre_tokenizers.Whitespace, the matching
+    ### trainer, TemplateProcessing
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 
     if algorithm == "wordpiece":

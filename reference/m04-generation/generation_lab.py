@@ -33,7 +33,8 @@ def load_generator(path: str):
     the GPU if there is one (else the CPU); the tokenizer padding on the left and with a pad
     token (its end-of-sequence token if it has none).
     """
-    ### BEGIN SOLUTION AutoTokenizer + AutoModelForCausalLM; pad_token, padding_side="left"; model.eval(); .to(device)
+    ### BEGIN SOLUTION AutoTokenizer + AutoModelForCausalLM; pad_token, padding_side="left"; model.eval();
+    ### .to(device)
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -83,7 +84,8 @@ def batch_generate(model, tokenizer, prompts: list[str], max_new_tokens: int) ->
     The tokenizer may have no pad token: use its end-of-sequence token. Pad on the left. Return,
     for each prompt, only the newly generated text, decoded without special tokens.
     """
-    ### BEGIN SOLUTION set pad_token/padding_side, tokenize with padding, .to(model.device), generate, decode only the new tokens
+    ### BEGIN SOLUTION set pad_token/padding_side, tokenize with padding, .to(model.device), generate, decode
+    ### only the new tokens
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
@@ -107,15 +109,18 @@ def batch_generate(model, tokenizer, prompts: list[str], max_new_tokens: int) ->
 
 # %%
 def chat_prompt(tokenizer, messages: list[dict]) -> str:
-    """The prompt string for `messages` in the model's chat format, ending where the assistant's reply begins."""
+    """The prompt string for `messages` in the model's chat format, ending where the assistant's reply
+    begins."""
     ### BEGIN SOLUTION apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     ### END SOLUTION
 
 
 def chat_reply(model, tokenizer, messages: list[dict], max_new_tokens: int) -> str:
-    """The assistant's greedy reply to `messages`: only the reply, without special tokens or spaces around it."""
-    ### BEGIN SOLUTION tokenize chat_prompt(...) (its special tokens are already in the text), generate greedily, decode the new tokens, strip
+    """The assistant's greedy reply to `messages`: only the reply, without special tokens or spaces
+    around it."""
+    ### BEGIN SOLUTION tokenize chat_prompt(...) (its special tokens are already in the text), generate
+    ### greedily, decode the new tokens, strip
     prompt = chat_prompt(tokenizer, messages)
     inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
     with torch.no_grad():
@@ -149,7 +154,8 @@ def sample_continuations(
 
     Seed torch with `seed` right before generating. Return the n new texts, without special tokens.
     """
-    ### BEGIN SOLUTION torch.manual_seed(seed); generate(do_sample=True, temperature, top_k, top_p, num_return_sequences=n)
+    ### BEGIN SOLUTION torch.manual_seed(seed); generate(do_sample=True, temperature, top_k, top_p,
+    ### num_return_sequences=n)
     inputs = tokenizer(prompt, return_tensors="pt").to(model.device)
     torch.manual_seed(seed)
     with torch.no_grad():
@@ -202,7 +208,8 @@ def filter_probs(logits: list[float], temperature: float, top_k: int, top_p: flo
     probable tokens whose probability adds up to at least top_p. Renormalise again. Return one
     probability per logit: 0.0 outside the kept set, and they sum to 1.
     """
-    ### BEGIN SOLUTION softmax(logits / T); zero all but the top_k; renormalise; sort, cumulative sum, keep tokens whose preceding mass is < top_p; renormalise
+    ### BEGIN SOLUTION softmax(logits / T); zero all but the top_k; renormalise;
+    ### sort, cumulative sum, keep tokens whose preceding mass is < top_p; renormalise
     probs = torch.softmax(torch.tensor(logits, dtype=torch.float64) / temperature, dim=-1)
     if top_k > 0:
         kth = torch.topk(probs, min(top_k, probs.numel())).values[-1]
@@ -234,7 +241,8 @@ def sample_decode(
     Draw with a torch.Generator seeded with `seed`, so the same seed gives the same tokens.
     Return the new token ids; stop like greedy_decode().
     """
-    ### BEGIN SOLUTION a torch.Generator().manual_seed(seed); each step filter_probs(last logits), torch.multinomial(..., generator=g)
+    ### BEGIN SOLUTION a torch.Generator().manual_seed(seed);
+    ### each step filter_probs(last logits), torch.multinomial(..., generator=g)
     generator = torch.Generator().manual_seed(seed)
     ids = tokenizer(prompt, return_tensors="pt")["input_ids"].to(model.device)
     new: list[int] = []
@@ -262,7 +270,8 @@ def sample_decode(
 
 # %%
 def perplexity(model, tokenizer, text: str) -> float:
-    """The model's perplexity on `text`: exp of the mean negative log-likelihood of each token given the ones before it.
+    """The model's perplexity on `text`: exp of the mean negative log-likelihood of each token given
+    the ones before it.
 
     The model may come straight from training, still in training mode (dropout on): score it in eval mode.
     """
@@ -276,7 +285,8 @@ def perplexity(model, tokenizer, text: str) -> float:
 
 
 def truncate_prompt(tokenizer, text: str, max_tokens: int) -> list[int]:
-    """The input ids of `text` cut to at most `max_tokens`, keeping its **end** (the part a continuation follows)."""
+    """The input ids of `text` cut to at most `max_tokens`, keeping its **end** (the part a continuation
+    follows)."""
     ### BEGIN SOLUTION truncation_side="left", truncation=True, max_length=max_tokens
     tokenizer.truncation_side = "left"
     return tokenizer(text, truncation=True, max_length=max_tokens)["input_ids"]
@@ -291,7 +301,8 @@ def sliding_perplexity(model, tokenizer, text: str, window: int, stride: int) ->
     first window that contains it as a new token (earlier tokens of the window are context only:
     label them -100). Return exp(total NLL / number of scored tokens).
     """
-    ### BEGIN SOLUTION for each window: labels = ids with already-scored positions set to -100; loss * n_scored summed; exp(total / count)
+    ### BEGIN SOLUTION for each window: labels = ids with already-scored positions set to -100;
+    ### loss * n_scored summed; exp(total / count)
     ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
     n = ids.shape[1]
     total_nll, scored, prev_end = 0.0, 0, 0

@@ -60,7 +60,8 @@ def tokenize_example(tokenizer, ticket: str, team: str) -> dict[str, list[int]]:
     Return {"input_ids", "attention_mask", "labels"}: labels are the input ids with every prompt
     position set to -100, so the loss is computed on the answer (and its end token) only.
     """
-    ### BEGIN SOLUTION tokenize prompt and answer separately; input_ids = both + [eos]; labels = [-100] * len(prompt ids) + answer ids + [eos]
+    ### BEGIN SOLUTION tokenize prompt and answer separately; input_ids = both + [eos];
+    ### labels = [-100] * len(prompt ids) + answer ids + [eos]
     prompt_ids = tokenizer(prompt(ticket))["input_ids"]
     answer_ids = tokenizer(" " + team)["input_ids"] + [tokenizer.eos_token_id]
     return {
@@ -86,7 +87,8 @@ def evaluate(model, tokenizer, examples: list[dict]) -> dict:
     Return {"accuracy": share of tickets whose highest-scoring next token after prompt(ticket) is
     the token of " <team>", "answer_loss": mean over tickets of -log p(team token | prompt)}.
     """
-    ### BEGIN SOLUTION model.eval(); per ticket: logits[0, -1] after the prompt; argmax == team token; cross-entropy on the team token
+    ### BEGIN SOLUTION model.eval(); per ticket: logits[0, -1] after the prompt; argmax == team token;
+    ### cross-entropy on the team token
     model.eval()
     correct, losses = 0, []
     with torch.no_grad():
@@ -112,7 +114,8 @@ def evaluate(model, tokenizer, examples: list[dict]) -> dict:
 def add_lora(model):
     """Wrap `model` with LoRA adapters: rank 8, alpha 16, dropout 0.05, on the attention's
     q_proj and v_proj layers, for causal language modelling. Return the PEFT model."""
-    ### BEGIN SOLUTION LoraConfig(r=8, lora_alpha=16, lora_dropout=0.05, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"); get_peft_model
+    ### BEGIN SOLUTION LoraConfig(r=8, lora_alpha=16, lora_dropout=0.05, target_modules=["q_proj", "v_proj"],
+    ### task_type="CAUSAL_LM"); get_peft_model
     config = LoraConfig(
         r=8,
         lora_alpha=16,
@@ -163,7 +166,9 @@ def train_and_save(
     checkpoints, no reports, runs under out_dir + "-runs". Then save it to `out_dir` (a PEFT model
     saves only its adapter) and return {"after": evaluate(...) on data_dir/valid.jsonl,
     "train_loss": the Trainer's final training loss}."""
-    ### BEGIN SOLUTION Dataset.from_list(tokenize_example...); DataCollatorForSeq2Seq pads labels with -100; TrainingArguments(...); Trainer(..., processing_class=tokenizer).train(); save_pretrained(out_dir); evaluate
+    ### BEGIN SOLUTION Dataset.from_list(tokenize_example...); DataCollatorForSeq2Seq pads labels with -100;
+    ### TrainingArguments(...); Trainer(..., processing_class=tokenizer).train();
+    ### save_pretrained(out_dir); evaluate
     examples = Dataset.from_list(
         [
             tokenize_example(tokenizer, ex["ticket"], ex["team"])
@@ -266,7 +271,9 @@ def training_memory(model_path: str, tickets: list[dict], mode: str, steps: int)
             "optimizer_state_bytes": bytes of every tensor in optimizer.state}.
     The grader measures this call's peak memory itself.
     """
-    ### BEGIN SOLUTION build the batch with tokenize_example + DataCollatorForSeq2Seq; add_lora for "lora"; torch.optim.AdamW over trainable params; loss.backward(); step; count bytes with numel() * element_size()
+    ### BEGIN SOLUTION build the batch with tokenize_example + DataCollatorForSeq2Seq; add_lora for "lora";
+    ### torch.optim.AdamW over trainable params; loss.backward(); step;
+    ### count bytes with numel() * element_size()
     tokenizer = load_tokenizer(model_path)
     model = AutoModelForCausalLM.from_pretrained(model_path)
     if mode == "lora":
@@ -310,7 +317,9 @@ def finetune_qlora(model_path: str, data_dir: str, out_dir: str, epochs: int, se
 
     On the CPU, a 4-bit layer run in eval mode without gradients repacks its weights for fast
     inference, and a repacked layer passes no gradient: measure "before" on a copy of its own."""
-    ### BEGIN SOLUTION BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32); evaluate one loaded copy; train another: prepare_model_for_kbit_training(model, use_gradient_checkpointing=False), add_lora
+    ### BEGIN SOLUTION BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+    ### bnb_4bit_compute_dtype=torch.float32); evaluate one loaded copy;
+    ### train another: prepare_model_for_kbit_training(model, use_gradient_checkpointing=False), add_lora
     tokenizer = load_tokenizer(model_path)
     nf4 = BitsAndBytesConfig(
         load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32

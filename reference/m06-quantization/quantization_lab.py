@@ -37,7 +37,8 @@ MODES = ("fp32", "int8", "nf4")
 def quantization_config(mode: str, skip: list[str] | None = None) -> BitsAndBytesConfig | None:
     """The bitsandbytes config for `mode`: None for "fp32"; 8-bit LLM.int8() for "int8"; for "nf4",
     4-bit NormalFloat weights computing in float32. `skip` names modules to leave unquantized."""
-    ### BEGIN SOLUTION BitsAndBytesConfig(load_in_8bit=True, ...) / (load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32); llm_int8_skip_modules=skip
+    ### BEGIN SOLUTION BitsAndBytesConfig(load_in_8bit=True, ...) / (load_in_4bit=True,
+    ### bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32); llm_int8_skip_modules=skip
     if mode == "fp32":
         return None
     if mode == "int8":
@@ -59,7 +60,8 @@ def save_quantized(path: str, mode: str, out_dir: str) -> dict:
     Return {"footprint_bytes": model.get_memory_footprint(),
             "quantized_layers": how many of its modules are bitsandbytes layers (Linear8bitLt / Linear4bit)}.
     """
-    ### BEGIN SOLUTION from_pretrained(path, quantization_config=quantization_config(mode)); save_pretrained(out_dir); count modules whose class name is Linear8bitLt or Linear4bit
+    ### BEGIN SOLUTION from_pretrained(path, quantization_config=quantization_config(mode));
+    ### save_pretrained(out_dir); count modules whose class name is Linear8bitLt or Linear4bit
     model = AutoModelForCausalLM.from_pretrained(path, quantization_config=quantization_config(mode))
     model.save_pretrained(out_dir)
     AutoTokenizer.from_pretrained(path).save_pretrained(out_dir)
@@ -84,7 +86,8 @@ def measure(path: str, text: str, max_new_tokens: int) -> dict:
             "seconds_per_token": wall-clock seconds per token of a greedy generate() of
                                  `max_new_tokens` tokens after `text`}.
     """
-    ### BEGIN SOLUTION load tokenizer and model; loss with labels=ids; time.perf_counter() around generate(min_new_tokens=max_new_tokens, ...)
+    ### BEGIN SOLUTION load tokenizer and model; loss with labels=ids;
+    ### time.perf_counter() around generate(min_new_tokens=max_new_tokens, ...)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path).eval()
     ids = tokenizer(text, return_tensors="pt")["input_ids"]
@@ -116,7 +119,8 @@ def quantize_classifier(path: str, texts: list[str], out_dir: str) -> list[list[
     """Load the encoder in `path` as a 2-label sequence classifier in 8-bit, its new `classifier`
     head left in full precision; save it to `out_dir` and return its logits for `texts`
     (one [negative, positive] pair per text, batched with padding)."""
-    ### BEGIN SOLUTION AutoModelForSequenceClassification.from_pretrained(path, num_labels=2, quantization_config=quantization_config("int8", skip=["classifier"])); save; logits
+    ### BEGIN SOLUTION AutoModelForSequenceClassification.from_pretrained(path, num_labels=2,
+    ### quantization_config=quantization_config("int8", skip=["classifier"])); save; logits
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(
         path, num_labels=2, quantization_config=quantization_config("int8", skip=["classifier"])

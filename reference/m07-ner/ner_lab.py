@@ -49,7 +49,8 @@ def tokenize_and_align_labels(tokenizer, examples: dict) -> dict:
     "ner_tags": [[label id, ...], ...]}. Truncate at 128 tokens, no padding. Return {"input_ids",
     "attention_mask", "labels"}: one list per sentence, `labels` aligned to the tokens by the rule above.
     """
-    ### BEGIN SOLUTION tokenizer(..., is_split_into_words=True, truncation=True); walk enc.word_ids(batch_index=i)
+    ### BEGIN SOLUTION tokenizer(..., is_split_into_words=True, truncation=True);
+    ### walk enc.word_ids(batch_index=i)
     enc = tokenizer(examples["tokens"], is_split_into_words=True, truncation=True, max_length=128)
     all_labels = []
     for i, word_labels in enumerate(examples["ner_tags"]):
@@ -83,7 +84,8 @@ def compute_metrics(logits: list, labels: list) -> dict:
     token's best class, keep only positions whose gold label is not -100, turn ids into LABELS
     strings and score with seqeval (evaluate.load("seqeval")). Return {"precision", "recall", "f1"} as floats.
     """
-    ### BEGIN SOLUTION argmax per token, drop -100 positions, map ids to LABELS, evaluate.load("seqeval") overall_precision/recall/f1
+    ### BEGIN SOLUTION argmax per token, drop -100 positions, map ids to LABELS, evaluate.load("seqeval")
+    ### overall_precision/recall/f1
     import evaluate
     import numpy as np
 
@@ -123,7 +125,8 @@ def train_ner(
     (id2label / label2id from LABELS). Return the Trainer's evaluation of `data_dir`/validation.jsonl
     with compute_metrics: {"eval_f1": ..., ...}.
     """
-    ### BEGIN SOLUTION Dataset.from_list + map(batched=True); AutoModelForTokenClassification with id2label; Trainer with DataCollatorForTokenClassification; save model and tokenizer
+    ### BEGIN SOLUTION Dataset.from_list + map(batched=True); AutoModelForTokenClassification with id2label;
+    ### Trainer with DataCollatorForTokenClassification; save model and tokenizer
     from datasets import Dataset
     from transformers import (
         AutoModelForTokenClassification,

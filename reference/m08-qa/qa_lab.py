@@ -53,7 +53,8 @@ def prepare_train_features(
     "token_type_ids", "attention_mask", "start_positions", "end_positions", "example_index"}, one
     entry per window; `example_index` is the window's example in the batch.
     """
-    ### BEGIN SOLUTION tokenize with stride/overflow/offsets; for each window find the context's token range via sequence_ids, then the answer's tokens from the offsets
+    ### BEGIN SOLUTION tokenize with stride/overflow/offsets; for each window find the context's token range
+    ### via sequence_ids, then the answer's tokens from the offsets
     enc = tokenizer(
         [q.strip() for q in examples["question"]],
         examples["context"],
@@ -118,7 +119,8 @@ def best_span(
     the start token's start to the end token's end, "start": that start, "end": that end,
     "score": start_logits[s] + end_logits[e]}.
     """
-    ### BEGIN SOLUTION try every start s and end e with s <= e < s + max_answer_tokens, both with offsets; keep the best sum
+    ### BEGIN SOLUTION try every start s and end e with s <= e < s + max_answer_tokens, both with offsets;
+    ### keep the best sum
     best = None
     for s, s_offset in enumerate(offsets):
         if s_offset is None:
@@ -151,14 +153,16 @@ def train_qa(
     epochs: float = 2,
     learning_rate: float = 3e-4,
 ) -> dict:
-    """Fine-tune the model at `model_path` on `data_dir`/train.jsonl; save model and tokenizer to `output_dir`.
+    """Fine-tune the model at `model_path` on `data_dir`/train.jsonl; save model and tokenizer to
+    `output_dir`.
 
     Map the examples with prepare_train_features (drop the original columns and example_index),
     train with the Trainer (batch size 16, the given epochs, learning rate and seed; on the CPU; no
     checkpoints, no reporting), then save_pretrained the model **and** the tokenizer to
     `output_dir`. Return {"train_windows": the number of training windows}.
     """
-    ### BEGIN SOLUTION Dataset.from_list + map(batched=True, remove_columns=...); AutoModelForQuestionAnswering; Trainer with default_data_collator; save model and tokenizer
+    ### BEGIN SOLUTION Dataset.from_list + map(batched=True, remove_columns=...);
+    ### AutoModelForQuestionAnswering; Trainer with default_data_collator; save model and tokenizer
     from datasets import Dataset
     from transformers import (
         AutoModelForQuestionAnswering,
@@ -213,7 +217,8 @@ def answer(model_dir: str, question: str, context: str) -> dict:
     run the model on all windows, and return the best_span (MAX_ANSWER_TOKENS) with the highest
     score over all windows: {"text", "start", "end", "score"}.
     """
-    ### BEGIN SOLUTION tokenize with overflow + offsets; set offsets of non-context tokens to None; model(...) in no_grad; best_span per window; keep the max score
+    ### BEGIN SOLUTION tokenize with overflow + offsets; set offsets of non-context tokens to None;
+    ### model(...) in no_grad; best_span per window; keep the max score
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 

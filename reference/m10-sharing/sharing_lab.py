@@ -39,7 +39,8 @@ def save_round_trip(model, tokenizer, folder: str) -> dict:
             "same_weights": True if every tensor of the reloaded model equals the original's,
             "same_ids": True if the reloaded tokenizer encodes PROBE to the same ids}.
     """
-    ### BEGIN SOLUTION save both with save_pretrained, reload with AutoModel/AutoTokenizer.from_pretrained, compare state_dicts with torch.equal
+    ### BEGIN SOLUTION save both with save_pretrained, reload with AutoModel/AutoTokenizer.from_pretrained,
+    ### compare state_dicts with torch.equal
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     reloaded = AutoModel.from_pretrained(folder)
@@ -68,7 +69,8 @@ def relabel_config(model_dir: str, labels: list[str], folder: str) -> dict:
     id2label maps 0, 1, ... to the labels in order and label2id the reverse. Return the saved
     config reloaded from `folder`, as a dict.
     """
-    ### BEGIN SOLUTION AutoConfig.from_pretrained(model_dir, num_labels=..., id2label={i: label}, label2id={label: i}); save_pretrained(folder); reload; to_dict()
+    ### BEGIN SOLUTION AutoConfig.from_pretrained(model_dir, num_labels=..., id2label={i: label},
+    ### label2id={label: i}); save_pretrained(folder); reload; to_dict()
     config = AutoConfig.from_pretrained(
         model_dir,
         num_labels=len(labels),
@@ -98,7 +100,8 @@ def write_card(folder: str, info: dict) -> str:
     the metadata (the evaluation as one EvalResult), then render ModelCard.from_template with
     model_id=model_name.
     """
-    ### BEGIN SOLUTION ModelCardData(..., eval_results=[EvalResult(**info["eval"])]); ModelCard.from_template(data, model_id=...); card.save(path)
+    ### BEGIN SOLUTION ModelCardData(..., eval_results=[EvalResult(**info["eval"])]);
+    ### ModelCard.from_template(data, model_id=...); card.save(path)
     data = ModelCardData(
         model_name=info["model_name"],
         base_model=info["base_model"],
@@ -121,7 +124,8 @@ def pair_similarity(model, tokenizer, pairs: list[list[str]]) -> float:
     A sentence embedding is MiniLM's last hidden state mean-pooled over the real tokens (the
     attention mask, as in module 2), computed in eval mode without gradients.
     """
-    ### BEGIN SOLUTION tokenizer(firsts / seconds, padding=True, return_tensors="pt"); model(**batch).last_hidden_state; masked mean; F.cosine_similarity; mean; round(..., 4)
+    ### BEGIN SOLUTION tokenizer(firsts / seconds, padding=True, return_tensors="pt");
+    ### model(**batch).last_hidden_state; masked mean; F.cosine_similarity; mean; round(..., 4)
     model.eval()
     embeddings = []
     for texts in ([a for a, _ in pairs], [b for _, b in pairs]):
@@ -151,7 +155,9 @@ def publish(model, tokenizer, name: str, card_info: dict) -> dict:
     the metric_value with pair_similarity(model, tokenizer, card_info["eval_pairs"]) on the model
     you push. Return {"repo_id": the full repo id, "commit": the commit id "v1.0" points to}.
     """
-    ### BEGIN SOLUTION HfApi().whoami()["name"] for the namespace; model.push_to_hub; tokenizer.push_to_hub; the card's eval with metric_value=pair_similarity(...); write_card into a temporary folder, then ModelCard.load(...).push_to_hub; api.create_tag; api.list_repo_refs
+    ### BEGIN SOLUTION HfApi().whoami()["name"] for the namespace; model.push_to_hub; tokenizer.push_to_hub;
+    ### the card's eval with metric_value=pair_similarity(...); write_card into a temporary folder,
+    ### then ModelCard.load(...).push_to_hub; api.create_tag; api.list_repo_refs
     api = HfApi()
     repo_id = f"{api.whoami()['name']}/{name}"
     model.push_to_hub(repo_id, commit_message="Upload model")
@@ -172,7 +178,8 @@ def publish(model, tokenizer, name: str, card_info: dict) -> dict:
 def publish_update(model, repo_id: str, scale: float) -> str:
     """Pretend training changed the model: multiply its word-embedding weights by `scale` and push it
     to `repo_id` again (main moves on, the "v1.0" tag does not). Return the new commit id of main."""
-    ### BEGIN SOLUTION scale model.get_input_embeddings().weight in place under torch.no_grad(); push_to_hub; list_repo_refs(...).branches
+    ### BEGIN SOLUTION scale model.get_input_embeddings().weight in place under torch.no_grad(); push_to_hub;
+    ### list_repo_refs(...).branches
     with torch.no_grad():
         model.get_input_embeddings().weight.mul_(scale)
     model.push_to_hub(repo_id, commit_message=f"Scale embeddings by {scale}")
@@ -183,7 +190,8 @@ def publish_update(model, repo_id: str, scale: float) -> str:
 def embedding_sum(repo_id: str, revision: str) -> float:
     """Load the model of `repo_id` at `revision` (a tag, branch or commit) with from_pretrained and
     return the sum of its word-embedding weights."""
-    ### BEGIN SOLUTION AutoModel.from_pretrained(repo_id, revision=revision); get_input_embeddings().weight.sum().item()
+    ### BEGIN SOLUTION AutoModel.from_pretrained(repo_id, revision=revision);
+    ### get_input_embeddings().weight.sum().item()
     model = AutoModel.from_pretrained(repo_id, revision=revision)
     return model.get_input_embeddings().weight.sum().item()
     ### END SOLUTION
@@ -220,7 +228,8 @@ def load_pushed_dataset(repo_id: str) -> list[dict]:
 # %%
 if __name__ == "__main__":
     # Start a hub and a token first (README.md, "Your own hub"), then:
-    #   HF_ENDPOINT=http://127.0.0.1:8808 HF_TOKEN=... HF_HUB_DISABLE_XET=1 python sharing_lab.py MINILM_FOLDER
+    #   HF_ENDPOINT=http://127.0.0.1:8808 HF_TOKEN=... HF_HUB_DISABLE_XET=1 \
+    #     python sharing_lab.py MINILM_FOLDER
     import sys
 
     folder = sys.argv[1]
