@@ -184,7 +184,7 @@ def _load_trained(text, algorithm: str) -> Tokenizer:
     assert isinstance(text, str), "train_tokenizer() must return Tokenizer.to_str(), a JSON string"
     try:
         return Tokenizer.from_str(text)  # parses JSON only: no student code runs here
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the Rust binding raises bare Exception on bad JSON
         raise StudentError(f"the {algorithm} string is not a serialised tokenizer: {exc}") from None
 
 
@@ -207,7 +207,8 @@ SIZES = {"wordpiece": (200, 120), "bpe": (200, 100), "unigram": (200, 60)}
 
 @points(3)
 def test_trained_tokenizers(student, reference, hidden_texts):
-    """train_tokenizer() builds a working WordPiece, BPE and Unigram tokenizer to the spec, of the size asked for."""
+    """train_tokenizer() builds a working WordPiece, BPE and Unigram tokenizer to the spec, of the size
+    asked for."""
     corpus = _corpus(hidden_texts["corpus_seed"])
     # capitals (lowercase), full-width letters (NFKC), punctuation (Whitespace splits it off),
     # and characters the corpus never had ([UNK])
