@@ -114,8 +114,8 @@ def test_splits_are_labelled_and_stratified(student, imbalanced_csv, imbalanced_
         for i, n in zip(got[part]["ids"], got[part].get("lengths", []), strict=False)
     }
     assert lengths == want, (
-        "the tokenized rows have the wrong lengths: tokenize with truncation to MAX_LENGTH (64) and no padding "
-        "(the collator pads each batch)"
+        "the tokenized rows have the wrong lengths: tokenize with truncation to MAX_LENGTH (64) and no "
+        "padding (the collator pads each batch)"
     )
 
 
@@ -145,8 +145,8 @@ def test_collate_pads_each_batch(student, reference):
         assert len(lengths) == 1, "the rows have different lengths: pad the batch"
         width = len(want["input_ids"][0])
         assert lengths == {width}, (
-            f"the batch is {lengths.pop()} tokens wide, it should be {width}: truncate each text to MAX_LENGTH, "
-            "then pad to the longest text of the batch (dynamic padding), not to a fixed length"
+            f"the batch is {lengths.pop()} tokens wide, it should be {width}: truncate each text to "
+            "MAX_LENGTH, then pad to the longest text of the batch (dynamic padding), not to a fixed length"
         )
         for key in ("input_ids", "attention_mask", "labels"):
             assert same_plain(got.get(key), want[key]), f"the batch's {key} is wrong"
@@ -179,7 +179,8 @@ def _metric_cases(seed: int) -> dict[str, tuple[list, list]]:
 
 @points(3)
 def test_compute_metrics(student, reference, seed):
-    """compute_metrics() gives accuracy, F1, precision and recall of the positive class, edge cases included."""
+    """compute_metrics() gives accuracy, F1, precision and recall of the positive class, edge cases
+    included."""
     for case, (logits, labels) in _metric_cases(seed).items():
         got = student.call("compute_metrics", [logits, labels])
         want = reference.call("compute_metrics", [logits, labels])
@@ -191,14 +192,15 @@ def test_compute_metrics(student, reference, seed):
                 f"{case}: {key} is {mine!r}; a 0/0 ratio must count as 0.0 (zero_division=0)"
             )
             assert same_plain(float(mine), value, abs_=1e-9), (
-                f"{case}: {key} should be {value:.4f}, not {mine:.4f} (binary metrics of class 1, computed on the "
-                "argmax of the logits)"
+                f"{case}: {key} should be {value:.4f}, not {mine:.4f} (binary metrics of class 1, computed "
+                "on the argmax of the logits)"
             )
 
 
 @points(2)
 def test_evaluate_in_eval_mode(student, reference, seed):
-    """evaluate() scores a model in eval mode, whatever mode it arrives in, and reports compute_metrics' numbers."""
+    """evaluate() scores a model in eval mode, whatever mode it arrives in, and reports compute_metrics'
+    numbers."""
     texts = ["what a lovely day", "I can't stand this", "what a lovely day", "meh", "I can't stand this"]
     labels = [1, 0, 1, 0, 0]
     got = student.call(
@@ -246,7 +248,8 @@ def test_evaluate_in_eval_mode(student, reference, seed):
         "attention mask to the model, so that it ignores the padding"
     )
     assert same_plain(probs[0], probs[1], abs_=1e-5), (
-        "two texts that differ only after their first 64 tokens got different probabilities: truncate to MAX_LENGTH"
+        "two texts that differ only after their first 64 tokens got different probabilities: truncate to "
+        "MAX_LENGTH"
     )
     assert not same_plain(probs[0], probs[2], abs_=1e-6), (
         "two texts that differ within their first 64 tokens got the same probabilities: truncate to "
@@ -269,9 +272,9 @@ def _check_losses(losses, where: str, min_steps: int) -> None:
     third = max(1, len(losses) // 3)
     first, last = losses[0], sum(losses[-third:]) / third
     assert last < min(0.75 * first, 0.5), (
-        f"{where}: the loss did not fall enough (first {first:.3f}, mean of the last third {last:.3f}). Is the "
-        "learning rate too high (fine-tuning uses 1e-5 to 2e-4), or are the gradients never applied or never "
-        "cleared, or the labels wrong?"
+        f"{where}: the loss did not fall enough (first {first:.3f}, mean of the last third {last:.3f}). "
+        "Is the learning rate too high (fine-tuning uses 1e-5 to 2e-4), or are the gradients never applied "
+        "or never cleared, or the labels wrong?"
     )
 
 
@@ -357,14 +360,15 @@ def test_evaluates_on_held_out_data(student, train_result, public_tweets, assets
         "data_summary", student.scratch("tweets.csv"), student.tokenizer("minilm"), fraction, train_seed
     )
     assert sorted(str(i) for i in split["validation"]["ids"]) == sorted(eval_ids), (
-        f"train() was called with seed={train_seed}, but its validation split is not load_splits()'s for that "
-        "seed: split with the seed argument (and set_seed(seed)), not a constant"
+        f"train() was called with seed={train_seed}, but its validation split is not load_splits()'s for "
+        "that seed: split with the seed argument (and set_seed(seed)), not a constant"
     )
 
 
 @points(2)
 def test_reload_gives_same_predictions(student, reference, train_result, public_tweets):
-    """The saved model, reloaded, predicts what the trained model predicted, and the reported metrics match."""
+    """The saved model, reloaded, predicts what the trained model predicted, and the reported metrics
+    match."""
     eval_ids = [str(i) for i in train_result.get("eval_ids") or []]
     predicted = train_result.get("eval_predictions")
     assert isinstance(predicted, list) and len(predicted) == len(eval_ids) > 0, (
@@ -398,7 +402,8 @@ def test_hidden_test_accuracy(student, train_result, hidden_test):
     accuracy = sum(p == y for p, (_, y) in zip(predicted, rows, strict=True)) / len(rows)
     record_metric("accuracy", round(accuracy, 4), leaderboard=True)
     assert accuracy >= THRESHOLD, (
-        f"accuracy on the hidden test split is {accuracy:.3f}; it must reach {THRESHOLD} (the majority class gets 0.680)"
+        f"accuracy on the hidden test split is {accuracy:.3f}; it must reach {THRESHOLD} "
+        "(the majority class gets 0.680)"
     )
 
 
