@@ -51,7 +51,8 @@ def test_loading_report(student, trusted_lm, assets):
     got = student.call("loading_report", student.asset("smollm2"))
     assert isinstance(got, dict), "loading_report() must return a dict"
     assert got.get("model_class") == "LlamaForCausalLM", (
-        f"the model is a {got.get('model_class')}: load it with AutoModelForCausalLM, which adds the language-modelling head"
+        f"the model is a {got.get('model_class')}: load it with AutoModelForCausalLM, which adds the "
+        "language-modelling head"
     )
     assert got.get("training") is False, "the model is in training mode: call model.eval() before inference"
     assert got.get("device") == "cpu", (
@@ -69,7 +70,8 @@ def test_loading_report(student, trusted_lm, assets):
 
 @points(3)
 def test_batch_generate(student, reference, inputs):
-    """batch_generate() continues prompts of different lengths in one batch, even when the tokenizer has no pad token."""
+    """batch_generate() continues prompts of different lengths in one batch, even when the tokenizer has
+    no pad token."""
     prompts = inputs["batch_prompts"]
     for max_new_tokens in (5, 2):
         got = student.call(
@@ -214,7 +216,8 @@ def test_sampling_honours_every_setting(student, trusted_lm, inputs):
 
 @points(3)
 def test_greedy_decode_matches_generate(student, trusted_lm, inputs):
-    """greedy_decode() picks the same tokens as generate(do_sample=False), token for token, and stops at end-of-sequence."""
+    """greedy_decode() picks the same tokens as generate(do_sample=False), token for token, and stops at
+    end-of-sequence."""
     for prompt, max_new_tokens in zip(inputs["greedy_prompts"], (10, 3), strict=True):
         got = token_list(
             student.call(
@@ -320,7 +323,8 @@ def test_sample_decode(student, trusted_lm, inputs):
 
 @points(2)
 def test_sample_decode_one_choice_is_greedy(student, trusted_lm, inputs):
-    """With one possible token per step (top_k=1, a tiny top_p, or a tiny temperature), sample_decode() reproduces greedy decoding."""
+    """With one possible token per step (top_k=1, a tiny top_p, or a tiny temperature), sample_decode()
+    reproduces greedy decoding."""
     prompt = inputs["greedy_prompts"][1]
     want = trusted_greedy(trusted_lm, prompt, 3)
     for temperature, top_k, top_p, seed, what in (
@@ -393,7 +397,8 @@ def test_truncate_prompt_keeps_the_end(student, trusted_lm, inputs):
 
 @points(2)
 def test_sliding_perplexity(student, reference, inputs):
-    """sliding_perplexity() scores each token once with overlapping windows, and equals perplexity() when one window holds it all."""
+    """sliding_perplexity() scores each token once with overlapping windows, and equals perplexity() when
+    one window holds it all."""
     text = inputs["long_text"]
     for window, stride in ((48, 24), (32, 20)):
         args = (text, window, stride)
@@ -408,7 +413,8 @@ def test_sliding_perplexity(student, reference, inputs):
         )
         assert same_plain(got, want, rel=1e-3), (
             f"with window={window}, stride={stride} sliding_perplexity() gives {got:.3f}, expected "
-            f"{want:.3f}: windows start every `stride` tokens; score each token once (label context tokens -100)"
+            f"{want:.3f}: windows start every `stride` tokens; score each token once "
+            "(label context tokens -100)"
         )
     whole = student.call(
         "sliding_perplexity", student.model("smollm2", LM), student.tokenizer("smollm2"), text, 4096, 2048
