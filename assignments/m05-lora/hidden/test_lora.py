@@ -145,7 +145,8 @@ def valid_examples(assets) -> list[dict]:
 def check_learned(before: dict, after: dict) -> None:
     """The bar every training in this module must clear on the hidden tickets."""
     assert after["accuracy"] >= 0.8, (
-        f"after fine-tuning, {after['accuracy']:.0%} of the hidden tickets are routed right (base model: {before['accuracy']:.0%}); expected at least 80%"
+        f"after fine-tuning, {after['accuracy']:.0%} of the hidden tickets are routed right "
+        f"(base model: {before['accuracy']:.0%}); expected at least 80%"
     )
     assert after["accuracy"] >= before["accuracy"] + 0.3, "fine-tuning did not improve accuracy by 30 points"
     assert after["answer_loss"] <= 0.5 * before["answer_loss"], "the answer loss did not at least halve"
@@ -197,7 +198,8 @@ def test_evaluate(student, trusted_base, hidden_tickets):
     assert isinstance(got, dict), "evaluate() must return a dict"
     assert same_plain(got.get("accuracy"), want["accuracy"], abs_=1e-9), "accuracy is wrong"
     assert same_plain(got.get("answer_loss"), want["answer_loss"], rel=1e-3), (
-        f"answer_loss is {got.get('answer_loss')}, expected {want['answer_loss']:.4f} (is the model in eval mode?)"
+        f"answer_loss is {got.get('answer_loss')}, expected {want['answer_loss']:.4f} "
+        "(is the model in eval mode?)"
     )
 
 
@@ -244,7 +246,8 @@ def test_trainable_report(student):
     got = student.call("trainable_report", student.model("smollm2", LM))
     assert isinstance(got, dict), "trainable_report() must return a dict"
     assert got.get("trainable") == LORA_PARAMETERS, (
-        f"trainable is {got.get('trainable')}; LoRA as specified trains {LORA_PARAMETERS} (count only requires_grad parameters)"
+        f"trainable is {got.get('trainable')}; LoRA as specified trains {LORA_PARAMETERS} "
+        "(count only requires_grad parameters)"
     )
     total = BASE_PARAMETERS + LORA_PARAMETERS
     assert got.get("total") == total, (
@@ -268,7 +271,8 @@ def test_improves_on_hidden_tickets(trained, trusted_base, hidden_tickets):
 
 @points(2)
 def test_reported_evaluation(trained, trusted_base, assets):
-    """finetune_lora() reports before/after figures on valid.jsonl that match the base model's and the saved adapter's, in eval mode."""
+    """finetune_lora() reports before/after figures on valid.jsonl that match the base model's and the
+    saved adapter's, in eval mode."""
     report, config, tensors = trained_adapter(trained)
     tokenizer, base = trusted_base
     valid = valid_examples(assets)
@@ -301,7 +305,8 @@ def test_reloaded_adapter_same_outputs(student, trained, trusted_base, hidden_ti
         "predict_with_adapter() must return one row per ticket"
     )
     assert same_plain(got, logits[:, team_ids].tolist(), abs_=2e-3), (
-        "the reloaded adapter's team logits differ from the saved adapter's (load it with PeftModel.from_pretrained, eval mode)"
+        "the reloaded adapter's team logits differ from the saved adapter's "
+        "(load it with PeftModel.from_pretrained, eval mode)"
     )
 
 
@@ -328,7 +333,8 @@ def test_merged_model(student, trained, trusted_base, hidden_tickets):
 
 @points(4)
 def test_memory_savings(student, hidden_tickets):
-    """LoRA training needs far less memory than full fine-tuning of the same model on the same batch, measured by the OS."""
+    """LoRA training needs far less memory than full fine-tuning of the same model on the same batch,
+    measured by the OS."""
     batch = hidden_tickets[:8]
     lora, lora_peak, _ = student.call_alone("training_memory", student.asset("smollm2"), batch, "lora", 2)
     full, full_peak, _ = student.call_alone("training_memory", student.asset("smollm2"), batch, "full", 2)
@@ -366,14 +372,15 @@ def test_memory_savings(student, hidden_tickets):
     )
     assert lora_peak and full_peak, "the peak memory of the training workers could not be measured"
     assert lora_peak <= 0.75 * full_peak, (
-        f"LoRA training peaked at {lora_peak / 2**30:.2f} GiB, full fine-tuning at {full_peak / 2**30:.2f} GiB: "
-        "expected LoRA at most 75%"
+        f"LoRA training peaked at {lora_peak / 2**30:.2f} GiB, "
+        f"full fine-tuning at {full_peak / 2**30:.2f} GiB: expected LoRA at most 75%"
     )
 
 
 @extra_credit(2)
 def test_qlora_on_a_4bit_base(qlora_trained, trusted_nf4, trusted_base, hidden_tickets, assets):
-    """QLoRA: the adapter trained on the 4-bit NF4 base routes hidden tickets on that base, and the figures you report were measured on it."""
+    """QLoRA: the adapter trained on the 4-bit NF4 base routes hidden tickets on that base, and the
+    figures you report were measured on it."""
     report, config, tensors = trained_adapter(qlora_trained)
     tokenizer, _ = trusted_base
     assert (config["r"], config["lora_alpha"], sorted(config.get("target_modules") or [])) == (
@@ -400,7 +407,8 @@ def test_qlora_on_a_4bit_base(qlora_trained, trusted_nf4, trusted_base, hidden_t
 
 @extra_credit(2)
 def test_lora_versus_full_finetuning(full_trained, trained, trusted_base, hidden_tickets, assets):
-    """Full fine-tuning: every weight trained and saved, the model routes hidden tickets; its quality, time and memory are set beside LoRA's."""
+    """Full fine-tuning: every weight trained and saved, the model routes hidden tickets; its quality,
+    time and memory are set beside LoRA's."""
     report, folder = full_trained
     tokenizer, base = trusted_base
     model = load_saved_model(folder, LM, expected="smollm2").eval()
