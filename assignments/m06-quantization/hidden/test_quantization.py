@@ -70,10 +70,12 @@ def check_saved(
     model = load_saved_model(folder, LM, expected="smollm2")
     footprint = model.get_memory_footprint()
     assert report.get("footprint_bytes") == footprint, (
-        f"footprint_bytes is {report.get('footprint_bytes')}; the saved model's get_memory_footprint() is {footprint}"
+        f"footprint_bytes is {report.get('footprint_bytes')}; "
+        f"the saved model's get_memory_footprint() is {footprint}"
     )
     assert report.get("quantized_layers") == bnb_layers(model), (
-        f"quantized_layers is {report.get('quantized_layers')}; the model has {bnb_layers(model)} bitsandbytes layers"
+        f"quantized_layers is {report.get('quantized_layers')}; "
+        f"the model has {bnb_layers(model)} bitsandbytes layers"
     )
     share = footprint / fp32_baseline["footprint_bytes"]
     assert share <= max_share, (
@@ -91,7 +93,8 @@ def check_saved(
 
 @points(3)
 def test_int8_model(saved_int8, fp32_baseline, assets, inputs):
-    """save_quantized(..., "int8") saves an LLM.int8() model well under half the fp32 size, with nearly fp32 perplexity."""
+    """save_quantized(..., "int8") saves an LLM.int8() model well under half the fp32 size, with nearly
+    fp32 perplexity."""
     qc = quantization_config(saved_int8[1])
     assert qc.get("load_in_8bit") is True, (
         "the saved model is not in 8-bit: BitsAndBytesConfig(load_in_8bit=True)"
@@ -101,13 +104,15 @@ def test_int8_model(saved_int8, fp32_baseline, assets, inputs):
 
 @points(3)
 def test_nf4_model(saved_nf4, fp32_baseline, assets, inputs):
-    """save_quantized(..., "nf4") saves a 4-bit NF4 model about a third of the fp32 size, still a usable language model."""
+    """save_quantized(..., "nf4") saves a 4-bit NF4 model about a third of the fp32 size, still a usable
+    language model."""
     qc = quantization_config(saved_nf4[1])
     assert qc.get("load_in_4bit") is True, (
         "the saved model is not in 4-bit: BitsAndBytesConfig(load_in_4bit=True)"
     )
     assert qc.get("bnb_4bit_quant_type") == "nf4", (
-        f"the 4-bit type is {qc.get('bnb_4bit_quant_type')!r}: the default is fp4; ask for bnb_4bit_quant_type='nf4'"
+        f"the 4-bit type is {qc.get('bnb_4bit_quant_type')!r}: the default is fp4; "
+        "ask for bnb_4bit_quant_type='nf4'"
     )
     assert qc.get("bnb_4bit_compute_dtype") == "float32", (
         f"the 4-bit model computes in {qc.get('bnb_4bit_compute_dtype')!r}: on a CPU the weights are "
@@ -137,7 +142,8 @@ def test_measure(student, saved_int8, saved_nf4, fp32_baseline, inputs):
                 model, load_saved_tokenizer(student.scratch_path(mode), expected="smollm2"), text
             )
         assert got.get("footprint_bytes") == want_footprint, (
-            f"{mode}: footprint_bytes is {got.get('footprint_bytes')}, get_memory_footprint() gives {want_footprint}"
+            f"{mode}: footprint_bytes is {got.get('footprint_bytes')}, "
+            f"get_memory_footprint() gives {want_footprint}"
         )
         ppl = number(got.get("perplexity"), f"{mode}: perplexity")
         assert same_plain(ppl, want_ppl, rel=1e-3), (
@@ -154,7 +160,8 @@ def test_measure(student, saved_int8, saved_nf4, fp32_baseline, inputs):
 
 @points(3)
 def test_quantized_classifier(student, assets, inputs):
-    """quantize_classifier() quantizes the encoder to 8-bit but keeps the new classifier head in full precision."""
+    """quantize_classifier() quantizes the encoder to 8-bit but keeps the new classifier head in full
+    precision."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     reviews = inputs["reviews"]

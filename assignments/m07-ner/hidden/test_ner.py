@@ -44,8 +44,8 @@ def test_alignment(student, reference, hidden_split):
         f"a sentence of {len(long_row['tokens'])} words became {lengths[30]} tokens: truncate at 128 tokens"
     )
     assert same_plain(got["input_ids"], want["input_ids"]), (
-        "the input_ids are wrong: tokenise the lists of words with is_split_into_words=True, truncation at 128 "
-        "tokens and no padding"
+        "the input_ids are wrong: tokenise the lists of words with is_split_into_words=True, truncation at "
+        "128 tokens and no padding"
     )
     assert same_plain(got["attention_mask"], want["attention_mask"]), (
         "attention_mask must be the tokenizer's, one list per sentence, no padding"
@@ -112,8 +112,8 @@ def test_saved_model_names_labels(trained_model):
     )
     names = _id2label(model)
     assert names == dict(enumerate(LABELS)), (
-        f"the saved config's id2label is {names}; pass id2label and label2id built from LABELS to from_pretrained "
-        "(label id i is LABELS[i], the id the data uses)"
+        f"the saved config's id2label is {names}; pass id2label and label2id built from LABELS to "
+        "from_pretrained (label id i is LABELS[i], the id the data uses)"
     )
     assert {v: k for k, v in names.items()} == {k: int(v) for k, v in model.config.label2id.items()}, (
         "label2id must be the inverse of id2label"
@@ -153,18 +153,20 @@ def hidden_f1(folder: Path, rows: list[dict], minilm: Path) -> float:
 
 @points(1)
 def test_train_report(trained, assets):
-    """train_ner() returns the Trainer's evaluation of the validation split, with compute_metrics' entity F1."""
+    """train_ner() returns the Trainer's evaluation of the validation split, with compute_metrics'
+    entity F1."""
     report = trained["report"]
     assert isinstance(report, dict) and isinstance(report.get("eval_f1"), int | float), (
-        'train_ner() must return the Trainer\'s evaluation: {"eval_f1": ..., ...} (pass compute_metrics to the Trainer)'
+        'train_ner() must return the Trainer\'s evaluation: {"eval_f1": ..., ...} '
+        "(pass compute_metrics to the Trainer)"
     )
     rows = [
         json.loads(line) for line in (assets.path("ner-data") / "validation.jsonl").read_text().splitlines()
     ]
     f1 = hidden_f1(trained["path"], rows, assets.path("minilm"))
     assert abs(report["eval_f1"] - f1) <= 0.01, (
-        f"train_ner() reports eval_f1 {report['eval_f1']:.4f}, but the saved model's entity F1 on validation.jsonl "
-        f"is {f1:.4f}: evaluate the trained model on the validation split"
+        f"train_ner() reports eval_f1 {report['eval_f1']:.4f}, but the saved model's entity F1 on "
+        f"validation.jsonl is {f1:.4f}: evaluate the trained model on the validation split"
     )
 
 
