@@ -6,7 +6,10 @@ and score it on questions about people it has never seen.
 
 from autograder.api import points
 
-CONTEXT = "This is Anna Costa. She was born in Lyon. She works as a chef at Acme Corp. Her favourite food is paella."
+CONTEXT = (
+    "This is Anna Costa. She was born in Lyon. She works as a chef at Acme Corp. "
+    "Her favourite food is paella."
+)
 EXAMPLE = {
     "id": ["x"],
     "question": ["Where does Anna Costa work?"],
@@ -17,7 +20,8 @@ EXAMPLE = {
 
 @points(1)
 def test_windows_and_positions(student):
-    """prepare_train_features() cuts the handout's context into 3 windows of 24 tokens; the answer is in windows 2 and 3."""
+    """prepare_train_features() cuts the handout's context into 3 windows of 24 tokens; the answer is in
+    windows 2 and 3."""
     out = student.call("prepare_train_features", student.tokenizer("minilm"), EXAMPLE, 24, 8)
     assert [len(ids) for ids in out["input_ids"]] == [24, 24, 24], "expected 3 windows padded to 24 tokens"
     assert out["start_positions"] == [0, 18, 11] and out["end_positions"] == [0, 20, 13], (

@@ -163,8 +163,8 @@ def test_greedy_generate(student, reference, hidden_pairs, given_model):
                 "the decoded texts still hold <pad> or </s>: decode with skip_special_tokens=True"
             )
         assert got == want, (
-            f"generate() does not return the greedy decoding of this model with max_new_tokens={max_new_tokens} "
-            "(num_beams=1, no sampling, the length bound given)"
+            "generate() does not return the greedy decoding of this model with "
+            f"max_new_tokens={max_new_tokens} (num_beams=1, no sampling, the length bound given)"
         )
 
 
@@ -190,7 +190,8 @@ def test_beam_search(student, reference, hidden_pairs, given_model):
             max_new_tokens,
         )
         assert isinstance(got, list) and len(got) == len(texts), (
-            f"beam_search() must return one list per input text ({len(texts)}), not {len(got) if isinstance(got, list) else type(got).__name__}"
+            f"beam_search() must return one list per input text ({len(texts)}), "
+            f"not {len(got) if isinstance(got, list) else type(got).__name__}"
         )
         for hyps in got:
             assert isinstance(hyps, list) and len(hyps) == num_beams, (
@@ -198,8 +199,8 @@ def test_beam_search(student, reference, hidden_pairs, given_model):
                 f"num_return_sequences={num_beams})"
             )
         assert got == want, (
-            f"the hypotheses differ from beam search with num_beams={num_beams}, max_new_tokens={max_new_tokens} "
-            "on this model"
+            f"the hypotheses differ from beam search with num_beams={num_beams}, "
+            f"max_new_tokens={max_new_tokens} on this model"
         )
 
 
@@ -250,5 +251,6 @@ def test_reported_metric_is_generated(trained, assets):
     tokenizer = AutoTokenizer.from_pretrained(assets.path(TOKENIZER))
     measured = trusted_exact_match(trained["path"], tokenizer, valid)
     assert abs(reported - measured) <= 0.02, (
-        f"train() reported eval_exact_match {reported:.3f}, but the saved model's greedy outputs score {measured:.3f}"
+        f"train() reported eval_exact_match {reported:.3f}, "
+        f"but the saved model's greedy outputs score {measured:.3f}"
     )

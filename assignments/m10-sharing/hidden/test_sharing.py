@@ -245,7 +245,8 @@ OTHER_PAIRS = [
 
 @points(2)
 def test_pair_similarity(student, original, assets):
-    """pair_similarity() is the mean cosine similarity of masked mean-pooled embeddings, in eval mode, rounded to 4 decimals."""
+    """pair_similarity() is the mean cosine similarity of masked mean-pooled embeddings, in eval mode,
+    rounded to 4 decimals."""
     for pairs in (PAIRS, OTHER_PAIRS):
         # a model fresh from training, still in training mode: dropout must be switched off
         got = student.call(
@@ -318,7 +319,8 @@ def test_load_pinned_revision(student, hub, updated, original):
     for revision, value in want.items():
         got = student.call("embedding_sum", repo.id, revision, timeout=180)
         assert same_plain(got, value, rel=1e-4), (
-            f"embedding_sum({repo.id!r}, {revision!r}) should be {value:.4f}, not {got!r}: pass revision= to from_pretrained"
+            f"embedding_sum({repo.id!r}, {revision!r}) should be {value:.4f}, not {got!r}: "
+            "pass revision= to from_pretrained"
         )
 
 
