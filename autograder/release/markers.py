@@ -33,31 +33,39 @@ class Region:
     indent: str
     hint: str  # the BEGIN line's hint and its `### ` continuation lines, joined by spaces
     body: int  # 0-based line index of the region's first line after the hint
+    hint_lines: tuple[str, ...]  # the hint as the author broke it over lines
 
     def todo(self) -> list[str]:
-        """The hint as `# TODO:` comment lines, wrapped to LINE_LENGTH."""
-        return textwrap.wrap(
-            self.hint,
-            LINE_LENGTH,
-            initial_indent=f"{self.indent}# TODO: ",
-            subsequent_indent=f"{self.indent}# ",
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
+        """The hint as `# TODO:` comment lines, broken where the author broke it, each wrapped to
+        LINE_LENGTH."""
+        out: list[str] = []
+        for line in self.hint_lines:
+            out += textwrap.wrap(
+                line,
+                LINE_LENGTH,
+                initial_indent=f"{self.indent}# " + ("" if out else "TODO: "),
+                subsequent_indent=f"{self.indent}# ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        return out
 
     def raise_stub(self) -> list[str]:
-        """`raise NotImplementedError(hint)`; a long hint is written as adjacent string literals,
-        one a line, whose concatenation is the hint."""
+        """`raise NotImplementedError(hint)`; a long hint is written as adjacent string literals, one a
+        line (broken where the author broke it, and where a line would be too long), whose
+        concatenation is the hint."""
         line = f"{self.indent}raise NotImplementedError({self.hint!r})"
         if len(line) <= LINE_LENGTH:
             return [line]
         inner = f"{self.indent}    "
         parts: list[str] = []
-        for word in re.findall(r"\S+\s*|\s+", self.hint):  # each word keeps the spaces after it
-            if parts and len(inner) + len(repr(parts[-1] + word)) <= LINE_LENGTH:
-                parts[-1] += word
-            else:
-                parts.append(word)
+        for n, hint_line in enumerate(self.hint_lines):
+            text = hint_line if n == len(self.hint_lines) - 1 else f"{hint_line} "  # the joining space
+            for k, word in enumerate(re.findall(r"\S+\s*|\s+", text)):  # a word keeps its spaces
+                if k and len(inner) + len(repr(parts[-1] + word)) <= LINE_LENGTH:
+                    parts[-1] += word
+                else:
+                    parts.append(word)
         return [
             f"{self.indent}raise NotImplementedError(",
             *(f"{inner}{part!r}" for part in parts),
@@ -91,21 +99,22 @@ def find_regions(lines: list[str], filename: str) -> list[Region]:
                     f"opened at line {open_region[1] + 1}"
                 )
             start, indent, hint = open_region[1:]
-            hint, body = _continued_hint(lines, start, hint) if end_kind == "solution" else (hint, start + 1)
-            regions.append(Region(end_kind, start, i, indent, hint or DEFAULT_HINT, body))
+            parts, body = _continued_hint(lines, start, hint) if end_kind == "solution" else ([], start + 1)
+            parts = parts or [DEFAULT_HINT]
+            regions.append(Region(end_kind, start, i, indent, " ".join(parts), body, tuple(parts)))
             open_region = None
     if open_region:
         raise MarkerError(f"{filename}:{open_region[1] + 1}: BEGIN {open_region[0].upper()} is never closed")
     return regions
 
 
-def _continued_hint(lines: list[str], start: int, hint: str) -> tuple[str, int]:
-    """The BEGIN line's hint joined with the `### ` lines right after it, and where the body begins."""
+def _continued_hint(lines: list[str], start: int, hint: str) -> tuple[list[str], int]:
+    """The BEGIN line's hint and the `### ` lines right after it, and where the body begins."""
     parts, i = [hint], start + 1
     while i < len(lines) and (more := HINT_MORE.match(lines[i])):
         parts.append(more.group("hint"))
         i += 1
-    return " ".join(p for p in parts if p), i
+    return [p for p in parts if p], i
 
 
 def strip_solutions(source: str, filename: str = "<reference>") -> str:

@@ -115,6 +115,22 @@ def test_a_hint_continued_on_hash_lines_reaches_the_starter_whole_and_wrapped():
     assert str(raised.value) == WHOLE_HINT
 
 
+def test_the_todo_keeps_the_authors_line_breaks_and_wraps_a_line_too_long():
+    assert strip_solutions(CONTINUED).splitlines()[3:6] == [
+        "    # TODO: multiply x by two with the `*` operator, keep the type of x (an int stays an int),",
+        "    # never round it; a float stays a float; a string is repeated, which is fine too, as the spec",
+        "    # says nothing about strings: 'ab' becomes 'abab'",
+    ]
+    hint = " ".join(f"step{n};" for n in range(40))
+    starter = strip_solutions(f"def g():\n    ### BEGIN SOLUTION {hint}\n    pass\n    ### END SOLUTION\n")
+    assert max(len(ln) for ln in starter.splitlines()) <= LINE_LENGTH
+    assert starter.count("    # ") >= 3
+    namespace: dict = {}
+    exec(compile(starter, "starter", "exec"), namespace)
+    with pytest.raises(NotImplementedError, match=f"^{hint}$"):
+        namespace["g"]()
+
+
 def test_nbgrader_export_puts_the_whole_continued_hint_above_the_region():
     code, regions = hints_above(CONTINUED, "ref.py")
     assert regions == 1
