@@ -84,3 +84,9 @@ class Layout:
     @property
     def asset_cache(self) -> Path:
         return Path(os.environ.get("COURSE_ASSETS", self.root / ".assets")).resolve()
+
+    @property
+    def reference_cache(self) -> Path:
+        """The reference's answers, cached by the trusted grader (autograder.grade.reference): they are
+        answers to hidden inputs, so the worker never sees this folder."""
+        return self.asset_cache / "reference-calls"

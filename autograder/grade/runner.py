@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import os
 import platform
 import resource
@@ -11,7 +12,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 
@@ -69,6 +70,24 @@ def grader_version(layout: Layout, module_id: str, suite: Suite) -> str:
     return f"{__version__}+{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:12]}"
 
 
+def reference_version(layout: Layout, module_id: str, extra: dict[str, Any], assets: dict[str, str]) -> str:
+    """Everything the reference's answers depend on beyond the call itself: the grader version
+    (tests, hidden data, reference, framework), the public data, the assets (where they are and
+    what course.yaml says they are), the libraries and the seed."""
+    course = layout.course
+    data = layout.data_dir(module_id)
+    parts = [
+        str(extra["grader_version"]),
+        tree_hash(data, ignore=("__pycache__",)) if data.is_dir() else "",
+        json.dumps(
+            {a: [path, course.assets[a].model_dump_json()] for a, path in assets.items()}, sort_keys=True
+        ),
+        json.dumps(extra["libraries"], sort_keys=True),
+        str(extra["seed"]),
+    ]
+    return hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:16]
+
+
 def hidden_paths(
     layout: Layout,
     tests_dir: Path,
@@ -89,6 +108,7 @@ def hidden_paths(
         *(layout.hidden_tests(m.id) for m in course.modules),
         *(Path(path) for a, path in assets.items() if a not in visible),
         *(layout.asset_cache / name for name, spec in course.assets.items() if spec.hidden),
+        layout.reference_cache,
         layout.root / ".git",
         layout.root / "release",
         out_dir.resolve(),
@@ -174,7 +194,15 @@ def grade(
         fixtures = {
             "reference": (
                 lambda: ReferenceHandle(
-                    ref_dir, cfg.module_name, cfg.assets, job / "reference", cfg.data, seed
+                    ref_dir,
+                    cfg.module_name,
+                    cfg.assets,
+                    job / "reference",
+                    cfg.data,
+                    seed,
+                    cache=layout.reference_cache
+                    / module_id
+                    / reference_version(layout, module_id, extra, assets),
                 )
             )
             if ref_dir.is_dir()
@@ -225,6 +253,7 @@ def grade(
         )
         if isinstance(fixtures["reference"], ReferenceHandle):
             ctx.results.extra_data["reference_seconds"] = round(fixtures["reference"].seconds, 3)
+            ctx.results.extra_data["reference_cached_calls"] = fixtures["reference"].cached_calls
         ctx.save()
         return ctx.results
     finally:

@@ -290,3 +290,33 @@ def test_a_fixture_can_restart_the_worker_with_a_service(mini, tmp_path):
     results = grade(mini, "mini", submission(tmp_path / "s", GOOD + SERVICE_GOOD), tmp_path / "o")
     service = by_id(results)["test_service"]
     assert service["status"] == "passed", service["output"]
+
+
+def test_the_references_answers_are_computed_once_per_version(mini, tmp_path):
+    """A second grading reads the reference's answers from the cache (same results); a changed
+    reference is a new version and computes them again. The cache is root's alone and hidden."""
+    from autograder.grade.runner import hidden_paths
+
+    first = grade(mini, "mini", submission(tmp_path / "a", GOOD), tmp_path / "o1").to_json()
+    second = grade(mini, "mini", submission(tmp_path / "b", GOOD), tmp_path / "o2").to_json()
+    assert first["extra_data"]["reference_cached_calls"] == 0
+    assert second["extra_data"]["reference_cached_calls"] == 3  # test_add's three reference calls
+    assert [t["status"] for t in first["tests"]] == [t["status"] for t in second["tests"]]
+    entries = list(mini.reference_cache.rglob("*.json"))
+    assert len(entries) == 3 and all(e.stat().st_mode & 0o077 == 0 for e in entries)
+    assert mini.reference_cache in hidden_paths(mini, tmp_path, {}, [], tmp_path, tmp_path, tmp_path)
+
+    reference = mini.reference_dir("mini") / "mini.py"
+    reference.write_text(reference.read_text() + "\n# a new version\n")
+    third = grade(mini, "mini", submission(tmp_path / "c", GOOD), tmp_path / "o3").to_json()
+    assert third["extra_data"]["reference_cached_calls"] == 0 and third["score"] == first["score"]
+
+
+def test_a_reference_call_that_could_write_is_never_answered_from_the_cache(tmp_path):
+    from autograder.grade.reference import ReferenceHandle
+    from autograder.worker.protocol import ref
+
+    handle = ReferenceHandle(tmp_path, "mini", {}, tmp_path / "s", None, 0, cache=tmp_path / "cache")
+    assert handle._entry({"fn": "f", "args": [1, "text", ref("data", rel="x.csv")], "kwargs": {}})
+    assert handle._entry({"fn": "f", "args": [ref("scratch", rel="out")], "kwargs": {}}) is None
+    assert handle._entry({"fn": "f", "args": [], "kwargs": {"path": str(tmp_path / "out")}}) is None
