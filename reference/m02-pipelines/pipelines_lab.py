@@ -15,7 +15,13 @@
 from __future__ import annotations
 
 import torch
-from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer, pipeline  # noqa: F401 - used in the solutions
+from transformers import (  # noqa: F401, RUF100 - unused in the starter until its TODOs are done
+    AutoConfig,
+    AutoModel,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    pipeline,
+)
 
 # %% [markdown]
 # ## 1. A pipeline, and the same thing by hand
@@ -44,7 +50,8 @@ def sentiment_by_hand(tokenizer, model, texts: list[str]) -> list[dict]:
     softmax, take the most probable class, and name it with `model.config.id2label`. The score is
     that class's probability.
     """
-    ### BEGIN SOLUTION tokenizer(..., padding=True, truncation=True, return_tensors="pt"); torch.no_grad(); softmax(logits, -1); argmax; id2label
+    ### BEGIN SOLUTION tokenizer(..., padding=True, truncation=True, return_tensors="pt"); torch.no_grad();
+    ### softmax(logits, -1); argmax; id2label
     model.eval()
     batch = tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
     with torch.no_grad():
@@ -79,7 +86,8 @@ def compare_heads(model_dir: str, text: str, num_labels: int) -> dict:
             "logits_shape": the shape of the classifier's logits, as a list,
             "new_parameters": the sorted names of the classifier's newly initialised weights}.
     """
-    ### BEGIN SOLUTION load both; output_loading_info=True returns (model, info); info["missing_keys"] are the new weights
+    ### BEGIN SOLUTION load both; output_loading_info=True returns (model, info);
+    ### info["missing_keys"] are the new weights
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     base = AutoModel.from_pretrained(model_dir).eval()
     head, info = AutoModelForSequenceClassification.from_pretrained(
@@ -120,7 +128,8 @@ def customised_classifier(model_dir: str, num_layers: int, labels: list[str]) ->
             "n_parameters": the model's parameter count,
             "n_unused": how many checkpoint tensors the smaller model did not use (unexpected keys)}.
     """
-    ### BEGIN SOLUTION AutoConfig.from_pretrained; set num_hidden_layers, num_labels, id2label, label2id; from_pretrained(..., config=config, output_loading_info=True)
+    ### BEGIN SOLUTION AutoConfig.from_pretrained; set num_hidden_layers, num_labels, id2label, label2id;
+    ### from_pretrained(..., config=config, output_loading_info=True)
     config = AutoConfig.from_pretrained(model_dir)
     config.num_hidden_layers = num_layers
     config.num_labels = len(labels)
@@ -145,7 +154,8 @@ def freeze_body(model) -> dict:
     Return {"total": all parameters, "trainable": those that still require gradients,
             "head": parameters outside the body}.
     """
-    ### BEGIN SOLUTION set requires_grad = False on model.base_model.parameters(); count numel() with and without requires_grad
+    ### BEGIN SOLUTION set requires_grad = False on model.base_model.parameters();
+    ### count numel() with and without requires_grad
     for param in model.base_model.parameters():
         param.requires_grad = False
     total = sum(p.numel() for p in model.parameters())
@@ -175,7 +185,8 @@ def batched_logits(tokenizer, model, texts: list[str], batch_size: int) -> list[
     each batch. Each text's logits must equal those of the text run alone (padding must not change
     them).
     """
-    ### BEGIN SOLUTION model.eval(); loop over slices of batch_size; pad each batch; pass the attention_mask; torch.no_grad()
+    ### BEGIN SOLUTION model.eval(); loop over slices of batch_size; pad each batch; pass the attention_mask;
+    ### torch.no_grad()
     model.eval()
     out: list[list[float]] = []
     with torch.no_grad():
@@ -204,7 +215,8 @@ def embed(tokenizer, model, texts: list[str]) -> list[list[float]]:
     Tokenize with padding and truncation; run the model in eval mode (it may arrive in training
     mode) without gradients.
     """
-    ### BEGIN SOLUTION mask = attention_mask.unsqueeze(-1); (hidden * mask).sum(1) / mask.sum(1); torch.nn.functional.normalize
+    ### BEGIN SOLUTION mask = attention_mask.unsqueeze(-1); (hidden * mask).sum(1) / mask.sum(1);
+    ### torch.nn.functional.normalize
     model.eval()
     batch = tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
     with torch.no_grad():
@@ -240,7 +252,8 @@ def generate(model_dir: str, prompts: list[str], max_new_tokens: int) -> list[st
     """Continue each prompt with a text-generation pipeline built from `model_dir`, greedily, with
     at most `max_new_tokens` new tokens. Return only the new text of each, not the prompt.
     """
-    ### BEGIN SOLUTION pipeline("text-generation", model=model_dir); do_sample=False, max_new_tokens, return_full_text=False
+    ### BEGIN SOLUTION pipeline("text-generation", model=model_dir);
+    ### do_sample=False, max_new_tokens, return_full_text=False
     generator = pipeline("text-generation", model=model_dir)
     return [
         generator(prompt, max_new_tokens=max_new_tokens, do_sample=False, return_full_text=False)[0][

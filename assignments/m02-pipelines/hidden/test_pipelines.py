@@ -83,7 +83,8 @@ def test_by_hand_matches_pipeline(student, reference, hidden_inputs):
     assert labels == [r["label"] for r in want] and same_plain(
         scores, [r["score"] for r in want], abs_=TOL
     ), (
-        "a text longer than the model's 512 positions is classified wrongly: truncate the batch (truncation=True)"
+        "a text longer than the model's 512 positions is classified wrongly: truncate the batch "
+        "(truncation=True)"
     )
 
 
@@ -107,9 +108,13 @@ def test_compare_heads(student, reference, hidden_inputs):
             {
                 "base_class": f"base_class should be {want['base_class']!r}",
                 "head_class": f"head_class should be {want['head_class']!r}",
-                "hidden_shape": f"hidden_shape should be {want['hidden_shape']}: (batch, tokens, hidden size)",
+                "hidden_shape": (
+                    f"hidden_shape should be {want['hidden_shape']}: (batch, tokens, hidden size)"
+                ),
                 "logits_shape": f"logits_shape should be {want['logits_shape']} for {num_labels} labels",
-                "new_parameters": "new_parameters must be the sorted missing_keys of the classifier's loading info",
+                "new_parameters": (
+                    "new_parameters must be the sorted missing_keys of the classifier's loading info"
+                ),
             },
         )
 
@@ -125,10 +130,15 @@ def test_customised_classifier(student, reference, hidden_inputs):
             want,
             "customised_classifier",
             {
-                "num_hidden_layers": f"the model should have {num_layers} layers: set config.num_hidden_layers before loading",
+                "num_hidden_layers": (
+                    f"the model should have {num_layers} layers: set config.num_hidden_layers before loading"
+                ),
                 "id2label": f"id2label should be {want['id2label']}: set id2label and label2id on the config",
                 "n_parameters": "n_parameters is wrong",
-                "n_unused": "n_unused should count the checkpoint's unexpected keys (the weights of the dropped layers)",
+                "n_unused": (
+                    "n_unused should count the checkpoint's unexpected keys "
+                    "(the weights of the dropped layers)"
+                ),
             },
         )
 
@@ -261,5 +271,6 @@ def test_generate(student, reference, hidden_inputs):
                 )
             assert text == expected, (
                 f"with max_new_tokens={max_new_tokens} the greedy continuation of {prompt!r} should be "
-                f"{expected!r}, not {text!r}: decode greedily (do_sample=False) with max_new_tokens new tokens"
+                f"{expected!r}, not {text!r}: decode greedily (do_sample=False) "
+                "with max_new_tokens new tokens"
             )
