@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.layout import Layout
+from autograder.sandbox.kill import die_with_parent
 
 
 def grade_in_subprocess(
@@ -45,7 +46,12 @@ def grade_in_subprocess(
     for name in only or []:
         cmd += ["--only", name]
     subprocess.run(
-        cmd, cwd=layout.root, env={**_env(layout), **(env or {})}, check=False, stdout=subprocess.DEVNULL
+        cmd,
+        cwd=layout.root,
+        env={**_env(layout), **(env or {})},
+        check=False,
+        stdout=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,  # a killed validate or mutate leaves no grading running
     )
     results: dict[str, Any] = json.loads((out / "results.json").read_text())
     return results

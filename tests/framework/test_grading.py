@@ -320,3 +320,37 @@ def test_a_reference_call_that_could_write_is_never_answered_from_the_cache(tmp_
     assert handle._entry({"fn": "f", "args": [1, "text", ref("data", rel="x.csv")], "kwargs": {}})
     assert handle._entry({"fn": "f", "args": [ref("scratch", rel="out")], "kwargs": {}}) is None
     assert handle._entry({"fn": "f", "args": [], "kwargs": {"path": str(tmp_path / "out")}}) is None
+
+
+def test_a_killed_validate_leaves_no_grading_running(mini, tmp_path):
+    """validate and mutate grade in child processes: killing them (a TA's ^C, a CI timeout) takes
+    the gradings along instead of leaving them to finish unseen."""
+    import signal
+    import time
+
+    from tests.redteam.conftest import processes_with, wait_until_gone
+
+    slow = submission(
+        tmp_path / "slow", GOOD.replace("return a + b", "import time; time.sleep(60); return a + b")
+    )
+    out = tmp_path / "graded-by-a-killed-parent"
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from autograder.layout import Layout\n"
+            "from autograder.grade.submissions import grade_in_subprocess\n"
+            "grade_in_subprocess(Layout(Path(sys.argv[1])), 'mini', Path(sys.argv[2]), Path(sys.argv[3]))",
+            str(mini.root),
+            str(slow),
+            str(out),
+        ]
+    )
+    grading = f"--out\0{out}"  # the `course grade` child's command line, not the parent's
+    deadline = time.monotonic() + 60
+    while not (out / "results.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the grading is under way: its first results are written
+    assert processes_with(grading), "the grading never started"
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    assert not wait_until_gone(grading, timeout=10), "the grading outlived the process that started it"
