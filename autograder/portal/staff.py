@@ -1,4 +1,5 @@
-"""TAs' and instructors' pages: the queue, the gradebook, the report, regrades, extensions, the LMS export."""
+"""TAs' and instructors' pages: the queue, the gradebook, the report, regrades, extensions, extra quiz
+attempts, the LMS export."""
 
 from __future__ import annotations
 
@@ -131,6 +132,31 @@ def grant(
         raise HTTPException(422, str(exc)) from None
     store.set_extension(db, student.strip(), module, new_due)
     return RedirectResponse("/staff/extensions", status_code=303)
+
+
+@router.get("/quiz-attempts", response_class=HTMLResponse)
+def quiz_attempts(request: Request, db: DB, user: Staff) -> Response:
+    layout = settings(request).layout
+    modules = [m.id for m in layout.course.modules if layout.quiz_file(m.id).is_file()]
+    return render(request, "quiz_attempts.html", user=user, grants=store.quiz_grants(db), modules=modules)
+
+
+@router.post("/quiz-attempts")
+def grant_attempt(
+    request: Request,
+    db: DB,
+    user: PostedStaff,
+    student: Annotated[str, Form()],
+    module: Annotated[str, Form()],
+) -> Response:
+    """One more portal attempt at a module's quiz for one student, on top of the bank's `attempts`."""
+    _module(request, module)
+    if not settings(request).layout.quiz_file(module).is_file():
+        raise HTTPException(404, f"Module {module!r} has no quiz.")
+    if store.get_user(db, student.strip()) is None:
+        raise HTTPException(404, f"No student {student!r} in the roster.")
+    store.grant_attempt(db, student.strip(), module)
+    return RedirectResponse("/staff/quiz-attempts", status_code=303)
 
 
 @router.get("/export.csv")

@@ -1,4 +1,5 @@
-"""The portal's tables, in the gradebook's SQLite file: accounts, hashed secrets, the queue, extensions.
+"""The portal's tables, in the gradebook's SQLite file: accounts, hashed secrets, the queue, extensions,
+quiz attempts.
 
 Secrets (API tokens, one-time sign-in links, sessions) are stored as their sha256 only. The queue
 lives here so that a restart of the web server or the grader loses nothing: a job goes
@@ -59,6 +60,23 @@ CREATE TABLE IF NOT EXISTS portal_extensions (
   student TEXT NOT NULL,
   module TEXT NOT NULL,
   due TEXT NOT NULL,                  -- the student's own due date for the module
+  PRIMARY KEY (student, module)
+);
+CREATE TABLE IF NOT EXISTS portal_quiz_attempts (
+  id INTEGER PRIMARY KEY,
+  student TEXT NOT NULL,
+  module TEXT NOT NULL,
+  submitted_at TEXT NOT NULL,
+  score REAL NOT NULL,
+  max_score REAL NOT NULL,
+  results_json TEXT NOT NULL,         -- the graded attempt (the quiz's results.json), feedback included
+  gradebook_id INTEGER                -- set when the bank's `keep` made it the gradebook's score
+);
+CREATE INDEX IF NOT EXISTS portal_quiz_attempts_student ON portal_quiz_attempts (student, module, id);
+CREATE TABLE IF NOT EXISTS portal_quiz_grants (
+  student TEXT NOT NULL,
+  module TEXT NOT NULL,
+  extra INTEGER NOT NULL,             -- attempts granted by staff on top of the bank's `attempts`
   PRIMARY KEY (student, module)
 );
 """
@@ -350,3 +368,81 @@ def extension(db: sqlite3.Connection, student: str, module: str) -> datetime | N
 
 def extensions(db: sqlite3.Connection) -> list[sqlite3.Row]:
     return db.execute("SELECT * FROM portal_extensions ORDER BY module, student").fetchall()
+
+
+# -- quiz attempts ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Attempt:
+    id: int
+    student: str
+    module: str
+    submitted_at: str
+    score: float
+    max_score: float
+    results_json: str
+    gradebook_id: int | None
+
+    @property
+    def results(self) -> dict[str, Any]:
+        results: dict[str, Any] = json.loads(self.results_json)
+        return results
+
+
+def quiz_attempts(db: sqlite3.Connection, student: str, module: str) -> list[Attempt]:
+    """`student`'s attempts at `module`'s quiz, oldest first."""
+    return [
+        Attempt(**dict(r))
+        for r in db.execute(
+            "SELECT * FROM portal_quiz_attempts WHERE student=? AND module=? ORDER BY id", (student, module)
+        )
+    ]
+
+
+def extra_attempts(db: sqlite3.Connection, student: str, module: str) -> int:
+    r = db.execute(
+        "SELECT extra FROM portal_quiz_grants WHERE student=? AND module=?", (student, module)
+    ).fetchone()
+    return int(r["extra"]) if r else 0
+
+
+def add_quiz_attempt(
+    db: sqlite3.Connection, student: str, module: str, allowed: int, results: dict[str, Any], max_score: float
+) -> int | None:
+    """Record an attempt if the student has one left (`allowed` from the bank, plus staff grants): its
+    id, or None past the limit. Counting and recording are one transaction, so two attempts posted at
+    once cannot both take the last one."""
+    with transaction(db):
+        used = db.execute(
+            "SELECT count(*) FROM portal_quiz_attempts WHERE student=? AND module=?", (student, module)
+        ).fetchone()[0]
+        if used >= allowed + extra_attempts(db, student, module):
+            return None
+        cur = db.execute(
+            "INSERT INTO portal_quiz_attempts (student, module, submitted_at, score, max_score, results_json)"
+            " VALUES (?,?,?,?,?,?)",
+            (student, module, now().isoformat(), results["score"], max_score, json.dumps(results)),
+        )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def kept_in_gradebook(db: sqlite3.Connection, attempt_id: int, gradebook_id: int) -> None:
+    db.execute("UPDATE portal_quiz_attempts SET gradebook_id=? WHERE id=?", (gradebook_id, attempt_id))
+
+
+def grant_attempt(db: sqlite3.Connection, student: str, module: str) -> None:
+    """One more attempt at `module`'s quiz for `student`."""
+    db.execute(
+        "INSERT INTO portal_quiz_grants VALUES (?,?,1)"
+        " ON CONFLICT (student, module) DO UPDATE SET extra=extra + 1",
+        (student, module),
+    )
+
+
+def quiz_grants(db: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Every grant, with how many attempts the student has used."""
+    return db.execute(
+        "SELECT g.student, g.module, g.extra, (SELECT count(*) FROM portal_quiz_attempts a"
+        " WHERE a.student=g.student AND a.module=g.module) AS used"
+        " FROM portal_quiz_grants g ORDER BY g.module, g.student"
+    ).fetchall()

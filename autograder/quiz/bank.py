@@ -262,6 +262,8 @@ class QuizInfo(Strict):
     intro: str = ""
     shuffle_questions: bool = False
     salt: str = ""  # change it to give every student a fresh variant (a new term, a retake)
+    attempts: int = Field(1, ge=1)  # submissions allowed per student in the portal; feedback after the last
+    keep: Literal["best", "last"] = "best"  # which portal attempt's score the gradebook keeps
 
 
 class Bank(Strict):
