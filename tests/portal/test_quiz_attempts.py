@@ -143,3 +143,15 @@ def test_a_granted_attempt_and_each_students_own_count(portal: Portal) -> None:
     assert gradebook_scores(portal.db, "alice") == [0.0, 2.0] and gradebook_scores(portal.db, "bob") == [2.0]
     assert hand_in(portal, bob, "bob", capital=True, total=True).status_code == 409  # alice's grant only
     assert hand_in(portal, alice, "alice", capital=True, total=True).status_code == 409
+
+
+def test_the_bank_checks_attempts_and_keep(tmp_path: Path) -> None:
+    from autograder.quiz.bank import load_bank
+    from autograder.yamlconf import ConfigError
+
+    bank = tmp_path / "mini.yaml"
+    bank.write_text(textwrap.dedent(BANK).lstrip().format(policy="attempts: 0\n  keep: first"))
+    with pytest.raises(ConfigError) as error:
+        load_bank(bank)
+    assert "mini.yaml:3: quiz.attempts: Input should be greater than or equal to 1" in str(error.value)
+    assert "mini.yaml:4: quiz.keep: Input should be 'best' or 'last'" in str(error.value)
