@@ -251,6 +251,11 @@ def _grade_batch(
         layout = _layout()
         layout.course.module(module)
         subs = discover(folder, skip=out, module=module)
+        if not subs:  # a TA's wrong folder is not a run that graded nobody
+            raise BatchError(
+                f"no submissions in {folder}: a class folder holds one folder, zip, .py or .ipynb per "
+                "student (or nbgrader's submitted/ layout)"
+            )
         time_of = {**collected_times(subs), **(load_times(times) if times else {})}
         extra = load_extensions(extensions) if extensions else {}
     except (BatchError, ConfigError, OSError, ValueError) as exc:
