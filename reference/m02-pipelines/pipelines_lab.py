@@ -125,6 +125,7 @@ def customised_classifier(model_dir: str, num_layers: int, labels: list[str]) ->
 
     Return {"num_hidden_layers": from the model's config,
             "id2label": the model's id2label, with string keys ("0", "1", ...),
+            "label2id": the model's label2id (labels[i] -> i),
             "n_parameters": the model's parameter count,
             "n_unused": how many checkpoint tensors the smaller model did not use (unexpected keys)}.
     """
@@ -141,6 +142,7 @@ def customised_classifier(model_dir: str, num_layers: int, labels: list[str]) ->
     return {
         "num_hidden_layers": model.config.num_hidden_layers,
         "id2label": {str(k): v for k, v in model.config.id2label.items()},
+        "label2id": dict(model.config.label2id),
         "n_parameters": sum(p.numel() for p in model.parameters()),
         "n_unused": len(info["unexpected_keys"]),
     }

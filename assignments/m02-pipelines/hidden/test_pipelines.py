@@ -134,6 +134,10 @@ def test_customised_classifier(student, reference, hidden_inputs):
                     f"the model should have {num_layers} layers: set config.num_hidden_layers before loading"
                 ),
                 "id2label": f"id2label should be {want['id2label']}: set id2label and label2id on the config",
+                "label2id": (
+                    f"label2id should be {want['label2id']}: set it on the config too (id2label alone leaves "
+                    "the checkpoint's LABEL_0, LABEL_1...)"
+                ),
                 "n_parameters": "n_parameters is wrong",
                 "n_unused": (
                     "n_unused should count the checkpoint's unexpected keys "
