@@ -47,7 +47,8 @@ def preprocess(tokenizer, sources: list[str], targets: list[str]) -> dict[str, l
     {"input_ids", "attention_mask", "labels"}: one list of ids per pair (labels are the target's ids,
     ending with the end-of-sequence token).
     """
-    ### BEGIN SOLUTION tokenizer(sources, text_target=targets, max_length=..., truncation=True); labels get their own max length
+    ### BEGIN SOLUTION tokenizer(sources, text_target=targets, max_length=..., truncation=True);
+    ### labels get their own max length
     enc = tokenizer(sources, max_length=MAX_SOURCE_LENGTH, truncation=True)
     labels = tokenizer(text_target=targets, max_length=MAX_TARGET_LENGTH, truncation=True)
     return {
@@ -72,7 +73,8 @@ def collate(tokenizer, features: list[dict[str, list[int]]]) -> dict[str, list[l
     Return {"input_ids", "attention_mask", "labels"} as lists of equal-length rows, where label
     padding is -100.
     """
-    ### BEGIN SOLUTION DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100); convert the tensors with .tolist()
+    ### BEGIN SOLUTION DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100);
+    ### convert the tensors with .tolist()
     batch = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100)(features)
     return {key: batch[key].tolist() for key in ("input_ids", "attention_mask", "labels")}
     ### END SOLUTION
@@ -128,7 +130,9 @@ def generate(model_dir: str, tokenizer, texts: list[str], max_new_tokens: int) -
 
     Return one string per text, without special tokens.
     """
-    ### BEGIN SOLUTION AutoModelForSeq2SeqLM.from_pretrained; tokenizer(texts, padding=True, return_tensors="pt"); generate(do_sample=False, num_beams=1); batch_decode(skip_special_tokens=True)
+    ### BEGIN SOLUTION AutoModelForSeq2SeqLM.from_pretrained;
+    ### tokenizer(texts, padding=True, return_tensors="pt"); generate(do_sample=False, num_beams=1);
+    ### batch_decode(skip_special_tokens=True)
     model = AutoModelForSeq2SeqLM.from_pretrained(model_dir).eval()
     batch = tokenizer(texts, padding=True, return_tensors="pt")
     out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)
@@ -144,7 +148,8 @@ def beam_search(
     Return one list per text holding its `num_beams` finished hypotheses, best first, without
     special tokens.
     """
-    ### BEGIN SOLUTION generate(num_beams=..., num_return_sequences=num_beams, do_sample=False); the output has len(texts) * num_beams rows
+    ### BEGIN SOLUTION generate(num_beams=..., num_return_sequences=num_beams, do_sample=False);
+    ### the output has len(texts) * num_beams rows
     model = AutoModelForSeq2SeqLM.from_pretrained(model_dir).eval()
     batch = tokenizer(texts, padding=True, return_tensors="pt")
     out = model.generate(
@@ -174,7 +179,8 @@ def exact_match(tokenizer, predictions: list[list[int]], label_ids: list[list[in
     Both are token-id rows, possibly padded with -100; decode without special tokens and compare
     the stripped strings (evaluate.load("exact_match") does the comparing).
     """
-    ### BEGIN SOLUTION np.where(ids == -100, pad_token_id, ids) on both, batch_decode(skip_special_tokens=True), evaluate.load("exact_match") on the .strip()ped texts
+    ### BEGIN SOLUTION np.where(ids == -100, pad_token_id, ids) on both,
+    ### batch_decode(skip_special_tokens=True), evaluate.load("exact_match") on the .strip()ped texts
     import evaluate
 
     pad = tokenizer.pad_token_id
@@ -208,7 +214,8 @@ def train(tokenizer, data_dir: str, output_dir: str, seed: int) -> dict:
     the model and the tokenizer to `output_dir` (safetensors) and return the final evaluation
     metrics dict (it must hold "eval_exact_match").
     """
-    ### BEGIN SOLUTION build datasets with `preprocess`, a T5ForConditionalGeneration from make_config, Seq2SeqTrainingArguments(predict_with_generate=True, ...), train, evaluate, save_pretrained
+    ### BEGIN SOLUTION build datasets with `preprocess`, a T5ForConditionalGeneration from make_config,
+    ### Seq2SeqTrainingArguments(predict_with_generate=True, ...), train, evaluate, save_pretrained
     import torch
     from datasets import Dataset
     from transformers import set_seed
