@@ -4,11 +4,9 @@ reference finds) under several length bounds; answer() runs on a model the grade
 student's saved model is scored on the hidden split in the trusted process."""
 
 import random
-import re
-import string
-from collections import Counter
 from pathlib import Path
 
+import evaluate
 import torch
 from transformers import AutoTokenizer
 
@@ -124,21 +122,6 @@ def test_best_span(student, reference, hidden_split, seed, assets):
     assert got is None, f"best_span() must return None when no token has offsets, not {got!r}"
 
 
-def _normalize(text: str) -> str:
-    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
-    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
-    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
-
-
-def _f1(prediction: str, truth: str) -> float:
-    pred, gold = _normalize(prediction).split(), _normalize(truth).split()
-    common = sum((Counter(pred) & Counter(gold)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(pred), common / len(gold)
-    return 2 * precision * recall / (precision + recall)
-
-
 def predict(model, tokenizer, question: str, context: str, span_fn) -> dict | None:
     """The best span over all windows of the context, as the grader scores a saved model."""
     enc = tokenizer(
@@ -171,16 +154,17 @@ def predict(model, tokenizer, question: str, context: str, span_fn) -> dict | No
 
 
 def hidden_scores(folder: Path, rows: list[dict], minilm: Path, span_fn) -> tuple[float, float]:
-    """SQuAD exact match and F1 of a saved model on `rows`; `span_fn` is the reference's best_span."""
+    """SQuAD exact match and F1 (evaluate's "squad", as fractions) of a saved model on `rows`;
+    `span_fn` is the reference's best_span."""
     model = load_saved_model(folder, "AutoModelForQuestionAnswering", expected="minilm")
     tokenizer = AutoTokenizer.from_pretrained(minilm)
-    em = f1 = 0.0
-    for row in rows:
+    predictions, references = [], []
+    for i, row in enumerate(rows):
         best = predict(model, tokenizer, row["question"], row["context"], span_fn)
-        prediction, truth = best["text"] if best else "", row["answers"]["text"][0]
-        em += float(_normalize(prediction) == _normalize(truth))
-        f1 += _f1(prediction, truth)
-    return em / len(rows), f1 / len(rows)
+        predictions.append({"id": str(i), "prediction_text": best["text"] if best else ""})
+        references.append({"id": str(i), "answers": row["answers"]})
+    scores = evaluate.load("squad").compute(predictions=predictions, references=references)
+    return scores["exact_match"] / 100, scores["f1"] / 100
 
 
 @points(4)
