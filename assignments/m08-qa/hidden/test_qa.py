@@ -22,7 +22,8 @@ def _batch(rows: list[dict]) -> dict:
 
 @points(3)
 def test_train_features(student, reference, hidden_split):
-    """prepare_train_features() windows each context with a stride and labels the answer's first and last token."""
+    """prepare_train_features() windows each context with a stride and labels the answer's first and last
+    token."""
     batch = _batch(hidden_split[:40])
     for max_length, stride in ((MAX_LENGTH, STRIDE), (32, 8)):
         got = student.call("prepare_train_features", student.tokenizer("minilm"), batch, max_length, stride)
@@ -41,7 +42,8 @@ def test_train_features(student, reference, hidden_split):
         )
         for key in ("attention_mask", "token_type_ids"):
             assert same_plain(got[key], want[key]), (
-                f"{key} must be the tokenizer's, one row per window (max_length={max_length}, stride={stride})"
+                f"{key} must be the tokenizer's, one row per window "
+                f"(max_length={max_length}, stride={stride})"
             )
         for key in ("start_positions", "end_positions"):
             g, w = got[key], want[key]
@@ -102,7 +104,8 @@ def _check_span(got, logits: dict, offsets: list, context: str, longest: int, be
 
 @points(3)
 def test_best_span(student, reference, hidden_split, seed, assets):
-    """best_span() returns the highest-scoring valid span: inside the context, start before end, at most max_answer_tokens tokens."""
+    """best_span() returns the highest-scoring valid span: inside the context, start before end, at most
+    max_answer_tokens tokens."""
     tokenizer = AutoTokenizer.from_pretrained(assets.path("minilm"))
     rng = random.Random(seed)
     for i, row in enumerate(hidden_split[50:70]):
@@ -202,7 +205,8 @@ def test_train_report(trained, reference, assets):
 
 @points(2)
 def test_answer_helper(student, reference, given_model, hidden_split, assets):
-    """answer() windows the context like training, runs the model and returns the best span over all windows."""
+    """answer() windows the context like training, runs the model and returns the best span over all
+    windows."""
     tokenizer = AutoTokenizer.from_pretrained(assets.path("minilm"))
     long_rows = [
         r for r in hidden_split[6:] if len(tokenizer(r["question"], r["context"])["input_ids"]) > MAX_LENGTH
