@@ -15,10 +15,10 @@ import json
 import tempfile
 from pathlib import Path
 
+import evaluate as hf_evaluate  # this file has an evaluate() of its own
 import numpy as np
 import torch
 from datasets import ClassLabel, DatasetDict, load_dataset
-from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from torch.utils.data import DataLoader
 from transformers import (
     AutoModelForSequenceClassification,
@@ -132,19 +132,16 @@ def compute_metrics(eval_pred) -> dict:
     positive class. When a ratio is 0/0 (nothing predicted positive, or no positive label),
     it counts as 0.0.
     """
-    ### BEGIN SOLUTION argmax the logits; sklearn accuracy_score and precision_recall_fscore_support(average="binary", zero_division=0)
+    ### BEGIN SOLUTION argmax the logits; hf_evaluate.load("accuracy"), ("precision"), ("recall") and ("f1"), zero_division=0 where 0/0 can happen
     logits, labels = eval_pred
     predictions = np.argmax(np.asarray(logits), axis=-1)
     labels = np.asarray(labels)
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        labels, predictions, average="binary", pos_label=1, zero_division=0
-    )
-    return {
-        "accuracy": float(accuracy_score(labels, predictions)),
-        "f1": float(f1),
-        "precision": float(precision),
-        "recall": float(recall),
-    }
+    scores = {"accuracy": hf_evaluate.load("accuracy").compute(predictions=predictions, references=labels)}
+    for name in ("precision", "recall"):
+        metric = hf_evaluate.load(name)
+        scores[name] = metric.compute(predictions=predictions, references=labels, zero_division=0)
+    scores["f1"] = hf_evaluate.load("f1").compute(predictions=predictions, references=labels)
+    return {name: float(score[name]) for name, score in scores.items()}
     ### END SOLUTION
 
 
