@@ -60,7 +60,8 @@ def load_splits(csv_path: str, tokenizer, val_fraction: float, seed: int) -> Dat
     - tokenized with truncation to MAX_LENGTH, no padding yet (the collator pads each batch);
       keep "id", drop "text".
     """
-    ### BEGIN SOLUTION load_dataset("csv"); rename_column + cast_column(ClassLabel); train_test_split(stratify_by_column="labels"); map(batched=True)
+    ### BEGIN SOLUTION load_dataset("csv"); rename_column + cast_column(ClassLabel);
+    ### train_test_split(stratify_by_column="labels"); map(batched=True)
     data = load_dataset("csv", data_files=csv_path, split="train")
     data = data.rename_column("sentiment", "labels").cast_column("labels", ClassLabel(names=LABELS))
     split = data.train_test_split(test_size=val_fraction, stratify_by_column="labels", seed=seed)
@@ -105,7 +106,8 @@ def collate(tokenizer, texts: list[str], labels: list[int]) -> dict:
     """Tokenize each text on its own (truncation to MAX_LENGTH, no padding), attach its label, and
     turn the list of examples into one batch with DataCollatorWithPadding. Return the batch's
     "input_ids", "attention_mask" and "labels" as lists."""
-    ### BEGIN SOLUTION features = [{**tokenizer(t, truncation=True, max_length=MAX_LENGTH), "labels": y}]; DataCollatorWithPadding(tokenizer)(features)
+    ### BEGIN SOLUTION features = [{**tokenizer(t, truncation=True, max_length=MAX_LENGTH), "labels": y}];
+    ### DataCollatorWithPadding(tokenizer)(features)
     features = [
         {**tokenizer(text, truncation=True, max_length=MAX_LENGTH), "labels": label}
         for text, label in zip(texts, labels, strict=True)
@@ -132,7 +134,8 @@ def compute_metrics(eval_pred) -> dict:
     positive class. When a ratio is 0/0 (nothing predicted positive, or no positive label),
     it counts as 0.0.
     """
-    ### BEGIN SOLUTION argmax the logits; hf_evaluate.load("accuracy"), ("precision"), ("recall") and ("f1"), zero_division=0 where 0/0 can happen
+    ### BEGIN SOLUTION argmax the logits; hf_evaluate.load("accuracy"), ("precision"), ("recall") and ("f1"),
+    ### zero_division=0 where 0/0 can happen
     logits, labels = eval_pred
     predictions = np.argmax(np.asarray(logits), axis=-1)
     labels = np.asarray(labels)
@@ -149,7 +152,8 @@ def evaluate(tokenizer, model, texts: list[str], labels: list[int]) -> dict:
     """Score `model` on `texts`: compute_metrics' four numbers, plus "probabilities", each text's
     softmax probabilities. The model may arrive in training mode: evaluate in eval mode, without
     gradients, in batches of BATCH_SIZE."""
-    ### BEGIN SOLUTION model.eval(); torch.no_grad(); batches padded with the attention mask; compute_metrics((logits, labels))
+    ### BEGIN SOLUTION model.eval(); torch.no_grad(); batches padded with the attention mask;
+    ### compute_metrics((logits, labels))
     model.eval()
     logits = []
     with torch.no_grad():
@@ -187,7 +191,8 @@ def manual_train(tokenizer, model, texts: list[str], labels: list[int], epochs: 
 
     Return {"losses": the loss of every step, in order}.
     """
-    ### BEGIN SOLUTION model.train(); DataLoader(..., shuffle=True, collate_fn=DataCollatorWithPadding); AdamW; get_scheduler("linear"); backward, step, scheduler.step, zero_grad
+    ### BEGIN SOLUTION model.train(); DataLoader(..., shuffle=True, collate_fn=DataCollatorWithPadding);
+    ### AdamW; get_scheduler("linear"); backward, step, scheduler.step, zero_grad
     features = [
         {**tokenizer(text, truncation=True, max_length=MAX_LENGTH), "labels": label}
         for text, label in zip(texts, labels, strict=True)
@@ -226,7 +231,8 @@ def manual_train(tokenizer, model, texts: list[str], labels: list[int], epochs: 
 def plot_curves(log_history: list[dict], png_path: str) -> None:
     """Plot training and validation loss (left) and accuracy (right) against the step, from
     Trainer's log history, into a PNG file."""
-    ### BEGIN SOLUTION matplotlib: two subplots; train loss from "loss" entries, eval losses/accuracies from "eval_*" entries; savefig
+    ### BEGIN SOLUTION matplotlib: two subplots; train loss from "loss" entries,
+    ### eval losses/accuracies from "eval_*" entries; savefig
     import matplotlib
 
     matplotlib.use("Agg")
@@ -268,7 +274,9 @@ def train(model_dir: str, data_dir: str, output_dir: str, seed: int = SEED) -> d
             "eval_predictions": the trained model's predicted class for each of eval_ids, in that order,
             "metrics": the final evaluation on the validation split (compute_metrics' four numbers)}.
     """
-    ### BEGIN SOLUTION set_seed; load_splits; from_pretrained(num_labels=2, id2label, label2id); TrainingArguments(eval_strategy="steps", ...); Trainer(..., compute_metrics=compute_metrics); train; predict; save_pretrained both; plot
+    ### BEGIN SOLUTION set_seed; load_splits; from_pretrained(num_labels=2, id2label, label2id);
+    ### TrainingArguments(eval_strategy="steps", ...); Trainer(..., compute_metrics=compute_metrics);
+    ### train; predict; save_pretrained both; plot
     set_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     splits = load_splits(str(Path(data_dir) / "train.csv"), tokenizer, VAL_FRACTION, seed)
