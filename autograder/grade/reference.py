@@ -106,15 +106,20 @@ class ReferenceHandle:
 
 def _write_atomic(path: Path, text: str) -> None:
     """Best effort: a cache that cannot be written only costs time. Folders 0700 and files 0600
-    (mkstemp's): root's alone, also where a uid sandbox has no mount namespace to hide them."""
+    (mkstemp's): root's alone, also where a uid sandbox has no mount namespace to hide them. Not
+    results.write_json_atomic: that one writes NaN as null (results.json must parse), and a cached
+    answer must be exactly the reference's."""
+    version, module, cache = path.parent, path.parent.parent, path.parent.parent.parent
     try:
-        version, module, cache = path.parent, path.parent.parent, path.parent.parent.parent
         cache.parent.mkdir(parents=True, exist_ok=True)
         for folder in (cache, module, version):
             folder.mkdir(mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=version, suffix=".tmp")
+    except OSError:
+        return
+    try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
         os.replace(tmp, path)
     except OSError:
-        pass
+        Path(tmp).unlink(missing_ok=True)  # a full disk leaves no half-written file behind
