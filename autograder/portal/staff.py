@@ -3,6 +3,7 @@ attempts, the LMS export."""
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -99,6 +100,13 @@ def regrade(
     return RedirectResponse(f"/staff/queue?regraded={len(newest)}", status_code=303)
 
 
+def _in_roster(db: sqlite3.Connection, student: str) -> str:
+    """The student id a staff form names, stripped; 404 if nobody in the roster has it."""
+    if store.get_user(db, student.strip()) is None:
+        raise HTTPException(404, f"No student {student!r} in the roster.")
+    return student.strip()
+
+
 @router.get("/extensions", response_class=HTMLResponse)
 def extensions(request: Request, db: DB, user: Staff) -> Response:
     modules = [m.id for m in settings(request).layout.course.modules]
@@ -117,8 +125,7 @@ def grant(
 ) -> Response:
     """A new due date for one student: a date, or days added to the module's own."""
     mod = _module(request, module)
-    if store.get_user(db, student.strip()) is None:
-        raise HTTPException(404, f"No student {student!r} in the roster.")
+    student = _in_roster(db, student)
     try:
         if due.strip():
             new_due = parse_time(due, "due")
@@ -130,7 +137,7 @@ def grant(
             raise ValueError("give a due date, or extra days for a module that has a due date")
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    store.set_extension(db, student.strip(), module, new_due)
+    store.set_extension(db, student, module, new_due)
     return RedirectResponse("/staff/extensions", status_code=303)
 
 
@@ -153,9 +160,8 @@ def grant_attempt(
     _module(request, module)
     if not settings(request).layout.quiz_file(module).is_file():
         raise HTTPException(404, f"Module {module!r} has no quiz.")
-    if store.get_user(db, student.strip()) is None:
-        raise HTTPException(404, f"No student {student!r} in the roster.")
-    store.grant_attempt(db, student.strip(), module)
+    student = _in_roster(db, student)
+    store.grant_attempt(db, student, module)
     return RedirectResponse("/staff/quiz-attempts", status_code=303)
 
 

@@ -59,6 +59,17 @@ def test_portal_grader_on_the_cluster_grades_as_the_local_pool(
     drain(cluster_course, pool.db, jobs=2)
 
     env = {**os.environ, "COURSE_ROOT": str(cluster_course.root)}
+
+    def drain_once() -> subprocess.CompletedProcess[str]:
+        """One `course portal grader --cluster ... --once` run over what is queued."""
+        return subprocess.run(
+            grader(dask.db, "--cluster", cluster.address, "--once"),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
     first = subprocess.Popen(
         grader(dask.db, "--cluster", cluster.address),
         env=env,
@@ -75,13 +86,7 @@ def test_portal_grader_on_the_cluster_grades_as_the_local_pool(
         "the queue was done before the kill: the test proves nothing"
     )
 
-    resumed = subprocess.run(
-        grader(dask.db, "--cluster", cluster.address, "--once"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    resumed = drain_once()
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     with store.closing(dask.db) as conn:
         assert [j.status for j in store.jobs(conn)] == ["graded", "graded"]
@@ -91,13 +96,7 @@ def test_portal_grader_on_the_cluster_grades_as_the_local_pool(
     assert (dask.db.parent / "results" / "2" / "grade.log").is_file(), "the grading's log comes back"
 
     assert dask.upload("alice", MINI_GOOD, module="mini-gpu").status_code == 201  # no worker declares a GPU
-    refused = subprocess.run(
-        grader(dask.db, "--cluster", cluster.address, "--once"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    refused = drain_once()
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     assert "mini-gpu needs gpu=1 per grading" in refused.stderr and cluster.address in refused.stderr
