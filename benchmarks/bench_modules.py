@@ -4,11 +4,12 @@
     .venv/bin/python benchmarks/bench_modules.py [MODULE ...]
 
 Grades the reference of each module (default: all), one at a time, on the module's first seed, in
-a fresh process as `course grade` does, twice: with the pre-imported worker (`limits.zygote`, on a
-copy of the course whose course.yaml turns it on) and without, in the same run. Prints, without
-it, the grading's wall time, its score, the module's `wall` limit and how many times the measured
-time fits in it (the headroom a slower or busier machine has), and the load average: shared cores
-slow training several times. Then, for both, where the wall time went: the student's compute
+a fresh process as `course grade` does, with the reference's answers not cached yet (the module's
+cache is emptied first, as in a fresh Gradescope container), twice: with the pre-imported worker
+(`limits.zygote`, on a copy of the course whose course.yaml turns it on) and without, in the same
+run. Prints, without it, the grading's wall time, its score, the module's `wall` limit and how
+many times the measured time fits in it (the headroom a slower or busier machine has), and the load
+average: shared cores slow training several times. Then, for both, where the wall time went: the student's compute
 (inside their calls), worker start-up (spawn or fork until the student's files are imported), the
 grader's own evaluation (the tests' time minus the rest), the reference's compute and the
 remainder (wall minus all of them: the framework's overhead).
@@ -87,13 +88,16 @@ def main() -> None:
                 work = Path(tmp) / f"{module_id}-{mode}"
                 seed = course.course.module(module_id).seeds[0]
                 submission = reference_submission(layout, module_id, work / "reference")
+                shutil.rmtree(
+                    layout.reference_cache / module_id, ignore_errors=True
+                )  # as in a fresh container
                 started = time.perf_counter()
                 results = grade_in_subprocess(course, module_id, submission, work / "out", seed)
                 row = split(results, time.perf_counter() - started)
                 shutil.rmtree(work, ignore_errors=True)
                 starts[mode] = row[2]
                 used = results["extra_data"].get("sandbox_details", {}).get("zygote", "-")
-                console.print(f"{module_id} zygote {mode}: {row[0]:.1f} s ({used})")
+                console.print(f"{module_id} zygote {mode} ({used}): " + ", ".join(f"{v:.2f}" for v in row))
                 splits.add_row(module_id, mode, *(f"{v:.2f}" for v in row), f"{row[5] / row[0]:.0%}")
             limits = layout.course.limits_for(module_id)
             total = sum(t["max_score"] for t in results["tests"])

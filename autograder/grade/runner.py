@@ -190,6 +190,7 @@ def grade(
             asset_env=asset_env,
         )
         student = StudentHandle(cfg, problem=intake.problem, deadline=started + limits.wall)
+        student.prestart()
         ref_dir = layout.reference_dir(module_id)
         fixtures = {
             "reference": (

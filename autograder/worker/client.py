@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from autograder.config import Limits
 from autograder.sandbox import Backend, LaunchSpec, package_root
 from autograder.worker.protocol import MAX_MESSAGE, ProtocolError, decode, encode, ref
-from autograder.worker.zygote import fork_worker, preload
+from autograder.worker.zygote import fork_worker, preload, start_zygote
 
 
 class StudentError(Exception):
@@ -136,6 +136,57 @@ LIMIT_SIGNS = {
 WORKER_MAIN = "import sys; sys.path.insert(0, {path!r}); from autograder.worker.server import main; main()"
 
 
+def launch_spec(cfg: WorkerConfig, fds: tuple[int, int] | None = None) -> LaunchSpec:
+    """How a worker for `cfg` is launched; `fds` are its request and reply pipes (a zygote started
+    ahead of its first worker has none: it is handed each worker's pipes when it forks one)."""
+    request_fd, reply_fd = fds or (None, None)
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(cfg.scratch),
+        "TMPDIR": str(cfg.scratch),
+        "USER": "student",
+        "LOGNAME": "student",
+        "HF_HOME": str(cfg.scratch / ".hf"),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "MPLBACKEND": "Agg",
+        "PYTHONHASHSEED": str(cfg.seed),
+        "PYTHONUNBUFFERED": "1",
+        "LANG": "C.UTF-8",
+        # Oversubscribed OpenMP threads thrash: on a shared 2-core machine one training step went
+        # from 5 s to 24-70 s with 2 threads per worker. The module's limit decides.
+        "OMP_NUM_THREADS": str(cfg.limits.threads),
+        "MKL_NUM_THREADS": str(cfg.limits.threads),
+        "COURSE_WORKER_CONFIG": json.dumps(
+            {
+                "files_dir": str(cfg.files_dir),
+                "module_name": cfg.module_name,
+                "assets": cfg.assets,
+                "scratch": str(cfg.scratch),
+                "data": str(cfg.data) if cfg.data else None,
+                "seed": cfg.seed,
+                "startup": cfg.startup,
+                "request_fd": request_fd,
+                "reply_fd": reply_fd,
+            }
+        ),
+        **cfg.asset_env,
+        **cfg.extra_env,
+    }
+    return LaunchSpec(
+        argv=[sys.executable, "-I", "-B", "-c", WORKER_MAIN.format(path=str(package_root()))],
+        env=env,
+        pass_fds=fds or (),
+        limits=cfg.limits,
+        cwd=cfg.scratch,
+        readonly=[cfg.files_dir, *cfg.readonly],
+        writable=[cfg.scratch],
+    )
+
+
 class WorkerProcess:
     """One running worker. Dies with the first timeout or breached limit; the handle starts a new one."""
 
@@ -145,51 +196,7 @@ class WorkerProcess:
         self.cfg = cfg
         req_r, self._req_w = os.pipe()
         self._rep_r, rep_w = os.pipe()
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(cfg.scratch),
-            "TMPDIR": str(cfg.scratch),
-            "USER": "student",
-            "LOGNAME": "student",
-            "HF_HOME": str(cfg.scratch / ".hf"),
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            "HF_DATASETS_OFFLINE": "1",
-            "HF_HUB_DISABLE_TELEMETRY": "1",
-            "TOKENIZERS_PARALLELISM": "false",
-            "MPLBACKEND": "Agg",
-            "PYTHONHASHSEED": str(cfg.seed),
-            "PYTHONUNBUFFERED": "1",
-            "LANG": "C.UTF-8",
-            # Oversubscribed OpenMP threads thrash: on a shared 2-core machine one training step went
-            # from 5 s to 24-70 s with 2 threads per worker. The module's limit decides.
-            "OMP_NUM_THREADS": str(cfg.limits.threads),
-            "MKL_NUM_THREADS": str(cfg.limits.threads),
-            "COURSE_WORKER_CONFIG": json.dumps(
-                {
-                    "files_dir": str(cfg.files_dir),
-                    "module_name": cfg.module_name,
-                    "assets": cfg.assets,
-                    "scratch": str(cfg.scratch),
-                    "data": str(cfg.data) if cfg.data else None,
-                    "seed": cfg.seed,
-                    "startup": cfg.startup,
-                    "request_fd": req_r,
-                    "reply_fd": rep_w,
-                }
-            ),
-            **cfg.asset_env,
-            **cfg.extra_env,
-        }
-        spec = LaunchSpec(
-            argv=[sys.executable, "-I", "-B", "-c", WORKER_MAIN.format(path=str(package_root()))],
-            env=env,
-            pass_fds=(req_r, rep_w),
-            limits=cfg.limits,
-            cwd=cfg.scratch,
-            readonly=[cfg.files_dir, *cfg.readonly],
-            writable=[cfg.scratch],
-        )
+        spec = launch_spec(cfg, (req_r, rep_w))
         try:
             forked = cfg.limits.zygote and fork_worker(cfg.backend, spec, preload(cfg.files_dir, cfg.assets))
             self.job = forked or cfg.backend.spawn(spec)
@@ -383,6 +390,14 @@ class StudentHandle:
         if not path.is_relative_to(self.cfg.scratch.resolve()):
             raise ValueError(f"{rel!r} leaves the scratch folder")
         return path
+
+    def prestart(self) -> None:
+        """With `limits.zygote`, start the pre-imported worker now: its imports then run while the
+        grader sets itself up, and the first worker is a fork instead of a wait."""
+        if self.cfg.limits.zygote and not self.problem:
+            start_zygote(
+                self.cfg.backend, launch_spec(self.cfg), preload(self.cfg.files_dir, self.cfg.assets)
+            )
 
     def call(self, fn: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """Run the student's `fn(*args, **kwargs)` in the worker; return its plain-JSON result."""

@@ -196,6 +196,10 @@ class Zygote:
     """The trusted side's end of one zygote: starts it through the backend, asks it for workers."""
 
     def __init__(self, backend: Backend, spec: LaunchSpec, modules: list[str]) -> None:
+        probe = Cgroup.create(spec.limits.memory, spec.limits.processes) if os.geteuid() == 0 else None
+        if probe is None:  # known before paying for the zygote's imports (a container, not root)
+            raise OSError("no zygote: no cgroups here")
+        probe.remove()
         self.key = _key(spec)
         self.children: dict[int, _Forked] = {}
         self._buffer = b""
@@ -216,9 +220,17 @@ class Zygote:
         from autograder.worker.client import OutputLog  # (client imports this module)
 
         self.output = OutputLog(self.job.output, 4096)  # drained, so the zygote never blocks on it
-        if self.job.cgroup is None or self._read(READY_TIMEOUT).get("ready") is not True:
+        self.ready = False
+        if self.job.cgroup is None:
             self.stop()
-            raise OSError("no zygote: " + (self.output.text(300) or "no cgroups here"))
+            raise OSError("no zygote: no cgroup for it")
+
+    def wait_ready(self) -> None:
+        """Wait for the zygote's imports (once): a zygote that never gets there is given up."""
+        if not self.ready and self._read(READY_TIMEOUT).get("ready") is not True:
+            self.stop()
+            raise OSError("no zygote: " + (self.output.text(300) or "it did not start"))
+        self.ready = True
 
     def alive(self) -> bool:
         return self.job.poll() is None
@@ -305,8 +317,9 @@ class Zygote:
         self.job.stop()
 
 
-def fork_worker(backend: Backend, spec: LaunchSpec, modules: list[str]) -> Running | None:
-    """A worker forked from this job's zygote (started on first use), or None to spawn one cold."""
+def start_zygote(backend: Backend, spec: LaunchSpec, modules: list[str]) -> Zygote | None:
+    """This job's zygote for `spec`: the running one, or one started now. Started ahead of the first
+    worker (StudentHandle.prestart), its imports overlap the grader's own set-up."""
     zygote: Zygote | None = backend.zygote
     if zygote is not None and (zygote.key != _key(spec) or not zygote.alive()):
         zygote.stop()  # a restart with other env or hooks gets a zygote of its own
@@ -317,9 +330,27 @@ def fork_worker(backend: Backend, spec: LaunchSpec, modules: list[str]) -> Runni
         try:
             backend.zygote = zygote = Zygote(backend, spec, modules)
         except OSError as exc:
-            backend.zygote_failed = True  # not again in this job: every worker would pay for it
-            backend.details["zygote"] = f"off: {exc}"[:200]
+            _give_up(backend, exc)
             return None
+    return zygote
+
+
+def _give_up(backend: Backend, exc: OSError) -> None:
+    backend.zygote_failed = True  # not again in this job: every worker would pay for it
+    backend.zygote = None
+    backend.details["zygote"] = f"off: {exc}"[:200]
+
+
+def fork_worker(backend: Backend, spec: LaunchSpec, modules: list[str]) -> Running | None:
+    """A worker forked from this job's zygote (started on first use), or None to spawn one cold."""
+    zygote = start_zygote(backend, spec, modules)
+    if zygote is None:
+        return None
+    try:
+        zygote.wait_ready()
+    except OSError as exc:
+        _give_up(backend, exc)
+        return None
     try:
         forked = zygote.fork(spec)
     except (OSError, KeyError, ValueError, TypeError) as exc:

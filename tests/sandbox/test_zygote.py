@@ -122,6 +122,21 @@ def test_a_stopped_worker_is_replaced_by_a_fork_and_a_dead_zygote_by_a_cold_spaw
         student.cfg.backend.close()
 
 
+def test_a_prestarted_zygote_serves_the_first_worker(tmp_path: Path) -> None:
+    """The runner starts the zygote before the tests run; the first call forks from that one."""
+    student = _handle(tmp_path, "dave", "bwrap", True)
+    try:
+        student.prestart()
+        zygote = student.cfg.backend.zygote
+        assert zygote is not None and zygote.alive()
+        assert student.call("who")[1]
+        assert isinstance(student._worker.job, ForkedRunning)
+        assert student.cfg.backend.zygote is zygote
+    finally:
+        student.close()
+        student.cfg.backend.close()
+
+
 def test_off_by_default_and_preload_reads_only_heavy_imports(tmp_path: Path) -> None:
     assert Limits().zygote is False
     (tmp_path / "a.py").write_text("import torch.nn\nfrom transformers import AutoModel\nimport os, evil\n")
