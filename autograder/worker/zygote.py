@@ -43,7 +43,8 @@ from autograder.sandbox.kill import kill_group
 
 MAIN = "import sys; sys.path.insert(0, {path!r}); from autograder.worker.zygote import main; main()"
 # What the zygote may import ahead: the heavy libraries a worker pays seconds for, nothing else.
-HEAVY = ("numpy", "torch", "transformers", "tokenizers", "datasets", "peft")
+HEAVY = ("numpy", "torch", "transformers", "tokenizers", "datasets", "peft", "evaluate", "accelerate",
+         "huggingface_hub")  # fmt: skip
 PR_SET_DUMPABLE = 4
 READY_TIMEOUT = 120.0  # the zygote's own imports: what one cold worker pays
 
@@ -52,10 +53,11 @@ READY_TIMEOUT = 120.0  # the zygote's own imports: what one cold worker pays
 def main() -> None:
     channel = socket.socket(fileno=int(os.environ.pop("COURSE_ZYGOTE_FD")))
     for name in json.loads(os.environ.pop("COURSE_ZYGOTE_PRELOAD")):
+        package, _, attribute = name.partition(":")
         with contextlib.suppress(Exception):
-            module = importlib.import_module(name)
-            if name == "transformers":  # its lazy module: pull in what every worker touches
-                module.AutoTokenizer, module.AutoModel  # noqa: B018
+            module = importlib.import_module(package)
+            if attribute:  # a lazy module's name (transformers.Trainer): importing it is the cost
+                getattr(module, attribute)
     # Its children (this student's workers) can signal it but not ptrace it or read its memory.
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     if len(os.listdir("/proc/self/task")) > 1:
@@ -118,9 +120,10 @@ def _become_worker(channel: socket.socket, config: dict[str, Any], fds: list[int
 
 # -- the trusted side ------------------------------------------------------------------------------
 def preload(files_dir: Path, assets: dict[str, str]) -> list[str]:
-    """The heavy libraries the submission imports (read as text, never run), plus transformers when
-    the module has assets (the worker loads them with it)."""
-    names = {"transformers"} if assets else set()
+    """The heavy libraries the submission imports (read as text, never run), with the names it takes
+    from them ("transformers:Trainer"), plus transformers' auto classes when the module has assets
+    (the worker loads them with it)."""
+    names = {"transformers", "transformers:AutoTokenizer", "transformers:AutoModel"} if assets else set()
     for path in sorted(files_dir.rglob("*.py")):
         try:
             tree = ast.parse(path.read_bytes())
@@ -130,8 +133,11 @@ def preload(files_dir: Path, assets: dict[str, str]) -> list[str]:
             if isinstance(node, ast.Import):
                 names.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names.add(node.module.split(".")[0])
-    return [name for name in HEAVY if name in names]
+                package = node.module.split(".")[0]
+                names.add(package)
+                if package == node.module:
+                    names.update(f"{package}:{alias.name}" for alias in node.names if alias.name != "*")
+    return sorted(name for name in names if name.partition(":")[0] in HEAVY)
 
 
 class _Forked:
@@ -206,6 +212,7 @@ class Zygote:
         ours, theirs = socket.socketpair()
         env = {k: v for k, v in spec.env.items() if k != "COURSE_WORKER_CONFIG"}
         env |= {"COURSE_ZYGOTE_FD": str(theirs.fileno()), "COURSE_ZYGOTE_PRELOAD": json.dumps(modules)}
+        env["JE_ARROW_MALLOC_CONF"] = "background_thread:false"  # pyarrow's (datasets') allocator thread
         zspec = dataclasses.replace(
             spec,
             argv=[sys.executable, "-I", "-B", "-c", MAIN.format(path=str(package_root()))],

@@ -141,5 +141,9 @@ def test_off_by_default_and_preload_reads_only_heavy_imports(tmp_path: Path) -> 
     assert Limits().zygote is False
     (tmp_path / "a.py").write_text("import torch.nn\nfrom transformers import AutoModel\nimport os, evil\n")
     (tmp_path / "b.py").write_text("def broken(:\n")
-    assert preload(tmp_path, {}) == ["torch", "transformers"]
-    assert preload(tmp_path / "none", {"tok": "/x"}) == ["transformers"]
+    assert preload(tmp_path, {}) == ["torch", "transformers", "transformers:AutoModel"]
+    assert preload(tmp_path / "none", {"tok": "/x"}) == [
+        "transformers",
+        "transformers:AutoModel",
+        "transformers:AutoTokenizer",
+    ]
