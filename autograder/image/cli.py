@@ -214,6 +214,63 @@ def grade(
 
 
 @image_app.command()
+def check(
+    modules: Annotated[list[str] | None, typer.Argument(help="modules to check (default: all)")] = None,
+    image: Annotated[
+        str | None, typer.Option(help="the image (default: <course id>-autograder:latest)")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="gradings at once")] = 1,
+    keep: Annotated[
+        Path | None, typer.Option(help="keep every results.json here (MODULE/SUBMISSION/host|container)")
+    ] = None,
+) -> None:
+    """Before uploading an image: grade each module's reference, starter and a mistake on this
+    machine and in the image, and show where the two results differ (exit 1 if they do)."""
+    from autograder.image.check import Comparison, check_modules
+    from autograder.layout import Layout
+    from autograder.yamlconf import ConfigError
+
+    layout = Layout.discover()
+    ids = modules or [m.id for m in layout.course.modules]
+    try:
+        for m in ids:
+            layout.course.module(m)
+    except ConfigError as exc:  # an unknown module
+        _fail(str(exc))
+    docker = _docker()
+    image = image or _default_tag(layout)
+    if not docker.exists(image):
+        _fail(f"no image {image} in this Docker daemon: run `course image build` first")
+
+    def show(module: str, compared: list[Comparison]) -> None:
+        table = Table(title=f"{module}: course grade here vs. {image}")
+        for col in ("submission", "host", "container", "verdict"):
+            table.add_column(col)
+        for c in compared:
+            verdict = "[green]equal[/]" if not c.differences else f"[red]{len(c.differences)} differ[/]"
+            table.add_row(c.submission, f"{c.host['score']:g}", f"{c.container['score']:g}", verdict)
+        console.print(table)
+        for c in compared:
+            for d in c.differences:
+                _say(f"  {c.submission}: {d.where}")
+                _say(f"    host:      {_short(d.host)}\n    container: {_short(d.container)}")
+
+    results = check_modules(layout, docker, image, ids, jobs=jobs, keep=keep, done=show)
+    differing = [c for compared in results.values() for c in compared if c.differences]
+    if any(d.where == "extra_data.grader_version" for c in differing for d in c.differences):
+        _say(f"{image} holds other graders or framework than this checkout: `course image build` again")
+    if differing:
+        err.print(f"[bold red]{len(differing)} of {sum(map(len, results.values()))} gradings differ[/]")
+        raise typer.Exit(1)
+    _say(f"{image} grades {', '.join(ids)} exactly as this machine does")
+
+
+def _short(value: Any, width: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[:width] + f"... ({len(text)} characters)"
+
+
+@image_app.command()
 def stop() -> None:
     """Stop the private Docker daemon `course image` started (images and layers stay cached)."""
     from autograder.image.daemon import PrivateDaemon, cache_dir
