@@ -14,6 +14,7 @@ A different grader version means the image holds other graders or framework than
 from __future__ import annotations
 
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,11 +34,17 @@ IGNORED = {
     "container",  # course image grade's record of the container
     "reference_cached_calls",  # the host's reference cache is warm, a fresh container's is empty
 }
-TIMING = re.compile(r"(^|_)(seconds|time|bytes)$")  # wall_time, worker_peak_memory_bytes, ...
+TIMING = re.compile(r"(^|_)(seconds|time|bytes)(_|$)")  # wall_time, nf4_seconds_per_token, ...
 # A progress bar the student's code printed (a message quotes its last lines) shows whichever frames
-# its timing drew, and its rate: any two runs differ, on one machine too.
-PROGRESS = re.compile(r"^.*\d+/\d+ \[\d[\d:]*<[^\]]*\].*$", re.MULTILINE)
-SUBMISSIONS = ("reference", "starter", "mistake")
+# its timing drew, and its rate (a line, or the end of one where a quoted tail starts: "...it/s]"):
+# any two runs differ, on one machine too.
+PROGRESS = re.compile(r"^.*(?:/s|s/it)\].*$", re.MULTILINE)
+# Where the image keeps what the host keeps elsewhere: a library's output may name the path it read.
+IMAGE_PATHS = {
+    "venv": "/autograder/venv",
+    "assets": "/autograder/assets",
+    "course": "/autograder/source/course",
+}
 
 
 @dataclass(frozen=True)
@@ -60,28 +67,39 @@ def _ignored(key: str) -> bool:
     return key in IGNORED or bool(TIMING.search(key))
 
 
-def _flatten(value: Any, where: str) -> Iterator[tuple[str, Any]]:
-    """Each leaf of a results.json as (path, value), minus what legitimately differs."""
+def _flatten(value: Any, where: str, paths: list[tuple[str, str]]) -> Iterator[tuple[str, Any]]:
+    """Each leaf of a results.json as (path, value), minus what legitimately differs; `paths` are
+    (folder, its name) pairs, the longest first."""
     if isinstance(value, dict):
         for key, item in value.items():
             if not _ignored(str(key)):
-                yield from _flatten(item, f"{where}.{key}" if where else str(key))
+                yield from _flatten(item, f"{where}.{key}" if where else str(key), paths)
     elif isinstance(value, list) and where == "tests":
         for i, test in enumerate(value):
             ident = test.get("extra_data", {}).get("id", test.get("name")) if isinstance(test, dict) else None
-            yield from _flatten(test, f"tests[{i}] ({ident})")
+            yield from _flatten(test, f"tests[{i}] ({ident})", paths)
     elif isinstance(value, str):
         if where == "extra_data.libraries.python":  # the patch release is the base image's Python
             value = ".".join(value.split(".")[:2])
+        for folder, name in paths:
+            value = value.replace(folder, f"<{name}>")
         yield where, PROGRESS.sub("<progress bar>", value)
     else:
         yield where, value
 
 
-def differences(host: dict[str, Any], container: dict[str, Any]) -> list[Difference]:
+def _longest_first(paths: dict[str, str]) -> list[tuple[str, str]]:
+    return sorted(((folder, name) for name, folder in paths.items()), key=lambda p: -len(p[0]))
+
+
+def differences(
+    host: dict[str, Any], container: dict[str, Any], host_paths: dict[str, str] | None = None
+) -> list[Difference]:
     """Every field on which the two results.json differ, in the host's order (then the container's
-    extra fields); empty when a student and the gradebook would see the same grading."""
-    a, b = dict(_flatten(host, "")), dict(_flatten(container, ""))
+    extra fields); empty when a student and the gradebook would see the same grading. `host_paths`
+    names the host's folders that IMAGE_PATHS names in the image (venv, assets, course)."""
+    a = dict(_flatten(host, "", _longest_first(host_paths or {})))
+    b = dict(_flatten(container, "", _longest_first(IMAGE_PATHS)))
     missing = object()
     return [
         Difference(key, a.get(key, missing), b.get(key, missing))
@@ -159,10 +177,17 @@ def check_modules(
                 for name in subs:
                     host_future, container_future = futures[(m, name)]
                     host, container = host_future.result(), container_future.result()
-                    compared[m].append(Comparison(m, name, host, container, differences(host, container)))
+                    found = differences(host, container, host_paths(layout))
+                    compared[m].append(Comparison(m, name, host, container, found))
                 if done:
                     done(m, compared[m])
     return compared
+
+
+def host_paths(layout: Layout) -> dict[str, str]:
+    """This machine's counterparts of IMAGE_PATHS: the venv `course grade` runs in, the built
+    assets, the course."""
+    return {"venv": sys.prefix, "assets": str(layout.asset_cache), "course": str(layout.root)}
 
 
 def _slug(name: str) -> str:

@@ -40,7 +40,7 @@ HOST = {
         "grader_version": "0.1.0+abc",
         "sandbox": "bwrap",
         "sandbox_details": {"memory": "cgroup"},
-        "metrics": {"train_loss": 0.5, "lora_train_seconds": 40.1, "lora_train_peak_bytes": 10},
+        "metrics": {"train_loss": 0.5, "lora_train_seconds": 40.1, "nf4_seconds_per_token": 0.1},
         "wall_time": 20.2,
         "worker_peak_memory_bytes": 1062326272,
         "reference_cached_calls": 12,
@@ -60,7 +60,7 @@ def test_only_where_and_how_fast_may_differ():
         reference_cached_calls=0,
         container={"image": "course:latest", "seconds": 33.0},
     )
-    container["extra_data"]["metrics"].update(lora_train_seconds=80.0, lora_train_peak_bytes=20)
+    container["extra_data"]["metrics"].update(lora_train_seconds=80.0, nf4_seconds_per_token=0.2)
     assert differences(HOST, container) == []
 
 
@@ -107,3 +107,13 @@ def test_progress_bars_and_python_patch_release_are_not_differences():
     assert differences(host, container) == []
     container["extra_data"]["libraries"]["python"] = "3.12.1"
     assert [d.where for d in differences(host, container)] == ["extra_data.libraries.python"]
+
+
+def test_the_image_folders_stand_for_the_hosts():
+    """A library's output names where it read the model: the host's venv, the image's."""
+    host, container = copy.deepcopy(HOST), copy.deepcopy(HOST)
+    report = "LOAD REPORT from: {}/lib/python3.11/site-packages/minilm/model"
+    host["tests"][1]["output"] = report.format("/work/course/.venv")
+    container["tests"][1]["output"] = report.format("/autograder/venv")
+    assert differences(host, container, {"venv": "/work/course/.venv"}) == []
+    assert len(differences(host, container)) == 1
