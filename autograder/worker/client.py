@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from autograder.config import Limits
 from autograder.sandbox import Backend, LaunchSpec, package_root
 from autograder.worker.protocol import MAX_MESSAGE, ProtocolError, decode, encode, ref
-from autograder.worker.zygote import fork_worker, preload, start_zygote
+from autograder.worker.zygote import ISOLATED, fork_worker, preload, start_zygote
 
 
 class StudentError(Exception):
@@ -177,7 +177,7 @@ def launch_spec(cfg: WorkerConfig, fds: tuple[int, int] | None = None) -> Launch
         **cfg.extra_env,
     }
     return LaunchSpec(
-        argv=[sys.executable, "-I", "-B", "-c", WORKER_MAIN.format(path=str(package_root()))],
+        argv=[sys.executable, *ISOLATED, "-B", "-c", WORKER_MAIN.format(path=str(package_root()))],
         env=env,
         pass_fds=fds or (),
         limits=cfg.limits,

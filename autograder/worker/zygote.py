@@ -42,6 +42,10 @@ from autograder.sandbox.cgroup import Cgroup
 from autograder.sandbox.kill import kill_group
 
 MAIN = "import sys; sys.path.insert(0, {path!r}); from autograder.worker.zygote import main; main()"
+# Python's -I without its -E: no user site-packages, no working folder on sys.path, but the
+# environment the trusted side writes whole (PYTHONHASHSEED: the seed, so a set's order and what
+# student code prints are the same on every run and machine; PYTHONUNBUFFERED) does apply.
+ISOLATED = ("-s", "-P")
 # What the zygote may import ahead: the heavy libraries a worker pays seconds for, nothing else.
 HEAVY = ("numpy", "torch", "transformers", "tokenizers", "datasets", "peft", "evaluate", "accelerate",
          "huggingface_hub")  # fmt: skip
@@ -215,7 +219,7 @@ class Zygote:
         env["JE_ARROW_MALLOC_CONF"] = "background_thread:false"  # pyarrow's (datasets') allocator thread
         zspec = dataclasses.replace(
             spec,
-            argv=[sys.executable, "-I", "-B", "-c", MAIN.format(path=str(package_root()))],
+            argv=[sys.executable, *ISOLATED, "-B", "-c", MAIN.format(path=str(package_root()))],
             env=env,
             pass_fds=(theirs.fileno(),),
         )
