@@ -57,6 +57,7 @@ PUBLISH_CARD = {
 }
 LABELS = ["anger", "fear", "joy", "love", "sadness", "surprise"]
 SCALE = 0.75
+OTHER_SCALE = 1.5  # a second update, to another repo
 
 
 @pytest.fixture(scope="session")
@@ -266,9 +267,9 @@ def test_pair_similarity(student, original, assets):
 
 
 @points(3)
-def test_publish_and_tag(hub, published, original, assets):
-    """publish() pushes weights, tokenizer and card, and tags that commit v1.0; the card reports the
-    similarity the pushed weights really score."""
+def test_publish_and_tag(student, hub, published, original, assets):
+    """publish() pushes weights, tokenizer and card to the repo it is given, and tags that commit v1.0;
+    the card reports the similarity the pushed weights really score."""
     assert isinstance(published, dict), "publish() must return {'repo_id': ..., 'commit': ...}"
     repo = RepoId("model", hub.user, "minilm-emotions")
     assert published.get("repo_id") == repo.id, (
@@ -288,11 +289,45 @@ def test_publish_and_tag(hub, published, original, assets):
     check_card(
         card_metadata(readme.decode("utf-8", "replace")), {**PUBLISH_CARD["eval"], "metric_value": measured}
     )
+    # the same release under another name goes to a repo of that name
+    again = student.call(
+        "publish",
+        student.model("minilm", "AutoModel"),
+        student.tokenizer("minilm"),
+        "minilm-release-2",
+        PUBLISH_CARD,
+        timeout=300,
+    )
+    other = RepoId("model", hub.user, "minilm-release-2")
+    assert isinstance(again, dict) and again.get("repo_id") == other.id, (
+        f"publish(..., 'minilm-release-2', ...) should push to {other.id}, not {again!r}"
+    )
+    assert hub.store.exists(other) and "v1.0" in hub.store.refs(other)["tags"], (
+        f"{other.id} was not created and tagged v1.0"
+    )
+
+
+def mirror_revision(hub, repo: RepoId, revision: str, name: str) -> RepoId:
+    """A second repo of the student's, made here, whose main holds `repo` at `revision`."""
+    try:
+        files = hub.store.get_commit(repo, revision)["files"]
+    except HubError as exc:
+        raise AssertionError(f"{repo.id} at {revision!r}: {exc.message}") from None
+    mirror = RepoId("model", hub.user, name)
+    hub.store.create(mirror, owner=hub.user)
+    ops = [
+        ("lfs", path, e["sha256"], e["size"]) if e["lfs"] else ("add", path, hub.store.read(e))
+        for path, e in files.items()
+        if path != ".gitattributes"
+    ]
+    hub.store.commit(mirror, "main", ops, f"copy of {repo.id} at {revision}", author=hub.user)
+    return mirror
 
 
 @points(2)
-def test_update_moves_main_not_the_tag(hub, updated, original):
-    """publish_update() pushes new weights to main; v1.0 still holds the first ones."""
+def test_update_moves_main_not_the_tag(student, hub, updated, original):
+    """publish_update() pushes new weights to main of the repo asked for, scaled as asked; v1.0 still
+    holds the first ones."""
     repo = RepoId("model", hub.user, "minilm-emotions")
     refs = hub.store.refs(repo)
     assert updated["commit"] == refs["branches"]["main"], (
@@ -306,43 +341,71 @@ def test_update_moves_main_not_the_tag(hub, updated, original):
         f"main should hold MiniLM with its word embeddings scaled by {SCALE}; these differ: {bad[:3]}"
     )
     assert not same_tensors(pushed_tensors(hub, repo, "v1.0"), original), "the weights at v1.0 changed"
+    # another repo, another scale: the update goes to the repo asked for, scaled as asked
+    other = mirror_revision(hub, repo, "v1.0", "minilm-other")
+    commit = student.call(
+        "publish_update", student.model("minilm", "AutoModel"), other.id, OTHER_SCALE, timeout=300
+    )
+    assert hub.store.refs(repo)["branches"]["main"] == refs["branches"]["main"], (
+        f"publish_update(model, {other.id!r}, {OTHER_SCALE}) pushed to {repo.id}: push to the repo_id given"
+    )
+    assert commit == hub.store.refs(other)["branches"]["main"], (
+        f"publish_update(model, {other.id!r}, {OTHER_SCALE}) must return the new commit id of the repo's main"
+    )
+    bad = same_tensors(pushed_tensors(hub, other, "main"), original, scale=OTHER_SCALE)
+    assert not bad, (
+        f"publish_update(model, {other.id!r}, {OTHER_SCALE}) should push MiniLM with its word embeddings "
+        f"scaled by {OTHER_SCALE}; these differ: {bad[:3]}"
+    )
 
 
 @points(2)
 def test_load_pinned_revision(student, hub, updated, original):
-    """embedding_sum() loads the model at the revision asked for: v1.0 and main differ."""
+    """embedding_sum() loads the model of the repo and at the revision asked for: v1.0 and main differ."""
     repo = RepoId("model", hub.user, "minilm-emotions")
-    want = {
-        "v1.0": original[WORD_EMBEDDINGS].sum().item(),
-        "main": (original[WORD_EMBEDDINGS] * SCALE).sum().item(),
-    }
-    for revision, value in want.items():
-        got = student.call("embedding_sum", repo.id, revision, timeout=180)
+    first, scaled = original[WORD_EMBEDDINGS].sum().item(), (original[WORD_EMBEDDINGS] * SCALE).sum().item()
+    # another repo whose main is the first release: the repo id decides which weights load
+    mirror = mirror_revision(hub, repo, "v1.0", "minilm-mirror")
+    for repo_id, revision, value in (
+        (repo.id, "v1.0", first),
+        (repo.id, "main", scaled),
+        (mirror.id, "main", first),
+    ):
+        got = student.call("embedding_sum", repo_id, revision, timeout=180)
         assert same_plain(got, value, rel=1e-4), (
-            f"embedding_sum({repo.id!r}, {revision!r}) should be {value:.4f}, not {got!r}: "
-            "pass revision= to from_pretrained"
+            f"embedding_sum({repo_id!r}, {revision!r}) should be {value:.4f}, not {got!r}: "
+            "load the repo_id asked for, and pass revision= to from_pretrained"
         )
+
+
+# Two datasets under two names: each call must push to the repo it is asked for.
+DATASETS = {
+    "course-rows": [{"text": f"sentence number {i} for the course", "label": i % 3} for i in range(17)],
+    "course-rows-v2": [{"text": f"another row, number {i}", "label": (i + 1) % 3} for i in range(5)],
+}
 
 
 @points(2)
 def test_dataset_push(student, hub):
     """publish_dataset() pushes the rows as Parquet through LFS; load_pushed_dataset() reads them back."""
-    rows = [{"text": f"sentence number {i} for the course", "label": i % 3} for i in range(17)]
-    repo_id = student.call("publish_dataset", rows, "course-rows", timeout=300)
-    repo = RepoId("dataset", hub.user, "course-rows")
-    assert repo_id == repo.id, f"publish_dataset() should return {repo.id}, not {repo_id!r}"
-    assert hub.store.exists(repo), f"the dataset repo {repo.id} was not created"
-    files = hub.store.get_commit(repo, "main")["files"]
-    parquet = {p: e for p, e in files.items() if p.endswith(".parquet")}
-    assert parquet and all(e["lfs"] for e in parquet.values()), (
-        "the rows should be stored as Parquet files, through LFS"
-    )
-    meta = card_metadata(hub.store.read(files["README.md"]).decode()) if "README.md" in files else {}
-    splits = {
-        s.get("name"): s.get("num_examples") for s in (meta.get("dataset_info") or {}).get("splits", [])
-    }
-    assert splits.get("train") == len(rows), (
-        f"the dataset card should list a train split of {len(rows)} rows, not {splits}"
-    )
-    back = student.call("load_pushed_dataset", repo.id, timeout=180)
-    assert back == rows, "load_pushed_dataset() does not return the rows that were pushed"
+    for name, rows in DATASETS.items():
+        repo_id = student.call("publish_dataset", rows, name, timeout=300)
+        repo = RepoId("dataset", hub.user, name)
+        assert repo_id == repo.id, f"publish_dataset(rows, {name!r}) should return {repo.id}, not {repo_id!r}"
+        assert hub.store.exists(repo), f"the dataset repo {repo.id} was not created"
+        files = hub.store.get_commit(repo, "main")["files"]
+        parquet = {p: e for p, e in files.items() if p.endswith(".parquet")}
+        assert parquet and all(e["lfs"] for e in parquet.values()), (
+            "the rows should be stored as Parquet files, through LFS"
+        )
+        meta = card_metadata(hub.store.read(files["README.md"]).decode()) if "README.md" in files else {}
+        splits = {
+            s.get("name"): s.get("num_examples") for s in (meta.get("dataset_info") or {}).get("splits", [])
+        }
+        assert splits.get("train") == len(rows), (
+            f"the card of {repo.id} should list a train split of {len(rows)} rows, not {splits}"
+        )
+    for name, rows in DATASETS.items():
+        repo_id = f"{hub.user}/{name}"
+        back = student.call("load_pushed_dataset", repo_id, timeout=180)
+        assert back == rows, f"load_pushed_dataset({repo_id!r}) does not return the rows pushed to {repo_id}"
