@@ -78,7 +78,7 @@ class Limits(Strict):
     disk: Bytes = 2 * 1024**3  # writable scratch space
     threads: int = Field(default=1, ge=1)  # OpenMP/MKL threads of the worker (torch's intra-op pool)
     grader_memory: Bytes = 4 * 1024**3  # the trusted grading process itself (grade.bounded)
-    zygote: bool = False  # fork workers from a pre-imported one (autograder/worker/zygote.py); needs cgroups
+    zygote: bool = True  # fork workers from a pre-imported one (autograder/worker/zygote.py); needs cgroups
 
 
 class LatePolicy(Strict):

@@ -6,13 +6,13 @@
 Grades the reference of each module (default: all), one at a time, on the module's first seed, in
 a fresh process as `course grade` does, with the reference's answers not cached yet (the module's
 cache is emptied first, as in a fresh Gradescope container), twice: with the pre-imported worker
-(`limits.zygote`, on a copy of the course whose course.yaml turns it on) and without, in the same
-run. Prints, without it, the grading's wall time, its score, the module's `wall` limit and how
-many times the measured time fits in it (the headroom a slower or busier machine has), and the load
-average: shared cores slow training several times. Then, for both, where the wall time went: the student's compute
-(inside their calls), worker start-up (spawn or fork until the student's files are imported), the
-grader's own evaluation (the tests' time minus the rest), the reference's compute and the
-remainder (wall minus all of them: the framework's overhead).
+(`limits.zygote`, the default) and without it (each on a copy of the course whose course.yaml says
+so), in the same run. Prints, without it, the grading's wall time, its score, the module's `wall`
+limit and how many times the measured time fits in it (the headroom a slower or busier machine
+has), and the load average: shared cores slow training several times. Then, for both, where the
+wall time went: the student's compute (inside their calls), worker start-up (spawn or fork until
+the student's files are imported), the grader's own evaluation (the tests' time minus the rest),
+the reference's compute and the remainder (wall minus all of them: the framework's overhead).
 """
 
 from __future__ import annotations
@@ -37,15 +37,15 @@ from autograder.validate import grade_in_subprocess, reference_submission  # noq
 GRADESCOPE_DEFAULT_TIMEOUT = 600  # seconds
 
 
-def zygote_course(tmp: Path) -> Layout:
-    """This course with `defaults.limits.zygote: true`: every entry linked, course.yaml rewritten."""
-    root = tmp / "zygote-course"
+def zygote_course(tmp: Path, on: bool) -> Layout:
+    """This course with `defaults.limits.zygote` set: every entry linked, course.yaml rewritten."""
+    root = tmp / f"zygote-{'on' if on else 'off'}-course"
     root.mkdir()
     for entry in ROOT.iterdir():
         if entry.name != "course.yaml":
             (root / entry.name).symlink_to(entry)
     config = yaml.safe_load((ROOT / "course.yaml").read_text())
-    config.setdefault("defaults", {}).setdefault("limits", {})["zygote"] = True
+    config.setdefault("defaults", {}).setdefault("limits", {})["zygote"] = on
     (root / "course.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return Layout(root)
 
@@ -81,7 +81,7 @@ def main() -> None:
     ):
         splits.add_column(col, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
-        layouts = {"on": zygote_course(Path(tmp)), "off": layout}
+        layouts = {"on": zygote_course(Path(tmp), True), "off": zygote_course(Path(tmp), False)}
         for module_id in modules:
             starts = {}
             for mode, course in layouts.items():
@@ -97,7 +97,11 @@ def main() -> None:
                 shutil.rmtree(work, ignore_errors=True)
                 starts[mode] = row[2]
                 used = results["extra_data"].get("sandbox_details", {}).get("zygote", "-")
-                console.print(f"{module_id} zygote {mode} ({used}): " + ", ".join(f"{v:.2f}" for v in row))
+                score = f"{results['score']:g}"
+                console.print(
+                    f"{module_id} zygote {mode} ({used}), {score} points: "
+                    + ", ".join(f"{v:.2f}" for v in row)
+                )
                 splits.add_row(module_id, mode, *(f"{v:.2f}" for v in row), f"{row[5] / row[0]:.0%}")
             limits = layout.course.limits_for(module_id)
             total = sum(t["max_score"] for t in results["tests"])

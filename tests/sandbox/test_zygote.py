@@ -137,8 +137,8 @@ def test_a_prestarted_zygote_serves_the_first_worker(tmp_path: Path) -> None:
         student.cfg.backend.close()
 
 
-def test_off_by_default_and_preload_reads_only_heavy_imports(tmp_path: Path) -> None:
-    assert Limits().zygote is False
+def test_on_by_default_and_preload_reads_only_heavy_imports(tmp_path: Path) -> None:
+    assert Limits().zygote is True
     (tmp_path / "a.py").write_text("import torch.nn\nfrom transformers import AutoModel\nimport os, evil\n")
     (tmp_path / "b.py").write_text("def broken(:\n")
     assert preload(tmp_path, {}) == ["torch", "transformers", "transformers:AutoModel"]
