@@ -114,29 +114,27 @@ def test_chat_prompt(student, reference, inputs):
     assert got == want, "the prompt is not the model's chat format: use tokenizer.apply_chat_template"
 
 
+# A greeting SmolLM2 answers in 10 tokens, the last its end-of-turn token: a reply that ends by itself
+GREETING = [{"role": "user", "content": "Hi!"}]
+
+
 @points(2)
 def test_chat_reply(student, reference, inputs):
     """chat_reply() returns the assistant's greedy reply and nothing else, max_new_tokens long at most."""
-    for max_new_tokens in (8, 3):
+    for messages, max_new_tokens in ((inputs["chat"], 8), (inputs["chat"], 3), (GREETING, 12)):
         got = student.call(
-            "chat_reply",
-            student.model("smollm2", LM),
-            student.tokenizer("smollm2"),
-            inputs["chat"],
-            max_new_tokens,
+            "chat_reply", student.model("smollm2", LM), student.tokenizer("smollm2"), messages, max_new_tokens
         )
         want = reference.call(
             "chat_reply",
             reference.model("smollm2", LM),
             reference.tokenizer("smollm2"),
-            inputs["chat"],
+            messages,
             max_new_tokens,
         )
         assert isinstance(got, str), "chat_reply() must return a string"
         assert "<|im" not in got, "the reply still holds special tokens: decode with skip_special_tokens=True"
-        assert inputs["chat"][-1]["content"] not in got, (
-            "the reply includes the prompt: decode only the new tokens"
-        )
+        assert messages[-1]["content"] not in got, "the reply includes the prompt: decode only the new tokens"
         assert got == want, f"with max_new_tokens={max_new_tokens} the reply is {got!r}, expected {want!r}"
 
 
