@@ -42,7 +42,9 @@ def _write_csv(path, rows: list[tuple[str, str, str]]) -> None:
 def test_splits_are_labelled_and_stratified(student, imbalanced_csv, imbalanced_rows, assets):
     """load_splits() makes int "labels", a stratified train/validation split chosen by the seed, and
     tokenized columns truncated to MAX_LENGTH."""
-    shutil.copy(imbalanced_csv, student.scratch_path("imbalanced.csv"))  # the worker cannot read hidden/
+    # the worker cannot read hidden/; copyfile, not copy: the hidden file's mode (root-only in the
+    # course image) must not come along, or the worker cannot read the copy either
+    shutil.copyfile(imbalanced_csv, student.scratch_path("imbalanced.csv"))
 
     def summary(fraction: float, seed: int) -> dict:
         return student.call(
