@@ -169,6 +169,7 @@ def launch_spec(cfg: WorkerConfig, fds: tuple[int, int] | None = None) -> Launch
                 "data": str(cfg.data) if cfg.data else None,
                 "seed": cfg.seed,
                 "startup": cfg.startup,
+                "preload": preload(cfg.files_dir, cfg.assets),
                 "request_fd": request_fd,
                 "reply_fd": reply_fd,
             }

@@ -6,6 +6,7 @@ only through two pipes; whatever it sends back is checked there.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import json
@@ -232,8 +233,36 @@ class Worker:
             return {"ok": False, "kind": "notplain", "error": str(exc)}
 
 
+def preimport(names: list[str]) -> None:
+    """Import the heavy libraries the submission uses ("transformers:Trainer": a lazy module's name),
+    their import-time chatter discarded. A zygote imports them where nobody reads its output, so a
+    cold worker must not print it either: the same submission's output, which failure messages
+    quote, must not depend on whether a zygote served it (in a container there is none)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    try:
+        for name in names:
+            package, _, attribute = name.partition(":")
+            with contextlib.suppress(Exception):
+                module = importlib.import_module(package)
+                if attribute:  # importing a lazy module's name is the cost
+                    getattr(module, attribute)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (devnull, *saved):
+            os.close(fd)
+
+
 def main() -> None:
     config = json.loads(os.environ.pop("COURSE_WORKER_CONFIG"))
+    preimport(config.get("preload", []))  # a no-op in a zygote's child: it has them already
     for hook in config.get(
         "startup", []
     ):  # the grader's own hooks (StudentHandle.restart), before student code

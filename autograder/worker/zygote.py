@@ -22,7 +22,6 @@ import ast
 import contextlib
 import ctypes
 import dataclasses
-import importlib
 import io
 import json
 import os
@@ -56,12 +55,9 @@ READY_TIMEOUT = 120.0  # the zygote's own imports: what one cold worker pays
 # -- the zygote (inside the sandbox) -------------------------------------------------------------
 def main() -> None:
     channel = socket.socket(fileno=int(os.environ.pop("COURSE_ZYGOTE_FD")))
-    for name in json.loads(os.environ.pop("COURSE_ZYGOTE_PRELOAD")):
-        package, _, attribute = name.partition(":")
-        with contextlib.suppress(Exception):
-            module = importlib.import_module(package)
-            if attribute:  # a lazy module's name (transformers.Trainer): importing it is the cost
-                getattr(module, attribute)
+    from autograder.worker.server import preimport
+
+    preimport(json.loads(os.environ.pop("COURSE_ZYGOTE_PRELOAD")))
     # Its children (this student's workers) can signal it but not ptrace it or read its memory.
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     if len(os.listdir("/proc/self/task")) > 1:
