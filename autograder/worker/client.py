@@ -199,7 +199,7 @@ class WorkerProcess:
         self._rep_r, rep_w = os.pipe()
         spec = launch_spec(cfg, (req_r, rep_w))
         try:
-            forked = cfg.limits.zygote and fork_worker(cfg.backend, spec, preload(cfg.files_dir, cfg.assets))
+            forked = cfg.limits.zygote and fork_worker(cfg.backend, spec)
             self.job = forked or cfg.backend.spawn(spec)
         except BaseException:
             os.close(self._req_w)
@@ -396,9 +396,7 @@ class StudentHandle:
         """With `limits.zygote`, start the pre-imported worker now: its imports then run while the
         grader sets itself up, and the first worker is a fork instead of a wait."""
         if self.cfg.limits.zygote and not self.problem:
-            start_zygote(
-                self.cfg.backend, launch_spec(self.cfg), preload(self.cfg.files_dir, self.cfg.assets)
-            )
+            start_zygote(self.cfg.backend, launch_spec(self.cfg))
 
     def call(self, fn: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """Run the student's `fn(*args, **kwargs)` in the worker; return its plain-JSON result."""

@@ -201,7 +201,7 @@ def _key(spec: LaunchSpec) -> str:
 class Zygote:
     """The trusted side's end of one zygote: starts it through the backend, asks it for workers."""
 
-    def __init__(self, backend: Backend, spec: LaunchSpec, modules: list[str]) -> None:
+    def __init__(self, backend: Backend, spec: LaunchSpec) -> None:
         probe = Cgroup.create(spec.limits.memory, spec.limits.processes) if os.geteuid() == 0 else None
         if probe is None:  # known before paying for the zygote's imports (a container, not root)
             raise OSError("no zygote: no cgroups here")
@@ -211,6 +211,7 @@ class Zygote:
         self._buffer = b""
         ours, theirs = socket.socketpair()
         env = {k: v for k, v in spec.env.items() if k != "COURSE_WORKER_CONFIG"}
+        modules = json.loads(spec.env["COURSE_WORKER_CONFIG"])["preload"]  # what every worker imports first
         env |= {"COURSE_ZYGOTE_FD": str(theirs.fileno()), "COURSE_ZYGOTE_PRELOAD": json.dumps(modules)}
         env["JE_ARROW_MALLOC_CONF"] = "background_thread:false"  # pyarrow's (datasets') allocator thread
         zspec = dataclasses.replace(
@@ -324,7 +325,7 @@ class Zygote:
         self.job.stop()
 
 
-def start_zygote(backend: Backend, spec: LaunchSpec, modules: list[str]) -> Zygote | None:
+def start_zygote(backend: Backend, spec: LaunchSpec) -> Zygote | None:
     """This job's zygote for `spec`: the running one, or one started now. Started ahead of the first
     worker (StudentHandle.prestart), its imports overlap the grader's own set-up."""
     zygote: Zygote | None = backend.zygote
@@ -335,7 +336,7 @@ def start_zygote(backend: Backend, spec: LaunchSpec, modules: list[str]) -> Zygo
         return None
     if zygote is None:
         try:
-            backend.zygote = zygote = Zygote(backend, spec, modules)
+            backend.zygote = zygote = Zygote(backend, spec)
         except OSError as exc:
             _give_up(backend, exc)
             return None
@@ -348,9 +349,9 @@ def _give_up(backend: Backend, exc: OSError) -> None:
     backend.details["zygote"] = f"off: {exc}"[:200]
 
 
-def fork_worker(backend: Backend, spec: LaunchSpec, modules: list[str]) -> Running | None:
+def fork_worker(backend: Backend, spec: LaunchSpec) -> Running | None:
     """A worker forked from this job's zygote (started on first use), or None to spawn one cold."""
-    zygote = start_zygote(backend, spec, modules)
+    zygote = start_zygote(backend, spec)
     if zygote is None:
         return None
     try:
