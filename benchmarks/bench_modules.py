@@ -88,9 +88,8 @@ def main() -> None:
                 work = Path(tmp) / f"{module_id}-{mode}"
                 seed = course.course.module(module_id).seeds[0]
                 submission = reference_submission(layout, module_id, work / "reference")
-                shutil.rmtree(
-                    layout.reference_cache / module_id, ignore_errors=True
-                )  # as in a fresh container
+                # no cached reference answers, as in a fresh container
+                shutil.rmtree(layout.reference_cache / module_id, ignore_errors=True)
                 started = time.perf_counter()
                 results = grade_in_subprocess(course, module_id, submission, work / "out", seed)
                 row = split(results, time.perf_counter() - started)
