@@ -68,12 +68,22 @@ def test_loading_report(student, trusted_lm, assets):
     )
 
 
+# A greeting SmolLM2 answers in 10 tokens, the last its end-of-turn token: a reply that ends by itself
+GREETING = [{"role": "user", "content": "Hi!"}]
+
+
 @points(3)
-def test_batch_generate(student, reference, inputs):
+def test_batch_generate(student, reference, inputs, trusted_lm):
     """batch_generate() continues prompts of different lengths in one batch, even when the tokenizer has
     no pad token."""
-    prompts = inputs["batch_prompts"]
-    for max_new_tokens in (5, 2):
+    # In the last batch the greeting's reply ends early: generate() pads it with end-of-turn tokens
+    greeting = trusted_lm[0].apply_chat_template(GREETING, tokenize=False, add_generation_prompt=True)
+    batches = [
+        (inputs["batch_prompts"], 5),
+        (inputs["batch_prompts"], 2),
+        ([greeting, inputs["batch_prompts"][1]], 12),
+    ]
+    for prompts, max_new_tokens in batches:
         got = student.call(
             "batch_generate",
             student.model("smollm2", LM),
@@ -96,6 +106,9 @@ def test_batch_generate(student, reference, inputs):
             assert not any(g.startswith(prompt) for prompt in prompts), (
                 "return only the new text: cut the prompt's tokens off the generated ids"
             )
+            assert "<|im" not in g and "<|endoftext|>" not in g, (
+                f"a continuation still holds special tokens ({g!r}): decode with skip_special_tokens=True"
+            )
             assert g == w, (
                 f"with max_new_tokens={max_new_tokens} a continuation is {g!r}, expected {w!r}: pad on "
                 "the left, generate exactly max_new_tokens new tokens and decode only them, without "
@@ -112,10 +125,6 @@ def test_chat_prompt(student, reference, inputs):
     if got != want and want.startswith(got):
         raise AssertionError("the prompt does not open the assistant's turn: add_generation_prompt=True")
     assert got == want, "the prompt is not the model's chat format: use tokenizer.apply_chat_template"
-
-
-# A greeting SmolLM2 answers in 10 tokens, the last its end-of-turn token: a reply that ends by itself
-GREETING = [{"role": "user", "content": "Hi!"}]
 
 
 @points(2)
