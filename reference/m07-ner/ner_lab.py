@@ -119,14 +119,15 @@ def train_ner(
 ) -> dict:
     """Fine-tune the model at `model_path` on `data_dir`/train.jsonl and save it to `output_dir`.
 
-    Map the data with tokenize_and_align_labels, train with the Trainer (batch size 16, the given
-    epochs, learning rate and seed; on the CPU; no checkpoints, no reporting), then save the model
-    **and** its tokenizer to `output_dir` with save_pretrained. Its config must name the labels
-    (id2label / label2id from LABELS). Return the Trainer's evaluation of `data_dir`/validation.jsonl
-    with compute_metrics: {"eval_f1": ..., ...}.
+    Call set_seed(seed) first, so that the new head's initialisation follows the seed too: the same
+    seed must give the same model. Map the data with tokenize_and_align_labels, train with the
+    Trainer (batch size 16, the given epochs, learning rate and seed; on the CPU; no checkpoints, no
+    reporting), then save the model **and** its tokenizer to `output_dir` with save_pretrained. Its
+    config must name the labels (id2label / label2id from LABELS). Return the Trainer's evaluation of
+    `data_dir`/validation.jsonl with compute_metrics: {"eval_f1": ..., ...}.
     """
-    ### BEGIN SOLUTION Dataset.from_list + map(batched=True); AutoModelForTokenClassification with id2label;
-    ### Trainer with DataCollatorForTokenClassification; save model and tokenizer
+    ### BEGIN SOLUTION set_seed(seed); Dataset.from_list + map(batched=True); AutoModelForTokenClassification
+    ### with id2label; Trainer with DataCollatorForTokenClassification; save model and tokenizer
     from datasets import Dataset
     from transformers import (
         AutoModelForTokenClassification,
@@ -134,8 +135,10 @@ def train_ner(
         DataCollatorForTokenClassification,
         Trainer,
         TrainingArguments,
+        set_seed,
     )
 
+    set_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     splits = {}
     for split in ("train", "validation"):

@@ -16,19 +16,29 @@ def hidden_split() -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def trained(student, seed) -> dict:
-    """Runs the student's train_ner() once: {"report": what it returned, "path": the saved folder}.
+def train_ner(student):
+    """Calls the student's train_ner(), saving to scratch folder `name`: {"report": what it returned,
+    "path": the saved folder}."""
 
-    A failure fails every test that needs the model."""
-    report = student.call(
-        "train_ner",
-        student.asset("ner-data"),
-        student.asset("minilm"),
-        student.scratch("ner-model"),
-        seed=seed,
-        timeout=TRAIN_TIMEOUT,
-    )
-    return {"report": report, "path": student.scratch_path("ner-model")}
+    def run(name: str, **kwargs) -> dict:
+        report = student.call(
+            "train_ner",
+            student.asset("ner-data"),
+            student.asset("minilm"),
+            student.scratch(name),
+            **kwargs,
+            timeout=TRAIN_TIMEOUT,
+        )
+        return {"report": report, "path": student.scratch_path(name)}
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def trained(train_ner, seed) -> dict:
+    """The student's train_ner() run once with its default epochs and learning rate. A failure fails
+    every test that needs the model."""
+    return train_ner("ner-model", seed=seed)
 
 
 @pytest.fixture(scope="session")

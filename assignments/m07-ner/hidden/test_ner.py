@@ -1,6 +1,7 @@
 """Hidden graders for module 7. Alignment and metrics are compared with the reference on hidden
 sentences (one long enough for truncation to bind); the student's saved model is scored on the hidden
-split here, in the trusted process, and the validation F1 train_ner() reports is recomputed."""
+split here, in the trusted process, and the validation F1 train_ner() reports is recomputed. Three
+short runs that change no weight show whether train_ner() follows its seed, epochs and learning rate."""
 
 import json
 import random
@@ -8,13 +9,15 @@ from pathlib import Path
 
 import torch
 from seqeval.metrics import f1_score
-from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
+from transformers import AutoModel, AutoModelForTokenClassification, AutoTokenizer, pipeline
 
 from autograder.api import StudentError, load_saved_model, points, record_metric, same_plain
 
 LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 F1_THRESHOLD = 0.85  # the reference scores 0.944-0.984 (benchmarks/bench_m07_m08.py, seeds 1234, 7, 99)
 ENTITY_KEYS = ("entity_group", "word", "start", "end")
+# Two steps that change no weight: all a run leaves behind is its seeded head (and its epoch count)
+SHORT_RUN = {"epochs": 0.02, "learning_rate": 0.0}
 
 
 def _batch(rows: list[dict]) -> dict:
@@ -167,6 +170,45 @@ def test_train_report(trained, assets):
     assert abs(report["eval_f1"] - f1) <= 0.01, (
         f"train_ner() reports eval_f1 {report['eval_f1']:.4f}, but the saved model's entity F1 on "
         f"validation.jsonl is {f1:.4f}: evaluate the trained model on the validation split"
+    )
+
+
+def _weights(folder: Path) -> dict[str, torch.Tensor]:
+    model = load_saved_model(
+        folder, "AutoModelForTokenClassification", expected="minilm", allow={"num_labels": 100}
+    )
+    return model.state_dict()
+
+
+@points(1)
+def test_train_follows_seed_epochs_and_learning_rate(train_ner, seed, assets):
+    """train_ner() uses the seed, epochs and learning rate it is given: the same seed gives the same
+    model and another seed another one, learning_rate=0 leaves MiniLM's weights as they were, and
+    epochs=0.02 stops after a few steps."""
+    first = train_ner("short-a", seed=seed, **SHORT_RUN)
+    report = first["report"]
+    assert isinstance(report, dict) and isinstance(report.get("epoch"), int | float), (
+        "train_ner() must return the Trainer's evaluation (trainer.evaluate()), which holds the epoch"
+    )
+    assert report["epoch"] <= 0.1, (
+        f"train_ner(epochs=0.02) trained for {report['epoch']:g} epochs: pass epochs to TrainingArguments"
+    )
+    weights = _weights(first["path"])
+    body = {f"bert.{k}": v for k, v in AutoModel.from_pretrained(assets.path("minilm")).state_dict().items()}
+    changed = [k for k, v in weights.items() if k in body and not torch.equal(v, body[k])]
+    assert not changed, (
+        f"with learning_rate=0 training changed MiniLM's weights ({changed[0]}): pass learning_rate to "
+        "TrainingArguments"
+    )
+    again = _weights(train_ner("short-b", seed=seed, **SHORT_RUN)["path"])
+    assert weights.keys() == again.keys() and all(torch.equal(v, again[k]) for k, v in weights.items()), (
+        f"two runs with seed {seed} gave different models: call set_seed(seed) before from_pretrained, so "
+        "that the new head's random initialisation follows the seed"
+    )
+    other = _weights(train_ner("short-c", seed=seed + 1, **SHORT_RUN)["path"])
+    assert any(not torch.equal(v, other[k]) for k, v in weights.items()), (
+        f"seeds {seed} and {seed + 1} gave the same model: use the seed you are given, in set_seed(seed) and "
+        "TrainingArguments"
     )
 
 
