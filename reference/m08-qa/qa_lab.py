@@ -156,12 +156,14 @@ def train_qa(
     """Fine-tune the model at `model_path` on `data_dir`/train.jsonl; save model and tokenizer to
     `output_dir`.
 
-    Map the examples with prepare_train_features (drop the original columns and example_index),
-    train with the Trainer (batch size 16, the given epochs, learning rate and seed; on the CPU; no
-    checkpoints, no reporting), then save_pretrained the model **and** the tokenizer to
-    `output_dir`. Return {"train_windows": the number of training windows}.
+    Call set_seed(seed) first, so that the new head's initialisation follows the seed too: the same
+    seed must give the same model. Map the examples with prepare_train_features (drop the original
+    columns and example_index), train with the Trainer (batch size 16, the given epochs, learning rate
+    and seed; on the CPU; no checkpoints, no reporting), then save_pretrained the model **and** the
+    tokenizer to `output_dir`. Return {"train_windows": the number of training windows, "steps": the
+    number of optimisation steps trained (the global_step of what Trainer.train() returns)}.
     """
-    ### BEGIN SOLUTION Dataset.from_list + map(batched=True, remove_columns=...);
+    ### BEGIN SOLUTION set_seed(seed); Dataset.from_list + map(batched=True, remove_columns=...);
     ### AutoModelForQuestionAnswering; Trainer with default_data_collator; save model and tokenizer
     from datasets import Dataset
     from transformers import (
@@ -170,8 +172,10 @@ def train_qa(
         Trainer,
         TrainingArguments,
         default_data_collator,
+        set_seed,
     )
 
+    set_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     raw = Dataset.from_list(read_jsonl(Path(data_dir) / "train.jsonl"))
     features = raw.map(
@@ -189,7 +193,7 @@ def train_qa(
         save_strategy="no",
         logging_strategy="no",
     )
-    Trainer(
+    trained = Trainer(
         model=model,
         args=args,
         train_dataset=features,
@@ -198,7 +202,7 @@ def train_qa(
     ).train()
     model.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
-    return {"train_windows": len(features)}
+    return {"train_windows": len(features), "steps": trained.global_step}
     ### END SOLUTION
 
 

@@ -42,19 +42,37 @@ def given_model(student, reference, assets, seed) -> str:
 
 
 @pytest.fixture(scope="session")
-def trained(student, seed) -> dict:
-    """Runs the student's train_qa() once: {"report": what it returned, "path": the saved folder}.
+def train_qa(student):
+    """Calls the student's train_qa(), saving to scratch folder `name`: {"report": what it returned,
+    "path": the saved folder}."""
 
-    A failure fails every test that needs the model."""
-    report = student.call(
-        "train_qa",
-        student.asset("qa-data"),
-        student.asset("minilm"),
-        student.scratch("qa-model"),
-        seed=seed,
-        timeout=TRAIN_TIMEOUT,
-    )
-    return {"report": report, "path": student.scratch_path("qa-model")}
+    def run(name: str, **kwargs) -> dict:
+        report = student.call(
+            "train_qa",
+            student.asset("qa-data"),
+            student.asset("minilm"),
+            student.scratch(name),
+            **kwargs,
+            timeout=TRAIN_TIMEOUT,
+        )
+        return {"report": report, "path": student.scratch_path(name)}
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def trained(train_qa, seed) -> dict:
+    """The student's train_qa() run once with its default epochs and learning rate. A failure fails
+    every test that needs the model."""
+    return train_qa("qa-model", seed=seed)
+
+
+@pytest.fixture(scope="session")
+def train_windows(reference, assets) -> int:
+    """How many windows prepare_train_features() makes of train.jsonl (the reference's count)."""
+    rows = reference.call("read_jsonl", str(assets.path("qa-data") / "train.jsonl"))
+    batch = {k: [r[k] for r in rows] for k in ("id", "question", "context", "answers")}
+    return len(reference.call("prepare_train_features", reference.tokenizer("minilm"), batch)["input_ids"])
 
 
 @pytest.fixture(scope="session")

@@ -1,19 +1,24 @@
 """Hidden graders for module 8. Preprocessing is compared with the reference on hidden inputs, for two
 window sizes; spans are checked for their properties (valid, faithfully reported, the best score the
 reference finds) under several length bounds; answer() runs on a model the grader builds; the
-student's saved model is scored on the hidden split in the trusted process."""
+student's saved model is scored on the hidden split in the trusted process. Three short runs that
+change no weight show whether train_qa() follows its seed, epochs and learning rate."""
 
+import math
 import random
 from pathlib import Path
 
 import evaluate
 import torch
-from transformers import AutoTokenizer
+from transformers import AutoModel, AutoTokenizer
 
 from autograder.api import load_saved_model, points, record_metric, same_plain
 
 EM_THRESHOLD = 0.85  # the reference scores 99.3-100% (benchmarks/bench_m07_m08.py, seeds 1234, 7, 99)
 MAX_LENGTH, STRIDE = 48, 16
+BATCH_SIZE = 16  # the handout's
+# Two steps that change no weight: all a run leaves behind is its seeded head (and its step count)
+SHORT_RUN = {"epochs": 0.02, "learning_rate": 0.0}
 
 
 def _batch(rows: list[dict]) -> dict:
@@ -184,22 +189,61 @@ def test_exact_match_on_hidden_split(trained_model, reference, hidden_split, ass
 
 
 @points(1)
-def test_train_report(trained, reference, assets):
-    """train_qa() reports how many windows it trained on, and saves the tokenizer beside the model."""
-    rows = reference.call("read_jsonl", str(assets.path("qa-data") / "train.jsonl"))
-    batch = _batch(rows)
-    windows = len(reference.call("prepare_train_features", reference.tokenizer("minilm"), batch)["input_ids"])
+def test_train_report(trained, train_windows):
+    """train_qa() reports how many windows it trained on and for how many steps, and saves the tokenizer
+    beside the model."""
     report = trained["report"]
-    assert isinstance(report, dict) and "train_windows" in report, (
-        'train_qa() must return {"train_windows": the number of training windows}'
+    assert isinstance(report, dict) and "train_windows" in report and "steps" in report, (
+        'train_qa() must return {"train_windows": the number of training windows, "steps": ...}'
     )
-    assert report["train_windows"] == windows, (
+    assert report["train_windows"] == train_windows, (
         f"train_qa() reports {report['train_windows']} training windows; windowing train.jsonl with "
-        f"MAX_LENGTH and STRIDE gives {windows}"
+        f"MAX_LENGTH and STRIDE gives {train_windows}"
+    )
+    steps = 2 * math.ceil(train_windows / BATCH_SIZE)
+    assert report["steps"] == steps, (
+        f"train_qa() reports {report['steps']} steps; 2 epochs of {train_windows} windows in batches of "
+        f"{BATCH_SIZE} are {steps}: pass epochs and per_device_train_batch_size=16 to TrainingArguments"
     )
     saved = {p.name for p in trained["path"].iterdir()} if trained["path"].is_dir() else set()
     assert "tokenizer_config.json" in saved, (
         "save the tokenizer with save_pretrained() into the model's folder too: answer() loads it from there"
+    )
+
+
+def _weights(folder: Path) -> dict[str, torch.Tensor]:
+    return load_saved_model(folder, "AutoModelForQuestionAnswering", expected="minilm").state_dict()
+
+
+@points(1)
+def test_train_follows_seed_epochs_and_learning_rate(train_qa, train_windows, seed, assets):
+    """train_qa() uses the seed, epochs and learning rate it is given: the same seed gives the same
+    model and another seed another one, learning_rate=0 leaves MiniLM's weights as they were, and
+    epochs=0.02 stops after a few steps."""
+    first = train_qa("short-a", seed=seed, **SHORT_RUN)
+    steps = math.ceil(SHORT_RUN["epochs"] * math.ceil(train_windows / BATCH_SIZE))
+    report = first["report"]
+    assert isinstance(report, dict) and report.get("steps") == steps, (
+        f"train_qa(epochs={SHORT_RUN['epochs']}) must train {steps} steps (batches of {BATCH_SIZE}), it "
+        f"reports {report.get('steps') if isinstance(report, dict) else report!r}: pass epochs to "
+        "TrainingArguments"
+    )
+    weights = _weights(first["path"])
+    body = {f"bert.{k}": v for k, v in AutoModel.from_pretrained(assets.path("minilm")).state_dict().items()}
+    changed = [k for k, v in weights.items() if k in body and not torch.equal(v, body[k])]
+    assert not changed, (
+        f"with learning_rate=0 training changed MiniLM's weights ({changed[0]}): pass learning_rate to "
+        "TrainingArguments"
+    )
+    again = _weights(train_qa("short-b", seed=seed, **SHORT_RUN)["path"])
+    assert weights.keys() == again.keys() and all(torch.equal(v, again[k]) for k, v in weights.items()), (
+        f"two runs with seed {seed} gave different models: call set_seed(seed) before from_pretrained, so "
+        "that the new head's random initialisation follows the seed"
+    )
+    other = _weights(train_qa("short-c", seed=seed + 1, **SHORT_RUN)["path"])
+    assert any(not torch.equal(v, other[k]) for k, v in weights.items()), (
+        f"seeds {seed} and {seed + 1} gave the same model: use the seed you are given, in set_seed(seed) and "
+        "TrainingArguments"
     )
 
 
