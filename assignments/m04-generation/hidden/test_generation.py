@@ -45,9 +45,26 @@ def trusted_greedy(trusted_lm, prompt: str, max_new_tokens: int) -> list[int]:
     return out[0, inputs["input_ids"].shape[1] :].tolist()
 
 
+def without_pad_token(student, assets) -> str:
+    """A scratch copy of SmolLM2 whose tokenizer has no pad token (the weights linked, not copied)."""
+    from transformers import AutoTokenizer
+
+    source = assets.path("smollm2")
+    folder = student.scratch_path("smollm2-no-pad")
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    tokenizer.pad_token = None
+    tokenizer.save_pretrained(folder)
+    for path in folder.iterdir():  # saved files are 0600: the worker runs as another uid
+        path.chmod(0o644)
+    for name in ("config.json", "generation_config.json", "model.safetensors"):
+        (folder / name).symlink_to(source / name)
+    return student.scratch("smollm2-no-pad")
+
+
 @points(2)
 def test_loading_report(student, trusted_lm, assets):
-    """load_generator() gives a causal LM with its head, in eval mode, on the CPU, padding on the left."""
+    """load_generator() gives a causal LM with its head, in eval mode, on the CPU, padding on the left,
+    with a pad token even when the tokenizer has none."""
     got = student.call("loading_report", student.asset("smollm2"))
     assert isinstance(got, dict), "loading_report() must return a dict"
     assert got.get("model_class") == "LlamaForCausalLM", (
@@ -65,6 +82,12 @@ def test_loading_report(student, trusted_lm, assets):
         want = int(model(**tokenizer("The capital of France is", return_tensors="pt")).logits[0, -1].argmax())
     assert got.get("next_token") == want, (
         "next_token is not the model's highest-scoring token after the prompt"
+    )
+    bare = student.call("loading_report", without_pad_token(student, assets))
+    eos = tokenizer.eos_token
+    assert isinstance(bare, dict) and bare.get("pad_token") == eos, (
+        f"for a tokenizer without a pad token the pad token is {bare.get('pad_token')!r}: use its "
+        f"end-of-sequence token ({eos!r}) when tokenizer.pad_token is None"
     )
 
 
@@ -219,6 +242,25 @@ def test_sampling_honours_every_setting(student, trusted_lm, inputs):
             f"greedy continuation of {max_new_tokens} tokens: pass temperature, top_k, top_p and "
             "max_new_tokens to generate()"
         )
+    # The greeting's reply ends with the end-of-turn token before max_new_tokens
+    greeting = trusted_lm[0].apply_chat_template(GREETING, tokenize=False, add_generation_prompt=True)
+    out = student.call(
+        "sample_continuations",
+        student.model("smollm2", LM),
+        student.tokenizer("smollm2"),
+        greeting,
+        2,
+        14,
+        1.0,
+        1,
+        1.0,
+        6,
+    )
+    reply = trusted_greedy_text(trusted_lm, greeting, 14)
+    assert out == [reply, reply], (
+        f"with top_k=1 both samples of the greeting's reply should be {reply!r}, got {out!r}: decode the new "
+        "tokens with skip_special_tokens=True"
+    )
 
 
 @points(3)
@@ -265,6 +307,12 @@ def test_filter_probs_support_and_renormalisation(student, hidden_logits):
             assert same_plain(got, want, abs_=1e-6), (
                 f"{case}: the kept probabilities are not softmax(logits / temperature) renormalised"
             )
+    # Four equally likely tokens: two reach top_p=0.5, so the third (whose preceding mass is 0.5) is out
+    got = as_floats(student.call("filter_probs", [0.0] * 4, 1.0, 0, 0.5), 4, "filter_probs()")
+    assert same_plain(sorted(got), [0.0, 0.0, 0.5, 0.5], abs_=1e-9), (
+        f"top_p=0.5 over four equally likely tokens keeps {sum(p > 0 for p in got)} of them: keep the "
+        "smallest set whose probability reaches top_p (a token whose preceding mass is already top_p is out)"
+    )
 
 
 @points(1)
