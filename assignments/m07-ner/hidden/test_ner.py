@@ -157,7 +157,11 @@ def hidden_f1(folder: Path, rows: list[dict], minilm: Path) -> float:
 @points(1)
 def test_train_report(trained, assets):
     """train_ner() returns the Trainer's evaluation of the validation split, with compute_metrics'
-    entity F1."""
+    entity F1, and saves the tokenizer beside the model."""
+    saved = {p.name for p in trained["path"].iterdir()} if trained["path"].is_dir() else set()
+    assert "tokenizer_config.json" in saved, (
+        "save the tokenizer with save_pretrained() into the model's folder too: pipelines load it from there"
+    )
     report = trained["report"]
     assert isinstance(report, dict) and isinstance(report.get("eval_f1"), int | float), (
         'train_ner() must return the Trainer\'s evaluation: {"eval_f1": ..., ...} '
