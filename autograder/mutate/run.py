@@ -112,9 +112,23 @@ def select_tests(
 
 @dataclass
 class Job:
+    """One mutant's gradings, in stages: its function's own tests first; the tests that reach it only
+    through a caller (a training that tokenizes with it) run only if it survived them."""
+
     mutant: Mutant
-    tests: list[str]
-    estimate: float  # seconds one grading should take, from the reference's test times
+    stages: list[list[str]]
+    estimates: list[float]  # seconds each stage's grading should take, from the reference's test times
+
+    @property
+    def estimate(self) -> float:
+        return self.estimates[0]
+
+
+def stages(function: str, tests: list[str], known: dict[str, HiddenTest]) -> list[list[str]]:
+    """`tests` split into those that call `function` itself and those that reach it through callers."""
+    own = [t for t in tests if function in known[t].calls]
+    through_callers = [t for t in tests if t not in own]
+    return [stage for stage in (own, through_callers) if stage]
 
 
 def _interleave(mutants: list[Mutant]) -> list[Mutant]:
@@ -144,19 +158,38 @@ def _verdict(results: dict[str, Any]) -> tuple[Status, str]:
 
 
 def _grade_mutant(
-    layout: Layout, module_id: str, files: dict[str, bytes], job: Job, work: Path
+    layout: Layout,
+    module_id: str,
+    files: dict[str, bytes],
+    job: Job,
+    work: Path,
+    deadline: float | None = None,
 ) -> MutantResult:
+    """Grade the job's stages in turn until one kills the mutant; a later stage that no longer fits
+    before `deadline` (the budget's end) is skipped, and the result says so."""
     started = time.monotonic()
-    status: Status
+    status: Status = "survived"
+    detail = ""
     folder = Path(tempfile.mkdtemp(prefix="mutant-", dir=work))
     try:
         sub = write_submission(folder / "sub", {**files, job.mutant.file: job.mutant.source.encode()})
-        try:
-            status, detail = _verdict(
-                grade_in_subprocess(layout, module_id, sub, folder / "out", only=job.tests)
-            )
-        except (OSError, ValueError) as exc:  # no results.json: `course grade` broke its contract
-            status, detail = "skipped", f"the grading wrote no results ({exc})"
+        for number, (tests, estimate) in enumerate(zip(job.stages, job.estimates, strict=True)):
+            left = None if deadline is None else deadline - time.monotonic()
+            if number and left is not None and estimate > left:
+                status = "skipped"
+                detail = (
+                    f"budget: survived the tests of {job.mutant.function}() itself; the tests through its "
+                    f"callers take ~{estimate:.0f} s, {max(left, 0):.0f} s of it left"
+                )
+                break
+            try:
+                status, detail = _verdict(
+                    grade_in_subprocess(layout, module_id, sub, folder / f"out-{number}", only=tests)
+                )
+            except (OSError, ValueError) as exc:  # no results.json: `course grade` broke its contract
+                status, detail = "skipped", f"the grading wrote no results ({exc})"
+            if status != "survived":
+                break
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return _result(job.mutant, status, detail, time.monotonic() - started)
@@ -288,12 +321,13 @@ def mutate(
                 for m in own:
                     record(name, _result(m, "survived", why))
                 continue
-            estimate = ref.overhead + sum(ref.tests[t].seconds for t in tests)
-            queue.extend(Job(m, tests, estimate) for m in own)
+            split = stages(name, tests, ref.tests)
+            estimates = [ref.overhead + sum(ref.tests[t].seconds for t in stage) for stage in split]
+            queue.extend(Job(m, split, estimates) for m in own)
         queue.sort(key=lambda job: job.estimate)  # cheap functions first: a budget covers the most
-        _grade_all(
-            queue, jobs, budget, started, partial(_grade_mutant, layout, module_id, files, work=work), record
-        )
+        deadline = None if budget is None else started + budget
+        grade = partial(_grade_mutant, layout, module_id, files, work=work, deadline=deadline)
+        _grade_all(queue, jobs, budget, started, grade, record)
         return save(complete=True)
 
 

@@ -95,7 +95,7 @@ def test_the_budget_skips_what_no_longer_fits_and_says_why() -> None:
 
     source = "def f(x, y):\n    ### BEGIN SOLUTION\n    return g(x, y) < 1\n    ### END SOLUTION\n"
     mutants = generate(source, "lab.py")
-    queue = [Job(m, ["test_f"], estimate) for m, estimate in zip(mutants, (1, 1, 50), strict=True)]
+    queue = [Job(m, [["test_f"]], [estimate]) for m, estimate in zip(mutants, (1, 1, 50), strict=True)]
     graded, recorded = [], []
     _grade_all(
         queue,
@@ -108,6 +108,46 @@ def test_the_budget_skips_what_no_longer_fits_and_says_why() -> None:
     assert [job.estimate for job in graded] == [1, 1]
     assert [r.status for r in recorded] == ["killed", "killed", "skipped"]
     assert recorded[2].detail.startswith("budget: one grading takes ~50 s")
+
+
+def test_a_callee_is_graded_with_its_own_tests_before_its_callers_training(mini, monkeypatch) -> None:
+    """m07's tokenize() inherited train()'s tests: each of its mutants cost a training, even those
+    its own test kills. Its own tests run first; the callers' only for a survivor, within the budget."""
+    import time
+
+    from autograder.mutate import run
+    from autograder.mutate.operators import generate
+    from autograder.mutate.report import HiddenTest
+
+    known = {
+        "test_tokenize": HiddenTest(calls=["tokenize"], seconds=1, passed=True),
+        "test_train": HiddenTest(calls=["train"], seconds=40, passed=True),
+    }
+    assert run.stages("tokenize", ["test_tokenize", "test_train"], known) == [
+        ["test_tokenize"],
+        ["test_train"],
+    ]
+    assert run.stages("train", ["test_train"], known) == [["test_train"]]
+
+    graded: list[list[str]] = []
+
+    def fake_grading(layout, module_id, sub, out, only):
+        graded.append(only)
+        killed = "test_train" in only  # only the training notices this mutant
+        return {"tests": [{"name": only[0], "status": "failed" if killed else "passed", "extra_data": {}}]}
+
+    monkeypatch.setattr(run, "grade_in_subprocess", fake_grading)
+    mutant = generate(
+        "def tokenize(x):\n    ### BEGIN SOLUTION\n    return x < 1\n    ### END SOLUTION\n", "lab.py"
+    )[0]
+    job = run.Job(mutant, [["test_tokenize"], ["test_train"]], [3, 42])
+    result = run._grade_mutant(mini, "mini", {}, job, mini.root)
+    assert graded == [["test_tokenize"], ["test_train"]] and result.status == "killed"
+
+    graded.clear()
+    result = run._grade_mutant(mini, "mini", {}, job, mini.root, deadline=time.monotonic() + 10)
+    assert graded == [["test_tokenize"]] and result.status == "skipped"
+    assert "survived the tests of tokenize() itself" in result.detail
 
 
 def test_a_rerun_reuses_a_clean_test_map_and_keeps_other_functions(mini, monkeypatch) -> None:
