@@ -4,6 +4,7 @@ split here, in the trusted process, and the validation F1 train_ner() reports is
 short runs that change no weight show whether train_ner() follows its seed, epochs and learning rate."""
 
 import json
+import math
 import random
 from pathlib import Path
 
@@ -18,6 +19,7 @@ F1_THRESHOLD = 0.85  # the reference scores 0.944-0.984 (benchmarks/bench_m07_m0
 ENTITY_KEYS = ("entity_group", "word", "start", "end")
 # Two steps that change no weight: all a run leaves behind is its seeded head (and its epoch count)
 SHORT_RUN = {"epochs": 0.02, "learning_rate": 0.0}
+BATCH_SIZE = 16  # the handout's
 
 
 def _batch(rows: list[dict]) -> dict:
@@ -186,9 +188,9 @@ def _weights(folder: Path) -> dict[str, torch.Tensor]:
 
 @points(1)
 def test_train_follows_seed_epochs_and_learning_rate(train_ner, seed, assets):
-    """train_ner() uses the seed, epochs and learning rate it is given: the same seed gives the same
-    model and another seed another one, learning_rate=0 leaves MiniLM's weights as they were, and
-    epochs=0.02 stops after a few steps."""
+    """train_ner() uses the seed, epochs, learning rate and batch size it is given: the same seed gives
+    the same model and another seed another one, learning_rate=0 leaves MiniLM's weights as they were,
+    and epochs=0.02 stops after 2% of an epoch's batches of 16."""
     first = train_ner("short-a", seed=seed, **SHORT_RUN)
     report = first["report"]
     assert isinstance(report, dict) and isinstance(report.get("epoch"), int | float), (
@@ -196,6 +198,15 @@ def test_train_follows_seed_epochs_and_learning_rate(train_ner, seed, assets):
     )
     assert report["epoch"] <= 0.1, (
         f"train_ner(epochs=0.02) trained for {report['epoch']:g} epochs: pass epochs to TrainingArguments"
+    )
+    # The Trainer runs ceil(epochs * batches per epoch) steps and reports the epoch it reached.
+    sentences = len((assets.path("ner-data") / "train.jsonl").read_text().splitlines())
+    batches = math.ceil(sentences / BATCH_SIZE)
+    steps = math.ceil(SHORT_RUN["epochs"] * batches)
+    assert math.isclose(report["epoch"], steps / batches, rel_tol=1e-6), (
+        f"train_ner(epochs=0.02) stopped at epoch {report['epoch']:g}; in batches of {BATCH_SIZE}, the "
+        f"{sentences} training sentences make {batches} steps an epoch, so it should stop after {steps} "
+        f"(epoch {steps / batches:g}): use per_device_train_batch_size={BATCH_SIZE}"
     )
     weights = _weights(first["path"])
     body = {f"bert.{k}": v for k, v in AutoModel.from_pretrained(assets.path("minilm")).state_dict().items()}
@@ -206,8 +217,8 @@ def test_train_follows_seed_epochs_and_learning_rate(train_ner, seed, assets):
     )
     again = _weights(train_ner("short-b", seed=seed, **SHORT_RUN)["path"])
     assert weights.keys() == again.keys() and all(torch.equal(v, again[k]) for k, v in weights.items()), (
-        f"two runs with seed {seed} gave different models: call set_seed(seed) before from_pretrained, so "
-        "that the new head's random initialisation follows the seed"
+        f"two runs with seed {seed} gave different models: something train_ner() does is not seeded; call "
+        "set_seed(seed) before from_pretrained and pass the seed to TrainingArguments"
     )
     other = _weights(train_ner("short-c", seed=seed + 1, **SHORT_RUN)["path"])
     assert any(not torch.equal(v, other[k]) for k, v in weights.items()), (
