@@ -98,6 +98,13 @@ def grade(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="print nothing but errors")] = False,
     only: Annotated[list[str] | None, typer.Option(help="run only this test function (repeatable)")] = None,
+    first_failure: Annotated[
+        bool,
+        typer.Option(
+            "--first-failure",
+            help="stop at the first failing test (course mutate: one failure kills a mutant)",
+        ),
+    ] = False,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="batch mode: gradings run at once")] = None,
     batch: Annotated[
         bool, typer.Option("--batch", help="batch mode: SUBMISSION holds one entry per student")
@@ -153,7 +160,15 @@ def grade(
         limits, points = layout.course.limits_for(module), layout.course.module(module).points
         bound_memory(out / "results.json", limits.grader_memory, points)  # grades in a child process
         results = run_grade(
-            layout, module, submission, out, suite=suite, seed=seed, sandbox=sandbox, only=only
+            layout,
+            module,
+            submission,
+            out,
+            suite=suite,
+            seed=seed,
+            sandbox=sandbox,
+            only=only,
+            first_failure=first_failure,
         ).to_json()
     except Exception as exc:  # noqa: BLE001 - whatever failed, the student gets a results file
         # results.json is written, so the exit status is 0 (the contract); scripts and batch grading

@@ -22,7 +22,7 @@ from autograder.grade import plugin
 from autograder.grade.intake import take_in
 from autograder.grade.plugin import GradingContext, GradingPlugin
 from autograder.grade.reference import ReferenceHandle
-from autograder.grade.results import Results, failure_results
+from autograder.grade.results import NOT_RUN, Results, failure_results
 from autograder.hashing import tree_hash
 from autograder.layout import Layout
 from autograder.sandbox import choose_backend
@@ -128,8 +128,10 @@ def grade(
     sandbox: str | None = None,
     seed: int | None = None,
     only: list[str] | None = None,
+    first_failure: bool = False,
 ) -> Results:
-    """Grade `submission` into `out_dir/results.json`. `only` restricts the run to those test functions."""
+    """Grade `submission` into `out_dir/results.json`. `only` restricts the run to those test functions;
+    `first_failure` stops it at the first failing test (results.json then lists the tests that ran)."""
     course = layout.course
     module = course.module(module_id)
     limits = course.limits_for(module_id)
@@ -241,7 +243,15 @@ def grade(
         ]
         if only:
             args += ["-k", " or ".join(only)]
+        if first_failure:
+            args.append("--exitfirst")
         pytest.main(args, plugins=[GradingPlugin(ctx), plugin])
+        if first_failure:
+            for test in ctx.results.tests:
+                if test.output == NOT_RUN:
+                    test.output = (
+                        "This test did not run: --first-failure stopped the grading at a failing test."
+                    )
         student.close()
         ctx.results.extra_data.update(
             wall_time=round(time.monotonic() - started, 3),

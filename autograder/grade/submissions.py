@@ -26,6 +26,7 @@ def grade_in_subprocess(
     suite: str = "hidden",
     only: list[str] | None = None,
     env: dict[str, str] | None = None,
+    first_failure: bool = False,
 ) -> dict[str, Any]:
     """Grade in a fresh process, as a TA's batch would: one grading cannot disturb the next."""
     cmd = [
@@ -45,6 +46,8 @@ def grade_in_subprocess(
         cmd += ["--seed", str(seed)]
     for name in only or []:
         cmd += ["--only", name]
+    if first_failure:
+        cmd.append("--first-failure")
     subprocess.run(
         cmd,
         cwd=layout.root,

@@ -184,7 +184,9 @@ def _grade_mutant(
                 break
             try:
                 status, detail = _verdict(
-                    grade_in_subprocess(layout, module_id, sub, folder / f"out-{number}", only=tests)
+                    grade_in_subprocess(
+                        layout, module_id, sub, folder / f"out-{number}", only=tests, first_failure=True
+                    )
                 )
             except (OSError, ValueError) as exc:  # no results.json: `course grade` broke its contract
                 status, detail = "skipped", f"the grading wrote no results ({exc})"

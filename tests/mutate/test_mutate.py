@@ -131,7 +131,8 @@ def test_a_callee_is_graded_with_its_own_tests_before_its_callers_training(mini,
 
     graded: list[list[str]] = []
 
-    def fake_grading(layout, module_id, sub, out, only):
+    def fake_grading(layout, module_id, sub, out, only, first_failure):
+        assert first_failure  # one failing test is enough to kill a mutant
         graded.append(only)
         killed = "test_train" in only  # only the training notices this mutant
         return {"tests": [{"name": only[0], "status": "failed" if killed else "passed", "extra_data": {}}]}
@@ -148,6 +149,19 @@ def test_a_callee_is_graded_with_its_own_tests_before_its_callers_training(mini,
     result = run._grade_mutant(mini, "mini", {}, job, mini.root, deadline=time.monotonic() + 10)
     assert graded == [["test_tokenize"]] and result.status == "skipped"
     assert "survived the tests of tokenize() itself" in result.detail
+
+
+def test_a_grading_for_a_mutant_stops_at_its_first_failing_test(mini, tmp_path) -> None:
+    """`course grade --first-failure`: a wrong add() fails test_add, and nothing after it runs."""
+    from autograder.grade.submissions import grade_in_subprocess
+    from tests.conftest import submission
+
+    wrong = submission(tmp_path / "wrong", "def add(a, b):\n    return a - b\n")
+    full = grade_in_subprocess(mini, "mini", wrong, tmp_path / "full")
+    first = grade_in_subprocess(mini, "mini", wrong, tmp_path / "first", first_failure=True)
+    assert [t["status"] for t in full["tests"]].count("failed") == 3
+    ran = [t["extra_data"]["id"] for t in first["tests"] if "--first-failure stopped" not in t["output"]]
+    assert ran == ["test_add"] and first["tests"][0]["status"] == "failed"
 
 
 def test_a_rerun_reuses_a_clean_test_map_and_keeps_other_functions(mini, monkeypatch) -> None:
