@@ -400,6 +400,24 @@ class StudentHandle:
 
     def call(self, fn: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """Run the student's `fn(*args, **kwargs)` in the worker; return its plain-JSON result."""
+        return self._call(fn, args, kwargs, timeout)
+
+    def call_with_global_seed(
+        self, global_seed: int, fn: str, *args: Any, timeout: float | None = None, **kwargs: Any
+    ) -> Any:
+        """call(), with Python's, NumPy's and torch's global generators seeded to `global_seed` instead of
+        the grading's seed (as before every call). A function that seeds what it uses from its own `seed`
+        argument gives the same result under any `global_seed`; one that forgot does not."""
+        return self._call(fn, args, kwargs, timeout, int(global_seed))
+
+    def _call(
+        self,
+        fn: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        timeout: float | None,
+        global_seed: int | None = None,
+    ) -> Any:
         self.called.add(fn)
         if self.problem:
             raise StudentError(self.problem)
@@ -410,9 +428,10 @@ class StudentHandle:
             self._ask({"op": "load"}, timeout, f"importing {self.cfg.module_name}.py")
             self.start_seconds += time.perf_counter() - started
         self.calls += 1
-        reply = self._ask(
-            {"op": "call", "fn": fn, "args": args, "kwargs": kwargs}, timeout, f"calling {fn}()"
-        )
+        request: dict[str, Any] = {"op": "call", "fn": fn, "args": args, "kwargs": kwargs}
+        if global_seed is not None:
+            request["global_seed"] = global_seed
+        reply = self._ask(request, timeout, f"calling {fn}()")
         if reply.get("ok"):
             self.student_seconds += float(reply.get("seconds") or 0.0)
             self.import_seconds += float(reply.get("import_seconds") or 0.0)

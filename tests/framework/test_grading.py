@@ -292,6 +292,42 @@ def test_a_fixture_can_restart_the_worker_with_a_service(mini, tmp_path):
     assert service["status"] == "passed", service["output"]
 
 
+SEEDING = '''
+from autograder.api import extra_credit
+
+
+@extra_credit(1)
+def test_seeding(student):
+    """Every call starts from the grading's seed; call_with_global_seed starts it from another."""
+    assert student.call("draw") == student.call("draw")
+    assert student.call_with_global_seed(1, "draw") == student.call_with_global_seed(1, "draw")
+    assert student.call_with_global_seed(1, "draw") != student.call_with_global_seed(2, "draw")
+    seeded = [student.call_with_global_seed(g, "draw_seeded", 7) for g in (1, 2)]
+    assert seeded[0] == seeded[1]
+'''
+
+SEEDING_GOOD = """
+import random
+
+
+def draw():
+    return random.random()
+
+
+def draw_seeded(seed):
+    random.seed(seed)
+    return random.random()
+"""
+
+
+def test_a_test_can_vary_the_global_seed_a_call_starts_from(mini, tmp_path):
+    """How a grader tells a function that seeds itself from one that lives off the ambient seed."""
+    (mini.assignment_dir("mini") / "hidden" / "test_seeding.py").write_text(SEEDING)
+    results = grade(mini, "mini", submission(tmp_path / "s", GOOD + SEEDING_GOOD), tmp_path / "o")
+    seeding = by_id(results)["test_seeding"]
+    assert seeding["status"] == "passed", seeding["output"]
+
+
 def test_the_references_answers_are_computed_once_per_version(mini, tmp_path):
     """A second grading reads the reference's answers from the cache (same results); a changed
     reference is a new version and computes them again. The cache is root's alone and hidden."""
