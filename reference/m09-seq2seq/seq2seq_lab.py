@@ -128,7 +128,8 @@ def make_config(tokenizer) -> dict:
 def generate(model_dir: str, tokenizer, texts: list[str], max_new_tokens: int) -> list[str]:
     """Load the seq2seq model saved in `model_dir` and decode `texts` greedily, as one padded batch.
 
-    Return one string per text, without special tokens.
+    Greedy whatever the model's own generation_config.json asks for (many Hub models ask for
+    sampling): say so in the generate() call. Return one string per text, without special tokens.
     """
     ### BEGIN SOLUTION AutoModelForSeq2SeqLM.from_pretrained;
     ### tokenizer(texts, padding=True, return_tensors="pt"); generate(do_sample=False, num_beams=1);
@@ -146,7 +147,7 @@ def beam_search(
     """Decode `texts` (one padded batch) with beam search and return every beam's result.
 
     Return one list per text holding its `num_beams` finished hypotheses, best first, without
-    special tokens.
+    special tokens. No sampling, whatever the model's own generation_config.json asks for.
     """
     ### BEGIN SOLUTION generate(num_beams=..., num_return_sequences=num_beams, do_sample=False);
     ### the output has len(texts) * num_beams rows

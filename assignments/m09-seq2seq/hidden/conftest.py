@@ -44,12 +44,31 @@ def given_model(student, reference, assets, seed):
     )
     torch.manual_seed(seed)
     model = T5ForConditionalGeneration(config)
-    folder = student.scratch_path("given-model")
+    _save_for_both(model, "given-model", student, reference)
+    return "given-model"
+
+
+@pytest.fixture(scope="session")
+def sampling_model(student, reference, given_model) -> str:
+    """The same T5 with a generation_config.json that asks for sampling over 3 beams, as many Hub models
+    ship (hot, at temperature 3: this peaked model would otherwise sample its argmax): greedy decoding
+    and beam search must say do_sample=False and their num_beams."""
+    from transformers import GenerationConfig, T5ForConditionalGeneration
+
+    model = T5ForConditionalGeneration.from_pretrained(reference.scratch_path(given_model))
+    model.generation_config = GenerationConfig.from_model_config(model.config)
+    model.generation_config.update(do_sample=True, num_beams=3, top_k=0, temperature=3.0)
+    _save_for_both(model, "sampling-model", student, reference)
+    return "sampling-model"
+
+
+def _save_for_both(model, name: str, student, reference) -> None:
+    """The student's copy sits in their scratch folder, the reference's in its own."""
+    folder = student.scratch_path(name)
     model.save_pretrained(folder)
     for path in folder.iterdir():  # safetensors writes 0600: the sandboxed worker runs as another uid
         path.chmod(0o644)
-    model.save_pretrained(reference.scratch_path("given-model"))
-    return "given-model"
+    model.save_pretrained(reference.scratch_path(name))
 
 
 @pytest.fixture(scope="session")

@@ -88,30 +88,40 @@ def test_collator_pads_labels_with_minus_100(student, reference, hidden_pairs):
     assert same_plain(got["labels"], want["labels"]), "labels must be padded with -100 to the longest label"
 
 
+# The tokenizer as shipped, and one whose pad and end tokens are others (the end token a new one,
+# so its length grows too): make_config() must read all four from the tokenizer it is given.
+OTHER_SPECIALS = {"pad_token": "<unk>", "eos_token": "<end>"}
+
+
 @points(2)
 def test_config(student, reference):
     """make_config() describes the small T5, sized to the tokenizer, decoding from the pad token."""
-    got = student.call("make_config", student.tokenizer(TOKENIZER))
-    want = reference.call("make_config", reference.tokenizer(TOKENIZER))
-    assert isinstance(got, dict), "make_config() must return config.to_dict()"
-    assert got.get("model_type") == "t5", "the config must be a T5Config"
-    assert same_plain(got.get("vocab_size"), want["vocab_size"]), (
-        f"vocab_size must be the tokenizer's length ({want['vocab_size']}), not T5's default"
-    )
-    for key in (
-        "d_model",
-        "d_ff",
-        "d_kv",
-        "num_heads",
-        "num_layers",
-        "num_decoder_layers",
-        "pad_token_id",
-        "eos_token_id",
-        "decoder_start_token_id",
-        "is_encoder_decoder",
-        "dropout_rate",
-    ):
-        assert same_plain(got.get(key), want[key]), f"{key} should be {want[key]!r}, not {got.get(key)!r}"
+    for specials in ({}, OTHER_SPECIALS):
+        got = student.call("make_config", student.tokenizer(TOKENIZER, **specials))
+        want = reference.call("make_config", reference.tokenizer(TOKENIZER, **specials))
+        which = f"a tokenizer with {specials}" if specials else "the course's tokenizer"
+        assert isinstance(got, dict), "make_config() must return config.to_dict()"
+        assert got.get("model_type") == "t5", "the config must be a T5Config"
+        assert same_plain(got.get("vocab_size"), want["vocab_size"]), (
+            f"with {which}, vocab_size must be the tokenizer's length ({want['vocab_size']}), not "
+            f"{got.get('vocab_size')!r}"
+        )
+        for key in (
+            "d_model",
+            "d_ff",
+            "d_kv",
+            "num_heads",
+            "num_layers",
+            "num_decoder_layers",
+            "pad_token_id",
+            "eos_token_id",
+            "decoder_start_token_id",
+            "is_encoder_decoder",
+            "dropout_rate",
+        ):
+            assert same_plain(got.get(key), want[key]), (
+                f"with {which}, {key} should be {want[key]!r}, not {got.get(key)!r}"
+            )
 
 
 def padded(rows: list[list[int]], value: int) -> list[list[int]]:
@@ -146,21 +156,26 @@ def test_exact_match(student, reference, assets):
 
 
 @points(2)
-def test_greedy_generate(student, reference, hidden_pairs, given_model):
+def test_greedy_generate(student, reference, hidden_pairs, given_model, sampling_model):
     """generate() loads a saved model and decodes a padded batch greedily, at most max_new_tokens tokens,
-    without special tokens."""
+    without special tokens, whatever decoding the model's own generation_config.json asks for."""
     texts = [p["source"] for p in hidden_pairs[:16]]
-    for max_new_tokens in (12, 5):
+    for model, max_new_tokens in ((given_model, 12), (given_model, 5), (sampling_model, 12)):
         got = student.call(
-            "generate", student.scratch(given_model), student.tokenizer(TOKENIZER), texts, max_new_tokens
+            "generate", student.scratch(model), student.tokenizer(TOKENIZER), texts, max_new_tokens
         )
         want = reference.call(
-            "generate", reference.scratch(given_model), reference.tokenizer(TOKENIZER), texts, max_new_tokens
+            "generate", reference.scratch(model), reference.tokenizer(TOKENIZER), texts, max_new_tokens
         )
         assert isinstance(got, list) and len(got) == len(texts), "generate() must return one string per text"
         if any("<pad>" in str(g) or "</s>" in str(g) for g in got):
             raise AssertionError(
                 "the decoded texts still hold <pad> or </s>: decode with skip_special_tokens=True"
+            )
+        if model == sampling_model:
+            assert got == want, (
+                "generate() is not greedy on a model whose generation_config.json asks for sampling over "
+                "3 beams: say do_sample=False and num_beams=1 in the generate() call"
             )
         assert got == want, (
             "generate() does not return the greedy decoding of this model with "
@@ -169,13 +184,15 @@ def test_greedy_generate(student, reference, hidden_pairs, given_model):
 
 
 @points(2)
-def test_beam_search(student, reference, hidden_pairs, given_model):
-    """beam_search() returns every input's num_beams hypotheses, best first, at most max_new_tokens tokens."""
+def test_beam_search(student, reference, hidden_pairs, given_model, sampling_model):
+    """beam_search() returns every input's num_beams hypotheses, best first, at most max_new_tokens tokens,
+    whatever decoding the model's own generation_config.json asks for."""
     texts = [p["source"] for p in hidden_pairs[20:28]]
-    for num_beams, max_new_tokens in ((4, 12), (3, 6)):
+    cases = ((given_model, 4, 12), (given_model, 3, 6), (given_model, 1, 6), (sampling_model, 2, 8))
+    for model, num_beams, max_new_tokens in cases:
         got = student.call(
             "beam_search",
-            student.scratch(given_model),
+            student.scratch(model),
             student.tokenizer(TOKENIZER),
             texts,
             num_beams,
@@ -183,14 +200,14 @@ def test_beam_search(student, reference, hidden_pairs, given_model):
         )
         want = reference.call(
             "beam_search",
-            reference.scratch(given_model),
+            reference.scratch(model),
             reference.tokenizer(TOKENIZER),
             texts,
             num_beams,
             max_new_tokens,
         )
         assert isinstance(got, list) and len(got) == len(texts), (
-            f"beam_search() must return one list per input text ({len(texts)}), "
+            f"beam_search(num_beams={num_beams}) must return one list per input text ({len(texts)}), "
             f"not {len(got) if isinstance(got, list) else type(got).__name__}"
         )
         for hyps in got:
@@ -198,10 +215,60 @@ def test_beam_search(student, reference, hidden_pairs, given_model):
                 f"each input needs its {num_beams} hypotheses: generate(num_beams={num_beams}, "
                 f"num_return_sequences={num_beams})"
             )
+        if model == sampling_model:
+            assert got == want, (
+                "beam_search() samples on a model whose generation_config.json asks for sampling: "
+                "say do_sample=False in the generate() call"
+            )
         assert got == want, (
             f"the hypotheses differ from beam search with num_beams={num_beams}, "
             f"max_new_tokens={max_new_tokens} on this model"
         )
+
+
+def _tiny_dates(student, assets) -> dict:
+    """64 training pairs (one batch) and 8 validation pairs in the student's scratch folder: a
+    training of seconds, to see what train() does with its seed."""
+    folder = student.scratch_path("tiny-dates")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in (("train.jsonl", 64), ("valid.jsonl", 8)):
+        lines = (assets.path("dates") / name).read_text().splitlines()[:rows]
+        (folder / name).write_text("\n".join(lines) + "\n")
+    return student.scratch("tiny-dates")
+
+
+def _weights(folder) -> dict[str, torch.Tensor]:
+    return load_saved_model(folder, "AutoModelForSeq2SeqLM").state_dict()
+
+
+@points(1)
+def test_train_follows_its_seed(student, assets, seed):
+    """train() seeds everything from its seed: the same seed gives the same model whatever the random
+    state it starts from, another seed another model; it trains for the handout's 3 epochs."""
+    data = _tiny_dates(student, assets)
+
+    def train(name: str, train_seed: int, global_seed: int):
+        metrics = student.call_with_global_seed(
+            global_seed, "train", student.tokenizer(TOKENIZER), data, student.scratch(name), train_seed
+        )
+        return metrics, _weights(student.scratch_path(name))
+
+    metrics, first = train("tiny-a", seed, global_seed=seed + 100)
+    epoch = metrics.get("epoch") if isinstance(metrics, dict) else None
+    assert isinstance(epoch, int | float), (
+        "train() must return trainer.evaluate()'s metrics, which hold the epoch"
+    )
+    assert epoch == 3, f"train() trained for {epoch:g} epochs; the handout's is 3"
+    _, again = train("tiny-b", seed, global_seed=seed + 200)
+    assert first.keys() == again.keys() and all(torch.equal(v, again[k]) for k, v in first.items()), (
+        f"two runs with seed {seed} gave different models when the random state they started from differed: "
+        "call set_seed(seed) before building the model, so its initialisation follows the seed"
+    )
+    _, other = train("tiny-c", seed + 1, global_seed=seed + 100)
+    assert any(not torch.equal(v, other[k]) for k, v in first.items()), (
+        f"seeds {seed} and {seed + 1} gave the same model: use the seed you are given, in set_seed(seed) "
+        "and Seq2SeqTrainingArguments"
+    )
 
 
 @points(1)
