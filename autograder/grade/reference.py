@@ -76,7 +76,27 @@ class ReferenceHandle:
         return self.scratch_dir / rel
 
     def call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
-        request = {"fn": fn, "args": list(args), "kwargs": kwargs}
+        return self._call({"fn": fn, "args": list(args), "kwargs": kwargs})
+
+    def call_with_constants(self, constants: dict[str, Any], fn: str, *args: Any, **kwargs: Any) -> Any:
+        """call(), with the reference file's module-level settings replaced by `constants` for this
+        call: given the student's own LEARNING_RATE and BATCH_SIZE (student.constant), the reference
+        computes what a correct solution with those settings gives."""
+        self._worker.load()
+        module = self._worker.module
+        if module is None:
+            raise RuntimeError(f"the reference solution failed to import: {self._worker.import_error}")
+        if unknown := sorted(set(constants) - set(vars(module))):
+            raise ValueError(f"the reference has no setting named {', '.join(unknown)}")
+        saved = {name: getattr(module, name) for name in constants}
+        vars(module).update(constants)
+        try:
+            return self._call({"fn": fn, "args": list(args), "kwargs": kwargs, "constants": constants})
+        finally:
+            vars(module).update(saved)
+
+    def _call(self, request: dict[str, Any]) -> Any:
+        fn = request["fn"]
         entry = self._entry(request)
         if entry is not None:
             try:

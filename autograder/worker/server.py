@@ -99,6 +99,10 @@ class Worker:
         if self.module is not None or self.import_error is not None:
             return
         sys.path.insert(0, str(self.files_dir))
+        # In-process (the reference), an earlier grading's module of the same name may be imported already.
+        stale = sys.modules.get(self.module_name)
+        if stale is not None and Path(getattr(stale, "__file__", None) or "").parent != self.files_dir:
+            del sys.modules[self.module_name]
         self._seed()
         started = time.perf_counter()
         try:
@@ -181,6 +185,8 @@ class Worker:
         self.load()
         if self.import_error:
             return {"ok": False, "kind": "import", "error": self.import_error}
+        if request.get("constant"):
+            return self._constant(fn_name)
         fn = getattr(self.module, fn_name, None)
         if fn is None:
             return {
@@ -194,6 +200,9 @@ class Worker:
                 "kind": "missing",
                 "error": f"{fn_name} in {self.module_name}.py is a {type(fn).__name__}, not a function",
             }
+        # Seeded before the models a test hands over are built too: a new head starts the same for
+        # the student and the reference. Then again, so that every call starts from the same state.
+        self._seed(request.get("global_seed"))
         args = self.resolve(request.get("args", []))
         kwargs = self.resolve(request.get("kwargs", {}))
         self._seed(request.get("global_seed"))
@@ -230,6 +239,22 @@ class Worker:
                 "value": to_plain(value, f"the value {fn_name}() returned"),
                 "seconds": seconds,
                 "import_seconds": import_seconds,
+            }
+        except (TypeError, RecursionError) as exc:
+            return {"ok": False, "kind": "notplain", "error": str(exc)}
+
+    def _constant(self, name: str) -> dict[str, Any]:
+        """A module-level setting of the student's file (their LEARNING_RATE), as plain JSON."""
+        if name.startswith("_") or not hasattr(self.module, name):
+            return {
+                "ok": False,
+                "kind": "missing",
+                "error": f"{self.module_name}.py has no setting named {name}",
+            }
+        try:
+            return {
+                "ok": True,
+                "value": to_plain(getattr(self.module, name), f"{name} in {self.module_name}.py"),
             }
         except (TypeError, RecursionError) as exc:
             return {"ok": False, "kind": "notplain", "error": str(exc)}

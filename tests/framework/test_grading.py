@@ -328,6 +328,42 @@ def test_a_test_can_vary_the_global_seed_a_call_starts_from(mini, tmp_path):
     assert seeding["status"] == "passed", seeding["output"]
 
 
+SETTINGS = '''
+import pytest
+
+from autograder.api import StudentError, extra_credit
+
+
+@extra_credit(1)
+def test_settings(student, reference):
+    """A test reads the student's own settings and has the reference compute with them."""
+    step = student.constant("STEP")
+    assert step == 3
+    assert reference.call_with_constants({"STEP": step}, "stepped", 2) == student.call("stepped", 2) == 6
+    assert reference.call("stepped", 2) == 2  # the reference's own STEP is back
+    with pytest.raises(StudentError, match="has no setting named RATE"):
+        student.constant("RATE")
+'''
+
+STEPPED = """
+STEP = {step}
+
+
+def stepped(x):
+    return x * STEP
+"""
+
+
+def test_a_test_can_read_the_students_settings_and_give_them_to_the_reference(mini, tmp_path):
+    """How a grader checks a loop whose hyperparameters are the student's choice (module 3)."""
+    (mini.assignment_dir("mini") / "hidden" / "test_settings.py").write_text(SETTINGS)
+    reference = mini.reference_dir("mini") / "mini.py"
+    reference.write_text(reference.read_text() + STEPPED.format(step=1))
+    results = grade(mini, "mini", submission(tmp_path / "s", GOOD + STEPPED.format(step=3)), tmp_path / "o")
+    settings = by_id(results)["test_settings"]
+    assert settings["status"] == "passed", settings["output"]
+
+
 def test_the_references_answers_are_computed_once_per_version(mini, tmp_path):
     """A second grading reads the reference's answers from the cache (same results); a changed
     reference is a new version and computes them again. The cache is root's alone and hidden."""
