@@ -228,9 +228,13 @@ def manual_train(tokenizer, model, texts: list[str], labels: list[int], epochs: 
 
 
 # %%
-def plot_curves(log_history: list[dict], png_path: str) -> None:
+def plot_curves(log_history: list[dict], png_path: str) -> dict:
     """Plot training and validation loss (left) and accuracy (right) against the step, from
-    Trainer's log history, into a PNG file."""
+    Trainer's log history, into a PNG file. Give every line a label (its legend entry).
+
+    Return what the figure shows, read back from its two panels: {"loss": {label: [[step, value],
+    ...] for each line of the left panel}, "accuracy": {... for the right one}} (ax.get_lines(),
+    line.get_label(), line.get_xydata().tolist())."""
     ### BEGIN SOLUTION matplotlib: two subplots; train loss from "loss" entries,
     ### eval losses/accuracies from "eval_*" entries; savefig
     import matplotlib
@@ -255,6 +259,10 @@ def plot_curves(log_history: list[dict], png_path: str) -> None:
     fig.tight_layout()
     fig.savefig(png_path, dpi=100)
     plt.close(fig)
+    return {
+        name: {line.get_label(): line.get_xydata().tolist() for line in ax.get_lines()}
+        for ax, name in ((left, "loss"), (right, "accuracy"))
+    }
     ### END SOLUTION
 
 

@@ -26,6 +26,10 @@ UNPADDED = ("expected sequence of length", "Unable to create tensor", "inhomogen
 # 90 words, ~92 tokens: truncation to MAX_LENGTH (64) binds
 LONG_TWEET = " ".join(["the bus was late again and the driver did not even say sorry to anyone"] * 6)
 THRESHOLD = 0.85  # hidden-test accuracy to pass; always answering "positive" scores 0.680
+# The manual loop's losses against the reference's with the student's settings: the reference's own
+# gap is 0.0 measured (float noise at most); the mistakes that pass the convergence test (no
+# scheduler step, no model.train(), no shuffle) are 0.036 or more away.
+LOSS_TOLERANCE = 1e-3
 
 
 # -- 1. data ---------------------------------------------------------------------------------------
@@ -229,13 +233,14 @@ def test_evaluate_in_eval_mode(student, reference, seed):
             f"evaluate()'s {key} does not match compute_metrics() on its own predictions"
         )
 
-    # 40 texts: several batches whatever BATCH_SIZE (8-32) is. The first batch holds long texts, the
+    # 96 texts: several batches whatever BATCH_SIZE (8-32) is, and a whole number of them for 8, 12, 16,
+    # 24 and 32, so a loop past the end meets an empty batch. The first batch holds long texts, the
     # last only short ones, so a text's padding differs from one batch to the other.
     words = LONG_TWEET.split()
     late = " ".join(words[:80] + ["but", "the", "ride", "home", "was", "lovely"])  # differs past token 64
     early = " ".join(words[:30] + ["lovely", "lovely"] + words[32:])  # differs near token 31
     short = "what a lovely day"
-    many = [LONG_TWEET, late, early, short] + [f"tweet number {i} is fine" for i in range(35)] + [short]
+    many = [LONG_TWEET, late, early, short] + [f"tweet number {i} is fine" for i in range(91)] + [short]
     got = student.call(
         "evaluate",
         student.tokenizer("minilm"),
@@ -256,6 +261,18 @@ def test_evaluate_in_eval_mode(student, reference, seed):
     assert not same_plain(probs[0], probs[2], abs_=1e-6), (
         "two texts that differ within their first 64 tokens got the same probabilities: truncate to "
         "MAX_LENGTH (64), not shorter"
+    )
+    alone = student.call(
+        "evaluate",
+        student.tokenizer("minilm"),
+        student.model("minilm", "AutoModelForSequenceClassification", num_labels=2),
+        [short],
+        [1],
+    )
+    probs = alone.get("probabilities") if isinstance(alone, dict) else None
+    assert isinstance(probs, list) and len(probs) == 1, (
+        f"evaluate() on one text gave {len(probs) if isinstance(probs, list) else 'no'} probabilities: the "
+        "batches must cover every text, the last one included"
     )
 
 
@@ -281,8 +298,10 @@ def _check_losses(losses, where: str, min_steps: int) -> None:
 
 
 @points(3)
-def test_manual_loop_converges(student, clean_examples):
-    """manual_train() runs a working PyTorch loop: the loss of every step is finite and falls."""
+def test_manual_loop_converges(student, reference, clean_examples):
+    """manual_train() runs a working PyTorch loop: the loss of every step is finite and falls, and one
+    epoch gives the losses a loop with your LEARNING_RATE and BATCH_SIZE gives (shuffled batches,
+    training mode, gradients cleared every step, the linear schedule stepped)."""
     texts, labels = clean_examples
     got = student.call(
         "manual_train",
@@ -308,6 +327,38 @@ def test_manual_loop_converges(student, clean_examples):
     assert steps and len(got["losses"]) == 4 * steps, (
         f"manual_train() made {len(got['losses'])} steps in 4 epochs but {steps} in one: train for the given "
         "number of epochs, one step per batch of BATCH_SIZE"
+    )
+    learning_rate, batch_size = student.constant("LEARNING_RATE"), student.constant("BATCH_SIZE")
+    assert isinstance(batch_size, int) and 8 <= batch_size <= 32, (
+        f"BATCH_SIZE is {batch_size!r}: choose 8 to 32"
+    )
+    assert isinstance(learning_rate, int | float) and 1e-5 <= learning_rate <= 2e-4, (
+        f"LEARNING_RATE is {learning_rate!r}: fine-tuning takes small steps, between 1e-5 and 2e-4"
+    )
+    assert steps == math.ceil(len(texts) / batch_size), (
+        f"manual_train() made {steps} steps in one epoch of {len(texts)} texts; in batches of BATCH_SIZE "
+        f"({batch_size}) that is {math.ceil(len(texts) / batch_size)}: pass batch_size to the DataLoader"
+    )
+    # The same seeded start on both sides (the model's new head included): a correct loop with the
+    # student's settings gives the same losses, up to the float noise of another process.
+    want = reference.call_with_constants(
+        {"LEARNING_RATE": learning_rate, "BATCH_SIZE": batch_size},
+        "manual_train",
+        reference.tokenizer("minilm"),
+        reference.model("minilm", "AutoModelForSequenceClassification", num_labels=2),
+        texts,
+        labels,
+        1,
+    )["losses"]
+    step, gap = max(
+        enumerate(abs(a - b) for a, b in zip(one["losses"], want, strict=True)), key=lambda x: x[1]
+    )
+    record_metric("manual_loop_max_loss_gap", gap)
+    assert gap <= LOSS_TOLERANCE, (
+        f"step {step + 1} of one epoch has loss {one['losses'][step]:.4f}; a loop with your LEARNING_RATE "
+        f"and BATCH_SIZE has {want[step]:.4f}. Check the loop against the docstring: a shuffled DataLoader "
+        "(shuffle=True), model.train() (dropout on), AdamW at LEARNING_RATE, and every step: backward, "
+        "optimizer.step(), scheduler.step(), optimizer.zero_grad()"
     )
 
 
@@ -407,6 +458,65 @@ def test_hidden_test_accuracy(student, train_result, hidden_test):
         f"accuracy on the hidden test split is {accuracy:.3f}; it must reach {THRESHOLD} "
         "(the majority class gets 0.680)"
     )
+
+
+def _points(points: object) -> list[list[float]]:
+    """A line's [x, y] points in step order, or [] when they are not pairs of numbers."""
+    if not isinstance(points, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(v, int | float) for v in p) for p in points
+    ):
+        return []
+    return sorted(points)
+
+
+def _log_history() -> list[dict]:
+    """A Trainer log history as train() produces it: running losses every 10 steps, the two
+    evaluations every 20, and the final summary (train_loss, not loss)."""
+    history: list[dict] = []
+    for step in range(10, 90, 10):
+        history.append({"loss": round(0.7 - step / 200, 4), "learning_rate": 1e-4, "step": step})
+        if step % 20 == 0:
+            train, validation = round(step / 300, 4), round(step / 400, 4)
+            history.append({"eval_train_loss": 0.6 - train, "eval_train_accuracy": 0.6 + train, "step": step})
+            history.append(
+                {
+                    "eval_validation_loss": 0.62 - validation,
+                    "eval_validation_accuracy": 0.58 + validation,
+                    "step": step,
+                }
+            )
+    history.append({"train_runtime": 60.0, "train_loss": 0.45, "step": 80})
+    return history
+
+
+@points(1)
+def test_plot_curves_shows_each_series(student):
+    """plot_curves() draws the three loss series on the left panel and the two accuracy series on the
+    right, each a labelled line with one point per logged step, and saves the PNG."""
+    history = _log_history()
+    shown = student.call("plot_curves", history, student.scratch("curves-check.png"))
+    assert isinstance(shown, dict) and all(isinstance(shown.get(k), dict) for k in ("loss", "accuracy")), (
+        'plot_curves() must return {"loss": {label: points}, "accuracy": {...}}, read back from its panels'
+    )
+
+    def points_of(key: str) -> list[list[float]]:
+        return [[row["step"], row[key]] for row in history if key in row]
+
+    for panel, keys in (("loss", ("loss", "eval_train_loss", "eval_validation_loss")),
+                        ("accuracy", ("eval_train_accuracy", "eval_validation_accuracy"))):  # fmt: skip
+        lines = shown[panel]
+        hidden = [label for label in lines if not label or label.startswith("_")]
+        assert not hidden, (
+            f"a line of the {panel} panel has no label ({hidden[0]!r}): pass label=... to plot()"
+        )
+        drawn = sorted(_points(points) for points in lines.values())
+        wanted = sorted(_points(points_of(key)) for key in keys)
+        assert same_plain(drawn, wanted, abs_=1e-9), (
+            f"the {panel} panel shows {len(drawn)} series; it should show {', '.join(keys)} from the log "
+            "history, each against its step"
+        )
+    png = student.scratch_path("curves-check.png")
+    assert png.is_file() and _png_size(png.read_bytes()) is not None, "plot_curves() did not save a PNG"
 
 
 def _png_size(data: bytes) -> tuple[int, int] | None:
