@@ -285,11 +285,16 @@ def hooked():
 """
 
 
+def assert_hidden_test_passes(mini, tmp_path, name: str, hidden: str, source: str) -> None:
+    """Add hidden test `name` (file <name>.py) to the mini module, grade `source`: the test passed."""
+    (mini.assignment_dir("mini") / "hidden" / f"{name}.py").write_text(hidden)
+    results = grade(mini, "mini", submission(tmp_path / "s", source), tmp_path / "o")
+    test = by_id(results)[name]
+    assert test["status"] == "passed", test["output"]
+
+
 def test_a_fixture_can_restart_the_worker_with_a_service(mini, tmp_path):
-    (mini.assignment_dir("mini") / "hidden" / "test_service.py").write_text(SERVICE)
-    results = grade(mini, "mini", submission(tmp_path / "s", GOOD + SERVICE_GOOD), tmp_path / "o")
-    service = by_id(results)["test_service"]
-    assert service["status"] == "passed", service["output"]
+    assert_hidden_test_passes(mini, tmp_path, "test_service", SERVICE, GOOD + SERVICE_GOOD)
 
 
 SEEDING = '''
@@ -322,10 +327,7 @@ def draw_seeded(seed):
 
 def test_a_test_can_vary_the_global_seed_a_call_starts_from(mini, tmp_path):
     """How a grader tells a function that seeds itself from one that lives off the ambient seed."""
-    (mini.assignment_dir("mini") / "hidden" / "test_seeding.py").write_text(SEEDING)
-    results = grade(mini, "mini", submission(tmp_path / "s", GOOD + SEEDING_GOOD), tmp_path / "o")
-    seeding = by_id(results)["test_seeding"]
-    assert seeding["status"] == "passed", seeding["output"]
+    assert_hidden_test_passes(mini, tmp_path, "test_seeding", SEEDING, GOOD + SEEDING_GOOD)
 
 
 SETTINGS = '''
@@ -356,12 +358,9 @@ def stepped(x):
 
 def test_a_test_can_read_the_students_settings_and_give_them_to_the_reference(mini, tmp_path):
     """How a grader checks a loop whose hyperparameters are the student's choice (module 3)."""
-    (mini.assignment_dir("mini") / "hidden" / "test_settings.py").write_text(SETTINGS)
     reference = mini.reference_dir("mini") / "mini.py"
     reference.write_text(reference.read_text() + STEPPED.format(step=1))
-    results = grade(mini, "mini", submission(tmp_path / "s", GOOD + STEPPED.format(step=3)), tmp_path / "o")
-    settings = by_id(results)["test_settings"]
-    assert settings["status"] == "passed", settings["output"]
+    assert_hidden_test_passes(mini, tmp_path, "test_settings", SETTINGS, GOOD + STEPPED.format(step=3))
 
 
 def test_the_references_answers_are_computed_once_per_version(mini, tmp_path):
