@@ -85,7 +85,10 @@ class GradingPlugin:
         self.started: dict[str, float] = {}
         self.fixtures: dict[str, list[str]] = {}  # nodeid -> the fixtures the test uses
         self.fixture_calls: dict[str, set[str]] = {}  # fixture -> student functions its setup called
-        if os.environ.get(RECORD_ENV):  # `course mutate` grading the reference: note the arguments
+        self.fixture_seconds: dict[str, float] = {}  # shared (not per-test) fixture -> its setup time
+        self.shared_setup = 0.0  # seconds the running test spent building shared fixtures
+        self.recording = bool(os.environ.get(RECORD_ENV))
+        if self.recording:  # `course mutate` grading the reference: note the arguments and the costs
             arguments: dict[str, Any] = {}
             ctx.results.extra_data["arguments"] = arguments
             ctx.student.call = recording(ctx.student.call, arguments)  # type: ignore[method-assign]
@@ -175,22 +178,36 @@ class GradingPlugin:
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, Any, None]:
         """Student calls made while building a fixture count for every test that uses it (a session
-        fixture that trains once serves many tests): `course mutate` picks tests by these calls."""
+        fixture that trains once serves many tests): `course mutate` picks tests by these calls, and
+        costs a test graded alone with the shared fixtures' setup time."""
         student = self.ctx.student
         outer, student.called = student.called, set()
+        started = time.monotonic()
         yield
+        if fixturedef.scope != "function":
+            self.fixture_seconds[fixturedef.argname] = seconds = time.monotonic() - started
+            self.shared_setup += seconds
         self.fixture_calls.setdefault(fixturedef.argname, set()).update(student.called)
         student.called = outer | student.called
 
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         self.started[nodeid] = time.monotonic()
+        self.shared_setup = 0.0
         self.ctx.student.called = set()
 
     def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         result = self.ctx.by_nodeid.get(nodeid)
         if result is None:
             return
-        result.extra_data["seconds"] = round(time.monotonic() - self.started.get(nodeid, time.monotonic()), 3)
+        seconds = time.monotonic() - self.started.get(nodeid, time.monotonic())
+        result.extra_data["seconds"] = round(seconds, 3)
+        if self.recording:  # what the test costs beyond the shared fixtures it uses, and theirs
+            result.extra_data["own_seconds"] = round(max(seconds - self.shared_setup, 0.0), 3)
+            result.extra_data["fixture_seconds"] = {
+                name: round(self.fixture_seconds[name], 3)
+                for name in self.fixtures.get(nodeid, ())
+                if name in self.fixture_seconds
+            }
         used = (self.fixture_calls.get(name, set()) for name in self.fixtures.get(nodeid, ()))
         result.extra_data["calls"] = sorted(self.ctx.student.called.union(*used))
         message = self.failures.get(nodeid)

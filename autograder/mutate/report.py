@@ -55,6 +55,16 @@ class HiddenTest(Strict):
     calls: list[str]  # student functions the test called, on the reference
     seconds: float
     passed: bool
+    # None in a map measured before these were: its stages are costed by `seconds` alone
+    own_seconds: float | None = None  # the test's time beyond building shared fixtures
+    fixtures: dict[str, float] | None = None  # the shared fixtures it uses -> their setup seconds
+
+    @property
+    def alone(self) -> float:
+        """Seconds it takes graded on its own: its shared fixtures are built for it then."""
+        if self.own_seconds is None or self.fixtures is None:
+            return self.seconds
+        return self.own_seconds + sum(self.fixtures.values())
 
 
 Status = Literal["killed", "survived", "skipped"]

@@ -41,16 +41,20 @@ from autograder.yamlconf import ConfigError
 
 
 def test_map(results: dict[str, Any]) -> dict[str, HiddenTest]:
-    """Test id -> the student functions it called on the reference (parametrized cases merged)."""
+    """Test id -> the student functions it called on the reference and what it costs (parametrized
+    cases merged)."""
     tests: dict[str, HiddenTest] = {}
     for t in results["tests"]:
         extra = t.get("extra_data", {})
         tid = extra.get("id", t["name"])
-        seen = tests.get(tid, HiddenTest(calls=[], seconds=0.0, passed=True))
+        seen = tests.get(tid, HiddenTest(calls=[], seconds=0.0, passed=True, own_seconds=0.0, fixtures={}))
+        seconds = float(extra.get("seconds", 0.0))
         tests[tid] = HiddenTest(
             calls=sorted({*seen.calls, *extra.get("calls", [])}),
-            seconds=round(seen.seconds + float(extra.get("seconds", 0.0)), 3),
+            seconds=round(seen.seconds + seconds, 3),
             passed=seen.passed and t["status"] == "passed",
+            own_seconds=round((seen.own_seconds or 0.0) + float(extra.get("own_seconds", seconds)), 3),
+            fixtures={**(seen.fixtures or {}), **extra.get("fixture_seconds", {})},
         )
     return tests
 
@@ -112,8 +116,8 @@ def select_tests(
 
 @dataclass
 class Job:
-    """One mutant's gradings, in stages: its function's own tests first; the tests that reach it only
-    through a caller (a training that tokenizes with it) run only if it survived them."""
+    """One mutant's gradings, in stages from the cheapest tests to the dearest: a later stage runs only
+    if the mutant survived the ones before."""
 
     mutant: Mutant
     stages: list[list[str]]
@@ -124,11 +128,30 @@ class Job:
         return self.estimates[0]
 
 
-def stages(function: str, tests: list[str], known: dict[str, HiddenTest]) -> list[list[str]]:
-    """`tests` split into those that call `function` itself and those that reach it through callers."""
-    own = [t for t in tests if function in known[t].calls]
-    through_callers = [t for t in tests if t not in own]
-    return [stage for stage in (own, through_callers) if stage]
+def stage_seconds(tests: list[str], known: dict[str, HiddenTest]) -> float:
+    """The tests' own time plus each shared fixture they use, built once."""
+    fixtures: dict[str, float] = {}
+    own = 0.0
+    for t in tests:
+        info = known[t]
+        if info.own_seconds is None or info.fixtures is None:
+            own += info.seconds
+        else:
+            own += info.own_seconds
+            fixtures.update(info.fixtures)
+    return own + sum(fixtures.values())
+
+
+def stages(tests: list[str], known: dict[str, HiddenTest], overhead: float) -> list[list[str]]:
+    """`tests` from the cheapest to the dearest (graded alone, shared fixtures included), cut where a
+    test would cost more than twice the stage so far: a mutant a cheap test catches never waits for a
+    training, and one only a training catches pays at most about twice its stage."""
+    staged: list[list[str]] = []
+    for t in sorted(tests, key=lambda t: known[t].alone):
+        if not staged or known[t].alone > 2 * (overhead + stage_seconds(staged[-1], known)):
+            staged.append([])
+        staged[-1].append(t)
+    return staged
 
 
 def _interleave(mutants: list[Mutant]) -> list[Mutant]:
@@ -177,9 +200,10 @@ def _grade_mutant(
             left = None if deadline is None else deadline - time.monotonic()
             if number and left is not None and estimate > left:
                 status = "skipped"
+                cheaper = sum(len(stage) for stage in job.stages[:number])
                 detail = (
-                    f"budget: survived the tests of {job.mutant.function}() itself; the tests through its "
-                    f"callers take ~{estimate:.0f} s, {max(left, 0):.0f} s of it left"
+                    f"budget: survived the {cheaper} cheaper tests; the next {len(tests)} take "
+                    f"~{estimate:.0f} s, {max(left, 0):.0f} s of it left"
                 )
                 break
             try:
@@ -259,8 +283,13 @@ def mutate(
         work = Path(tmp)
         previous = _previous(path, print_)
         notes: list[str] = []
-        # A map where the reference failed a test is not reused: the failure may have been the machine's.
-        if previous is not None and previous.tests and all(t.passed for t in previous.tests.values()):
+        # A map where the reference failed a test is not reused (the failure may have been the
+        # machine's), nor one measured before fixture costs were.
+        if (
+            previous is not None
+            and previous.tests
+            and all(t.passed and t.fixtures is not None for t in previous.tests.values())
+        ):
             ref = ReferenceRun(previous.tests, previous.arguments, previous.grading_overhead)
             notes.append("test map reused from the last run (hidden tests and reference unchanged)")
         else:
@@ -323,8 +352,8 @@ def mutate(
                 for m in own:
                     record(name, _result(m, "survived", why))
                 continue
-            split = stages(name, tests, ref.tests)
-            estimates = [ref.overhead + sum(ref.tests[t].seconds for t in stage) for stage in split]
+            split = stages(tests, ref.tests, ref.overhead)
+            estimates = [ref.overhead + stage_seconds(stage, ref.tests) for stage in split]
             queue.extend(Job(m, split, estimates) for m in own)
         queue.sort(key=lambda job: job.estimate)  # cheap functions first: a budget covers the most
         deadline = None if budget is None else started + budget

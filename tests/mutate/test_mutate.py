@@ -20,6 +20,10 @@ def test_the_reference_grading_records_which_functions_each_test_calls(mutated) 
     # the session fixture called add() once, during the first test: both of its tests exercise add()
     assert calls["test_uses_three"] == ["add"] and calls["test_also_uses_three"] == ["add", "shout"]
     assert not report["tests"]["test_pair_as_tuple"]["passed"]
+    # built in the first test, the shared fixture's setup is costed to each test that uses it
+    first, second = report["tests"]["test_uses_three"], report["tests"]["test_also_uses_three"]
+    assert "three" in first["fixtures"] and first["fixtures"]["three"] == second["fixtures"]["three"]
+    assert first["own_seconds"] <= first["seconds"] - first["fixtures"]["three"] + 1e-3
 
 
 def test_a_mutant_runs_only_the_tests_that_exercise_its_function(mutated) -> None:
@@ -110,24 +114,39 @@ def test_the_budget_skips_what_no_longer_fits_and_says_why() -> None:
     assert recorded[2].detail.startswith("budget: one grading takes ~50 s")
 
 
-def test_a_callee_is_graded_with_its_own_tests_before_its_callers_training(mini, monkeypatch) -> None:
+def test_stages_run_the_cheap_tests_before_a_training_whichever_function_they_call() -> None:
+    """m03's load_splits() is reached only through data_summary() (7.8 s) and train() (a 90 s
+    training, built once in a session fixture and timed in the first test that used it). Graded
+    alone, each training test costs the training: they come last, together."""
+    from autograder.mutate import run
+    from autograder.mutate.report import HiddenTest
+
+    def timed(own: float, **fixtures: float) -> HiddenTest:
+        return HiddenTest(calls=["x"], seconds=own, passed=True, own_seconds=own, fixtures=fixtures)
+
+    known = {
+        "test_training_loss_falls": timed(1.0, trained=90.0),
+        "test_splits": timed(7.8),
+        "test_held_out": timed(0.7, trained=90.0),
+        "test_tokenize": timed(1.0),
+    }
+    assert known["test_held_out"].alone == 90.7
+    split = run.stages(list(known), known, overhead=3.0)
+    assert split == [["test_tokenize", "test_splits"], ["test_held_out", "test_training_loss_falls"]]
+    # the training is counted once in its stage
+    assert run.stage_seconds(split[1], known) == 90.0 + 1.0 + 0.7
+    # a map measured before fixture costs were: each test costs what it took on the reference
+    old = {"test_a": HiddenTest(calls=["x"], seconds=40, passed=True)}
+    assert old["test_a"].alone == 40 and run.stage_seconds(["test_a"], old) == 40
+
+
+def test_a_later_stage_runs_only_for_a_survivor_within_the_budget(mini, monkeypatch) -> None:
     """m07's tokenize() inherited train()'s tests: each of its mutants cost a training, even those
-    its own test kills. Its own tests run first; the callers' only for a survivor, within the budget."""
+    its own test kills. The cheap stage runs first; the training only for a survivor, within the budget."""
     import time
 
     from autograder.mutate import run
     from autograder.mutate.operators import generate
-    from autograder.mutate.report import HiddenTest
-
-    known = {
-        "test_tokenize": HiddenTest(calls=["tokenize"], seconds=1, passed=True),
-        "test_train": HiddenTest(calls=["train"], seconds=40, passed=True),
-    }
-    assert run.stages("tokenize", ["test_tokenize", "test_train"], known) == [
-        ["test_tokenize"],
-        ["test_train"],
-    ]
-    assert run.stages("train", ["test_train"], known) == [["test_train"]]
 
     graded: list[list[str]] = []
 
@@ -148,7 +167,7 @@ def test_a_callee_is_graded_with_its_own_tests_before_its_callers_training(mini,
     graded.clear()
     result = run._grade_mutant(mini, "mini", {}, job, mini.root, deadline=time.monotonic() + 10)
     assert graded == [["test_tokenize"]] and result.status == "skipped"
-    assert "survived the tests of tokenize() itself" in result.detail
+    assert "survived the 1 cheaper tests; the next 1 take ~42 s" in result.detail
 
 
 def test_a_grading_for_a_mutant_stops_at_its_first_failing_test(mini, tmp_path) -> None:
@@ -174,7 +193,8 @@ def test_a_rerun_reuses_a_clean_test_map_and_keeps_other_functions(mini, monkeyp
     def fake_reference(layout, module_id, work):
         references.append(module_id)
         tests = {
-            f"test_{f}": HiddenTest(calls=[f], seconds=1, passed=True) for f in ("add", "shout", "write_file")
+            f"test_{f}": HiddenTest(calls=[f], seconds=1, passed=True, own_seconds=1, fixtures={})
+            for f in ("add", "shout", "write_file")
         }
         return run.ReferenceRun(tests, {}, 2.0)
 
