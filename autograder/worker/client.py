@@ -414,6 +414,15 @@ class StudentHandle:
         """A module-level setting of the student's file, such as their LEARNING_RATE (plain JSON)."""
         return self._call(name, (), {}, None, constant=True)
 
+    def call_and_save(
+        self, fn: str, *args: Any, into: str, timeout: float | None = None, **kwargs: Any
+    ) -> Path:
+        """call(), for a function that returns a model, an adapter or a tokenizer: the worker saves it
+        with its own save_pretrained() into the scratch folder `into`, whose trusted-side path comes
+        back, to read as data (load_saved_adapter, load_saved_model). The object never crosses."""
+        self._call(fn, args, kwargs, timeout, save_to=self.scratch(into))
+        return self.scratch_path(into)
+
     def _call(
         self,
         fn: str,
@@ -422,6 +431,7 @@ class StudentHandle:
         timeout: float | None,
         global_seed: int | None = None,
         constant: bool = False,
+        save_to: dict[str, Any] | None = None,
     ) -> Any:
         if not constant:
             self.called.add(fn)
@@ -439,6 +449,8 @@ class StudentHandle:
             request["global_seed"] = global_seed
         if constant:
             request["constant"] = True
+        if save_to is not None:
+            request["save_to"] = save_to
         reply = self._ask(request, timeout, f"reading {fn}" if constant else f"calling {fn}()")
         if reply.get("ok"):
             self.student_seconds += float(reply.get("seconds") or 0.0)

@@ -231,6 +231,11 @@ class Worker:
                     f"{fn_name}() raised {type(exc).__name__}: {exc}\n{self._student_trace(exc)}".rstrip()
                 ),
             }
+        if "save_to" in request:
+            saved = self._save(fn_name, value, self.resolve(request["save_to"]))
+            if saved is not None:
+                return saved
+            value = type(value).__name__  # the trusted side reads the saved folder, not the object
         seconds = time.perf_counter() - started
         import_seconds, self.import_seconds = self.import_seconds, 0.0  # reported once per worker
         try:
@@ -242,6 +247,28 @@ class Worker:
             }
         except (TypeError, RecursionError) as exc:
             return {"ok": False, "kind": "notplain", "error": str(exc)}
+
+    def _save(self, fn_name: str, value: Any, folder: str) -> dict[str, Any] | None:
+        """Save what `fn_name` returned with its save_pretrained() (None), or the error reply."""
+        save = getattr(value, "save_pretrained", None)
+        if not callable(save):
+            return {
+                "ok": False,
+                "kind": "notplain",
+                "error": (
+                    f"{fn_name}() must return a model (with save_pretrained()); "
+                    f"it returned {type(value).__name__}"
+                ),
+            }
+        try:
+            save(folder)
+        except BaseException as exc:  # noqa: BLE001 - the student's object failed to save
+            return {
+                "ok": False,
+                "kind": "raised",
+                "error": f"saving what {fn_name}() returned raised {type(exc).__name__}: {exc}",
+            }
+        return None
 
     def _constant(self, name: str) -> dict[str, Any]:
         """A module-level setting of the student's file (their LEARNING_RATE), as plain JSON."""

@@ -425,3 +425,54 @@ def test_a_killed_validate_leaves_no_grading_running(mini, tmp_path):
     parent.send_signal(signal.SIGKILL)
     parent.wait()
     assert not wait_until_gone(grading, timeout=10), "the grading outlived the process that started it"
+
+
+SAVING = '''
+import pytest
+
+from autograder.api import StudentError, extra_credit, read_saved_json
+
+
+@extra_credit(1)
+def test_saving(student):
+    """A function that returns a model: the worker saves it, only the folder crosses."""
+    folder = student.call_and_save("make_model", 3, into="saved")
+    assert read_saved_json(folder / "config.json") == {"size": 3}
+    with pytest.raises(StudentError, match=r"with save_pretrained\\(\\)\\); it returned int"):
+        student.call_and_save("add", 1, 2, into="nothing")
+    with pytest.raises(StudentError, match="broken_model\\\\(\\\\) returned raised OSError: disk full"):
+        student.call_and_save("broken_model", into="broken")
+'''
+
+SAVING_GOOD = """
+import json
+import os
+
+
+class Model:
+    def __init__(self, size):
+        self.size = size
+
+    def save_pretrained(self, folder):
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "config.json"), "w") as fh:
+            json.dump({"size": self.size}, fh)
+
+
+class Broken:
+    def save_pretrained(self, folder):
+        raise OSError("disk full")
+
+
+def make_model(size):
+    return Model(size)
+
+
+def broken_model():
+    return Broken()
+"""
+
+
+def test_a_returned_model_is_saved_in_the_worker_and_read_as_data(mini, tmp_path):
+    """module 5's add_lora() returns a PEFT model: the grader reads the adapter it saves."""
+    assert_hidden_test_passes(mini, tmp_path, "test_saving", SAVING, GOOD + SAVING_GOOD)

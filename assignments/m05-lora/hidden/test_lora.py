@@ -27,6 +27,8 @@ BASE_TENSORS = 272  # its distinct parameter tensors
 # r=8 on q_proj (576 -> 576) and v_proj (576 -> 192) of 30 layers: A is r x in, B is out x r
 LORA_PARAMETERS = 30 * ((8 * 576 + 576 * 8) + (8 * 576 + 192 * 8))
 LORA_TENSORS = 30 * 2 * 2
+FEW = "few-tickets"  # the release's data folder: 16 training and 6 validation tickets, for short runs
+SAME_TRAINING = 0.01  # relative gap between two adapters' updates trained alike (measured: 3e-5 to 6e-5)
 
 
 def prompt(ticket: str) -> str:
@@ -131,6 +133,17 @@ def quality(model, tokenizer, examples: list[dict]) -> dict:
     }
 
 
+def adapter_gap(base, got: tuple[dict, dict], want: tuple[dict, dict]) -> float:
+    """How far apart two adapters' weight updates are, relative to the second's: ~0 for one training."""
+    names = {layer: name for name, layer in base.named_modules()}
+    ours = {names[layer]: update for layer, update in adapter_layers(base, *got)}
+    theirs = {names[layer]: update for layer, update in adapter_layers(base, *want)}
+    if ours.keys() != theirs.keys():
+        return math.inf
+    diff = sum(float((ours[k] - theirs[k]).pow(2).sum()) for k in theirs)
+    return math.sqrt(diff / max(sum(float(u.pow(2).sum()) for u in theirs.values()), 1e-30))
+
+
 def trained_adapter(trained):
     report, folder = trained
     config, tensors = read_adapter(folder)
@@ -203,25 +216,46 @@ def test_evaluate(student, trusted_base, hidden_tickets):
     )
 
 
-@points(2)
-def test_lora_config(trained):
-    """The saved adapter is LoRA with rank 8, alpha 16 and dropout 0.05 on q_proj and v_proj."""
-    _, config, tensors = trained_adapter(trained)
+def check_lora_settings(config: dict, tensors: dict[str, torch.Tensor], whose: str) -> None:
+    """`whose` adapter has add_lora()'s settings: r 8, alpha 16, dropout 0.05 on q_proj and v_proj."""
     assert config["r"] == 8 and config["lora_alpha"] == 16, (
-        f"r={config['r']}, lora_alpha={config['lora_alpha']}: expected 8 and 16"
+        f"{whose}: r={config['r']}, lora_alpha={config['lora_alpha']}: expected 8 and 16"
     )
     assert sorted(config.get("target_modules") or []) == ["q_proj", "v_proj"], (
-        f"target_modules is {config.get('target_modules')}: expected q_proj and v_proj"
+        f"{whose}: target_modules is {config.get('target_modules')}: expected q_proj and v_proj"
     )
     assert same_plain(config.get("lora_dropout"), 0.05), (
-        f"lora_dropout is {config.get('lora_dropout')}, expected 0.05"
+        f"{whose}: lora_dropout is {config.get('lora_dropout')}, expected 0.05"
     )
     assert config.get("task_type") == "CAUSAL_LM", (
-        f"task_type is {config.get('task_type')!r}: the adapter is for causal language modelling (CAUSAL_LM)"
+        f"{whose}: task_type is {config.get('task_type')!r}: the adapter is for causal language "
+        "modelling (CAUSAL_LM)"
     )
     assert len(tensors) == 2 * 2 * 30, (
-        f"expected an A and a B matrix for q_proj and v_proj in 30 layers, found {len(tensors)}"
+        f"{whose}: expected an A and a B matrix for q_proj and v_proj in 30 layers, found {len(tensors)}"
     )
+
+
+@points(2)
+def test_add_lora(student):
+    """add_lora() wraps the model with new LoRA adapters (rank 8, alpha 16, dropout 0.05, on q_proj
+    and v_proj, for causal language modelling) that leave its outputs unchanged until trained."""
+    folder = student.call_and_save("add_lora", student.model("smollm2", LM), into="fresh-adapter")
+    config, tensors = read_adapter(folder)
+    check_lora_settings(config, tensors, "the adapter add_lora() adds")
+    moved = [k for k, t in tensors.items() if ".lora_B." in k and bool(t.any())]
+    assert not moved, (
+        f"add_lora() changes the model's outputs before any training ({moved[0]} is not zero): "
+        "keep PEFT's initialisation"
+    )
+
+
+@points(2)
+def test_lora_config(trained):
+    """The adapter finetune_lora() saved is LoRA with rank 8, alpha 16 and dropout 0.05 on q_proj and
+    v_proj."""
+    _, config, tensors = trained_adapter(trained)
+    check_lora_settings(config, tensors, "the adapter finetune_lora() saved")
 
 
 @points(2)
@@ -254,6 +288,52 @@ def test_trainable_report(student):
         f"total is {got.get('total')}, expected {total} (adapters included, the tied embedding once)"
     )
     assert same_plain(got.get("ratio"), LORA_PARAMETERS / total, rel=1e-6), "ratio must be trainable / total"
+
+
+@points(2)
+def test_short_runs_train_as_specified(student, reference, trusted_base, public_data, seed):
+    """finetune_lora() on 16 tickets trains what a correct solution trains (seeded with `seed`, for
+    `epochs` epochs, at learning rate 1e-3 in batches of 8), and reports its training loss and the
+    base model's and the adapter's figures on valid.jsonl."""
+    tokenizer, base = trusted_base
+    lines = (public_data / FEW / "valid.jsonl").read_text().splitlines()
+    valid = [json.loads(line) for line in lines if line.strip()]
+    before = quality(base, tokenizer, valid)
+    for run_seed, epochs in ((seed, 1), (seed + 1, 2)):
+        folder = f"short-run-{epochs}"
+        call = f"finetune_lora(..., epochs={epochs}, seed={run_seed})"
+        report = student.call(
+            "finetune_lora",
+            student.asset("smollm2"),
+            student.data(FEW),
+            student.scratch(folder),
+            epochs,
+            run_seed,
+        )
+        if not isinstance(report, dict):
+            raise StudentError("finetune_lora() must return a dict")
+        want = reference.call(
+            "finetune_lora",
+            reference.asset("smollm2"),
+            reference.data(FEW),
+            reference.scratch(folder),
+            epochs,
+            run_seed,
+        )
+        adapter = read_adapter(student.scratch_path(folder))
+        gap = adapter_gap(base, adapter, read_adapter(reference.scratch_path(folder)))
+        assert gap <= SAME_TRAINING, (
+            f"{call} on the 16 tickets of data/{FEW}/ trains another adapter than a correct solution "
+            f"(their weight updates differ by {gap:.0%}): train with the Trainer seeded with `seed`, "
+            "for `epochs` epochs, at learning rate 1e-3, in batches of 8"
+        )
+        assert same_plain(report.get("train_loss"), want["train_loss"], rel=1e-3), (
+            f"{call} reports train_loss {report.get('train_loss')}; the Trainer's final training loss "
+            f"is {want['train_loss']:.4f}"
+        )
+        check_reported(report, "before", before, "finetune_lora", "the base model's, before training")
+        after = quality(merged_copy(base, *adapter), tokenizer, valid)
+        check_reported(report, "after", after, "finetune_lora", "the saved adapter's, in eval mode")
 
 
 @points(4)
