@@ -35,6 +35,7 @@ from autograder.mutate.report import (
     Report,
     Status,
     fingerprint,
+    load_equivalents,
     load_report,
 )
 from autograder.yamlconf import ConfigError
@@ -263,8 +264,9 @@ def mutate(
 
     `only` limits the run to those functions (the report keeps the other functions' last results
     when the graders have not changed since). No mutant starts once `budget` seconds are spent, nor
-    one whose estimated grading time exceeds what is left. The report is rewritten after every
-    mutant, so an interrupted run keeps what it graded.
+    one whose estimated grading time exceeds what is left. Mutants the author listed as equivalent
+    are not graded. The report is rewritten after every mutant, so an interrupted run keeps what it
+    graded.
     """
     started = time.monotonic()
     module = layout.course.module(module_id)
@@ -340,8 +342,12 @@ def mutate(
                 progress(function, result)
 
         queue: list[Job] = []
+        equivalent = load_equivalents(layout, module_id)
         for name, tests in selected.items():
             own = _interleave([m for m in mutants if m.function == name])
+            for m in [m for m in own if m.id in equivalent]:  # a survivor of every stage: the dearest
+                record(name, _result(m, "survived", "listed as equivalent: not graded"))
+            own = [m for m in own if m.id not in equivalent]
             if not tests:
                 failing = select_tests(name, ref.tests, calling, passed=False)
                 why = (

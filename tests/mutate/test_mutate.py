@@ -235,3 +235,27 @@ def test_a_local_named_like_a_function_is_not_a_call_of_it() -> None:
         "def shadows(answer):\n    return answer\n"
     )
     assert callers([source])["answer"] == {"uses", "passes_it"}
+
+
+def test_a_mutant_listed_as_equivalent_is_not_graded_again(mini, monkeypatch) -> None:
+    """An equivalent mutant survives every stage: the dearest grading of all, for no information."""
+    from autograder.mutate import run
+    from autograder.mutate.report import HiddenTest
+
+    test = HiddenTest(calls=["add"], seconds=1, passed=True, own_seconds=1, fixtures={})
+    monkeypatch.setattr(run, "reference_run", lambda *a: run.ReferenceRun({"test_add": test}, {}, 2.0))
+    graded: list[str] = []
+
+    def fake_grading(layout, module_id, files, job, **kwargs):
+        graded.append(job.mutant.id)
+        return run._result(job.mutant, "survived", "")
+
+    monkeypatch.setattr(run, "_grade_mutant", fake_grading)
+    first = run.mutate(mini, "mini", only=["add"])
+    listed = first.functions["add"].mutants[0].id
+    mini.equivalent_mutants_file("mini").write_text(f"equivalent:\n  - id: {listed}\n    reason: a test's\n")
+    graded.clear()
+    second = run.mutate(mini, "mini", only=["add"])
+    assert listed not in graded and len(graded) == len(first.functions["add"].mutants) - 1
+    result = next(m for m in second.functions["add"].mutants if m.id == listed)
+    assert (result.status, result.detail) == ("survived", "listed as equivalent: not graded")
