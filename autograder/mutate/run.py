@@ -145,11 +145,11 @@ def stage_seconds(tests: list[str], known: dict[str, HiddenTest]) -> float:
 
 def stages(tests: list[str], known: dict[str, HiddenTest], overhead: float) -> list[list[str]]:
     """`tests` from the cheapest to the dearest (graded alone, shared fixtures included), cut where a
-    test would cost more than twice the stage so far: a mutant a cheap test catches never waits for a
-    training, and one only a training catches pays at most about twice its stage."""
+    test costs more than the stage so far and a grading's start: a mutant a cheap test catches never
+    waits for a training, and one that only a training catches pays a few cheap stages before it."""
     staged: list[list[str]] = []
     for t in sorted(tests, key=lambda t: known[t].alone):
-        if not staged or known[t].alone > 2 * (overhead + stage_seconds(staged[-1], known)):
+        if not staged or known[t].alone > overhead + stage_seconds(staged[-1], known):
             staged.append([])
         staged[-1].append(t)
     return staged
@@ -203,7 +203,7 @@ def _grade_mutant(
                 status = "skipped"
                 cheaper = sum(len(stage) for stage in job.stages[:number])
                 detail = (
-                    f"budget: survived the {cheaper} cheaper tests; the next {len(tests)} take "
+                    f"budget: survived its {cheaper} cheaper test(s); the next {len(tests)} take "
                     f"~{estimate:.0f} s, {max(left, 0):.0f} s of it left"
                 )
                 break
