@@ -60,11 +60,23 @@ class HiddenTest(Strict):
     fixtures: dict[str, float] | None = None  # the shared fixtures it uses -> their setup seconds
 
     @property
+    def measured(self) -> bool:
+        return self.own_seconds is not None and self.fixtures is not None
+
+    @property
+    def own(self) -> float:
+        """Its time beyond shared fixtures (all of it, in an older map)."""
+        return self.own_seconds if self.own_seconds is not None and self.measured else self.seconds
+
+    @property
+    def shared(self) -> dict[str, float]:
+        """The shared fixtures it uses and their setup seconds (none known, in an older map)."""
+        return self.fixtures if self.fixtures is not None and self.measured else {}
+
+    @property
     def alone(self) -> float:
         """Seconds it takes graded on its own: its shared fixtures are built for it then."""
-        if self.own_seconds is None or self.fixtures is None:
-            return self.seconds
-        return self.own_seconds + sum(self.fixtures.values())
+        return self.own + sum(self.shared.values())
 
 
 Status = Literal["killed", "survived", "skipped"]

@@ -54,8 +54,8 @@ def test_map(results: dict[str, Any]) -> dict[str, HiddenTest]:
             calls=sorted({*seen.calls, *extra.get("calls", [])}),
             seconds=round(seen.seconds + seconds, 3),
             passed=seen.passed and t["status"] == "passed",
-            own_seconds=round((seen.own_seconds or 0.0) + float(extra.get("own_seconds", seconds)), 3),
-            fixtures={**(seen.fixtures or {}), **extra.get("fixture_seconds", {})},
+            own_seconds=round(seen.own + float(extra.get("own_seconds", seconds)), 3),
+            fixtures={**seen.shared, **extra.get("fixture_seconds", {})},
         )
     return tests
 
@@ -131,16 +131,8 @@ class Job:
 
 def stage_seconds(tests: list[str], known: dict[str, HiddenTest]) -> float:
     """The tests' own time plus each shared fixture they use, built once."""
-    fixtures: dict[str, float] = {}
-    own = 0.0
-    for t in tests:
-        info = known[t]
-        if info.own_seconds is None or info.fixtures is None:
-            own += info.seconds
-        else:
-            own += info.own_seconds
-            fixtures.update(info.fixtures)
-    return own + sum(fixtures.values())
+    fixtures = {name: cost for t in tests for name, cost in known[t].shared.items()}
+    return sum(known[t].own for t in tests) + sum(fixtures.values())
 
 
 def stages(tests: list[str], known: dict[str, HiddenTest], overhead: float) -> list[list[str]]:
@@ -290,7 +282,7 @@ def mutate(
         if (
             previous is not None
             and previous.tests
-            and all(t.passed and t.fixtures is not None for t in previous.tests.values())
+            and all(t.passed and t.measured for t in previous.tests.values())
         ):
             ref = ReferenceRun(previous.tests, previous.arguments, previous.grading_overhead)
             notes.append("test map reused from the last run (hidden tests and reference unchanged)")

@@ -235,7 +235,7 @@ class Worker:
             saved = self._save(fn_name, value, self.resolve(request["save_to"]))
             if saved is not None:
                 return saved
-            value = type(value).__name__  # the trusted side reads the saved folder, not the object
+            value = None  # the object stays here: the trusted side reads the saved folder
         seconds = time.perf_counter() - started
         import_seconds, self.import_seconds = self.import_seconds, 0.0  # reported once per worker
         try:
