@@ -23,6 +23,10 @@ def mutate(
     budget: Annotated[
         float | None, typer.Option(help="seconds: no mutant starts after them (default: no bound)")
     ] = None,
+    regrade: Annotated[
+        bool,
+        typer.Option(help="grade again the mutants the last run graded (same hidden tests and reference)"),
+    ] = False,
 ) -> None:
     """Grade mutants of the reference's solution regions (student-like mistakes) with the hidden
     tests that exercise each function; report per function what was killed, what survived and why.
@@ -35,7 +39,7 @@ def mutate(
     try:
         layout = Layout.discover()
         equivalents = load_equivalents(layout, module)
-        report = run_mutate(layout, module, function, jobs, budget, progress=_progress)
+        report = run_mutate(layout, module, function, jobs, budget, progress=_progress, regrade=regrade)
     except ConfigError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None

@@ -91,6 +91,12 @@ class MutantResult(Strict):
     detail: str = ""  # the test that killed it, why it was skipped, or why nothing could kill it
     seconds: float = 0.0
 
+    @property
+    def graded(self) -> bool:
+        """A grading's verdict: killed, or survived with nothing to say why (a survivor that was
+        never graded, listed as equivalent or reached by no test, always says why)."""
+        return self.status == "killed" or (self.status == "survived" and not self.detail)
+
 
 class FunctionResult(Strict):
     tests: list[str]  # the hidden tests that exercise it: the only ones a mutant runs

@@ -251,14 +251,16 @@ def mutate(
     jobs: int = 1,
     budget: float | None = None,
     progress: Callable[[str, MutantResult], None] | None = None,
+    regrade: bool = False,
 ) -> Report:
     """Mutate the reference's solution regions, grade each mutant, write and return the report.
 
     `only` limits the run to those functions (the report keeps the other functions' last results
-    when the graders have not changed since). No mutant starts once `budget` seconds are spent, nor
-    one whose estimated grading time exceeds what is left. Mutants the author listed as equivalent
-    are not graded. The report is rewritten after every mutant, so an interrupted run keeps what it
-    graded.
+    when the graders have not changed since). A mutant the last run graded against the same hidden
+    tests and reference keeps its verdict unless `regrade`: a run cut short by its budget goes on
+    where it stopped. No mutant starts once `budget` seconds are spent, nor one whose estimated
+    grading time exceeds what is left. Mutants the author listed as equivalent are not graded. The
+    report is rewritten after every mutant, so an interrupted run keeps what it graded.
     """
     started = time.monotonic()
     module = layout.course.module(module_id)
@@ -335,11 +337,20 @@ def mutate(
 
         queue: list[Job] = []
         equivalent = load_equivalents(layout, module_id)
+        earlier = {} if regrade or previous is None else _verdicts(previous)
+        if kept := [m for m in mutants if m.id in earlier and m.id not in equivalent]:
+            notes.append(
+                f"{len(kept)} verdicts kept from the last run (same hidden tests and reference); "
+                "--regrade grades them again"
+            )
         for name, tests in selected.items():
             own = _interleave([m for m in mutants if m.function == name])
             for m in [m for m in own if m.id in equivalent]:  # a survivor of every stage: the dearest
                 record(name, _result(m, "survived", "listed as equivalent: not graded"))
             own = [m for m in own if m.id not in equivalent]
+            for m in [m for m in own if m.id in earlier]:
+                results[name].append(earlier[m.id])
+            own = [m for m in own if m.id not in earlier]
             if not tests:
                 failing = select_tests(name, ref.tests, calling, passed=False)
                 why = (
@@ -445,6 +456,11 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _verdicts(report: Report) -> dict[str, MutantResult]:
+    """Mutant id -> its grading's verdict in `report` (skipped and never-graded mutants left out)."""
+    return {m.id: m for f in report.functions.values() for m in f.mutants if m.graded}
 
 
 def _previous(path: Path, current: str) -> Report | None:

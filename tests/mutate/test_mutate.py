@@ -255,7 +255,36 @@ def test_a_mutant_listed_as_equivalent_is_not_graded_again(mini, monkeypatch) ->
     listed = first.functions["add"].mutants[0].id
     mini.equivalent_mutants_file("mini").write_text(f"equivalent:\n  - id: {listed}\n    reason: a test's\n")
     graded.clear()
-    second = run.mutate(mini, "mini", only=["add"])
+    second = run.mutate(mini, "mini", only=["add"], regrade=True)
     assert listed not in graded and len(graded) == len(first.functions["add"].mutants) - 1
     result = next(m for m in second.functions["add"].mutants if m.id == listed)
     assert (result.status, result.detail) == ("survived", "listed as equivalent: not graded")
+
+
+def test_a_rerun_grades_only_what_the_last_run_left(mini, monkeypatch) -> None:
+    """A run cut short by its budget goes on where it stopped; --regrade grades everything again."""
+    from autograder.mutate import run
+    from autograder.mutate.report import HiddenTest
+
+    test = HiddenTest(calls=["add"], seconds=1, passed=True, own_seconds=1, fixtures={})
+    monkeypatch.setattr(run, "reference_run", lambda *a: run.ReferenceRun({"test_add": test}, {}, 2.0))
+    graded: list[str] = []
+    budget_short = [True]  # the first run's budget skips every other mutant
+
+    def fake_grading(layout, module_id, files, job, **kwargs):
+        graded.append(job.mutant.id)
+        skipped = budget_short[0] and len(graded) % 2
+        return run._result(job.mutant, "skipped" if skipped else "killed", "x")
+
+    monkeypatch.setattr(run, "_grade_mutant", fake_grading)
+    first = {m.id: m.status for m in run.mutate(mini, "mini", only=["add"]).functions["add"].mutants}
+    left = {i for i, status in first.items() if status == "skipped"}
+    assert left and len(left) < len(first)
+    budget_short[0] = False
+    graded.clear()
+    second = run.mutate(mini, "mini", only=["add"])
+    assert set(graded) == left and all(m.status == "killed" for m in second.functions["add"].mutants)
+    assert any("verdicts kept from the last run" in note for note in second.notes)
+    graded.clear()
+    run.mutate(mini, "mini", only=["add"], regrade=True)
+    assert set(graded) == set(first)
