@@ -11,6 +11,7 @@ def test_stretch_goal(student): ...
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,6 +41,7 @@ __all__ = [
     "read_saved_text",
     "StudentError",
     "same_plain",
+    "training_gap",
 ]
 
 points = pytest.mark.points
@@ -175,3 +177,24 @@ def load_saved_tensors(path: Path, *, expected: Any, cls: str = "AutoModel") -> 
             return load_file(str(copy))
         except Exception as exc:  # noqa: BLE001 - a broken file is the student's to fix
             raise StudentError(f"{copy.name} does not load: {exc}") from None
+
+
+def training_gap(trained: Mapping[str, Any], wanted: Mapping[str, Any], start: Mapping[str, Any]) -> float:
+    """How far a student's trained weights are from a correct training's (`wanted`, the reference's
+    run with the same arguments), as a share of how far that training moved from `start`. A weight
+    `start` lacks (a new head) counts from zero; one `trained` lacks or shapes otherwise counts whole.
+    One training run twice is ~0 apart; another seed, learning rate or batch order is ~1 apart."""
+    apart = moved = 0.0
+    for name, want in wanted.items():
+        target = want.double()
+        got, base = trained.get(name), start.get(name)
+        if got is not None and tuple(got.shape) == tuple(want.shape):
+            apart += float((target - got.double()).pow(2).sum())
+        else:
+            apart += float(target.pow(2).sum())
+        moved += (
+            float((target - base.double()).pow(2).sum()) if base is not None else float(target.pow(2).sum())
+        )
+    if not moved:
+        return 0.0 if not apart else math.inf
+    return math.sqrt(apart / moved)

@@ -476,3 +476,19 @@ def broken_model():
 def test_a_returned_model_is_saved_in_the_worker_and_read_as_data(mini, tmp_path):
     """module 5's add_lora() returns a PEFT model: the grader reads the adapter it saves."""
     assert_hidden_test_passes(mini, tmp_path, "test_saving", SAVING, GOOD + SAVING_GOOD)
+
+
+def test_training_gap_measures_a_training_against_the_correct_one() -> None:
+    """Zero for the same training; about one for another (its update counted, a new head from zero);
+    a weight the student's model lacks counts whole."""
+    import torch
+
+    from autograder.api import training_gap
+
+    start = {"body": torch.zeros(4)}
+    want = {"body": torch.tensor([1.0, 0.0, 0.0, 0.0]), "head": torch.tensor([0.0, 1.0])}
+    assert training_gap(want, want, start) == 0.0
+    other = {"body": torch.tensor([0.0, 1.0, 0.0, 0.0]), "head": torch.tensor([0.0, 1.0])}
+    assert abs(training_gap(other, want, start) - 1.0) < 1e-9  # sqrt(2 / 2)
+    assert abs(training_gap({"body": want["body"]}, want, start) - (1 / 2) ** 0.5) < 1e-9
+    assert training_gap(want, want, want) == 0.0 and training_gap(other, want, want) == float("inf")

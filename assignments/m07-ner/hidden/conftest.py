@@ -15,23 +15,32 @@ def hidden_split() -> list[dict]:
     return [json.loads(line) for line in (DATA / "test.jsonl").read_text().splitlines()]
 
 
-@pytest.fixture(scope="session")
-def train_ner(student):
-    """Calls the student's train_ner(), saving to scratch folder `name`: {"report": what it returned,
-    "path": the saved folder}."""
+def _runs_of_train_ner(side, **limits):
+    """Calls `side`'s train_ner(), saving to scratch folder `name`: {"report": what it returned,
+    "path": the saved folder}. `limits` go to the call (the student's timeout)."""
 
     def run(name: str, **kwargs) -> dict:
-        report = student.call(
+        report = side.call(
             "train_ner",
-            student.asset("ner-data"),
-            student.asset("minilm"),
-            student.scratch(name),
+            side.asset("ner-data"),
+            side.asset("minilm"),
+            side.scratch(name),
             **kwargs,
-            timeout=TRAIN_TIMEOUT,
+            **limits,
         )
-        return {"report": report, "path": student.scratch_path(name)}
+        return {"report": report, "path": side.scratch_path(name)}
 
     return run
+
+
+@pytest.fixture(scope="session")
+def train_ner(student):
+    return _runs_of_train_ner(student, timeout=TRAIN_TIMEOUT)
+
+
+@pytest.fixture(scope="session")
+def reference_train_ner(reference):
+    return _runs_of_train_ner(reference)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """Hidden graders for module 7. Alignment and metrics are compared with the reference on hidden
 sentences (one long enough for truncation to bind); the student's saved model is scored on the hidden
-split here, in the trusted process, and the validation F1 train_ner() reports is recomputed. Three
-short runs that change no weight show whether train_ner() follows its seed, epochs and learning rate."""
+split here, in the trusted process, and the validation F1 train_ner() reports is recomputed. Two
+short runs, each beside the reference's same run, show whether train_ner() follows its seed, epochs,
+learning rate and batch size."""
 
 import json
 import math
@@ -12,13 +13,16 @@ import torch
 from seqeval.metrics import f1_score
 from transformers import AutoModel, AutoModelForTokenClassification, AutoTokenizer, pipeline
 
-from autograder.api import StudentError, load_saved_model, points, record_metric, same_plain
+from autograder.api import StudentError, load_saved_model, points, record_metric, same_plain, training_gap
 
 LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 F1_THRESHOLD = 0.85  # the reference scores 0.944-0.984 (benchmarks/bench_m07_m08.py, seeds 1234, 7, 99)
 ENTITY_KEYS = ("entity_group", "word", "start", "end")
 # Two steps that change no weight: all a run leaves behind is its seeded head (and its epoch count)
 SHORT_RUN = {"epochs": 0.02, "learning_rate": 0.0}
+# Two steps that do: their weights show the batches' order (the Trainer's seed) and the learning rate
+TRAINED_SHORT_RUN = {"epochs": 0.02, "learning_rate": 1e-3}
+SAME_TRAINING = 0.01  # largest gap from the reference's run of the same seed
 BATCH_SIZE = 16  # the handout's
 
 
@@ -187,11 +191,11 @@ def _weights(folder: Path) -> dict[str, torch.Tensor]:
 
 
 @points(1)
-def test_train_follows_seed_epochs_and_learning_rate(train_ner, seed, assets):
-    """train_ner() uses the seed, epochs, learning rate and batch size it is given: the same seed gives
-    the same model and another seed another one, learning_rate=0 leaves MiniLM's weights as they were,
-    and epochs=0.02 stops after 2% of an epoch's batches of 16."""
-    first = train_ner("short-a", seed=seed, **SHORT_RUN)
+def test_train_follows_seed_epochs_and_learning_rate(train_ner, reference_train_ner, seed, assets):
+    """train_ner() uses the seed, epochs, learning rate and batch size it is given: epochs=0.02 stops
+    after 2% of an epoch's batches of 16, learning_rate=0 leaves MiniLM's weights as they were, and two
+    short runs (seeds `seed + 1` and `seed`) train what a correct solution trains."""
+    first = train_ner("short-a", seed=seed + 1, **SHORT_RUN)
     report = first["report"]
     assert isinstance(report, dict) and isinstance(report.get("epoch"), int | float), (
         "train_ner() must return the Trainer's evaluation (trainer.evaluate()), which holds the epoch"
@@ -208,22 +212,27 @@ def test_train_follows_seed_epochs_and_learning_rate(train_ner, seed, assets):
         f"{sentences} training sentences make {batches} steps an epoch, so it should stop after {steps} "
         f"(epoch {steps / batches:g}): use per_device_train_batch_size={BATCH_SIZE}"
     )
+    loaded = AutoModel.from_pretrained(assets.path("minilm")).state_dict()
+    body = {f"bert.{k}": v for k, v in loaded.items()}
     weights = _weights(first["path"])
-    body = {f"bert.{k}": v for k, v in AutoModel.from_pretrained(assets.path("minilm")).state_dict().items()}
     changed = [k for k, v in weights.items() if k in body and not torch.equal(v, body[k])]
     assert not changed, (
         f"with learning_rate=0 training changed MiniLM's weights ({changed[0]}): pass learning_rate to "
         "TrainingArguments"
     )
-    again = _weights(train_ner("short-b", seed=seed, **SHORT_RUN)["path"])
-    assert weights.keys() == again.keys() and all(torch.equal(v, again[k]) for k, v in weights.items()), (
-        f"two runs with seed {seed} gave different models: something train_ner() does is not seeded; call "
-        "set_seed(seed) before from_pretrained and pass the seed to TrainingArguments"
+    head = _weights(reference_train_ner("short-a", seed=seed + 1, **SHORT_RUN)["path"])
+    assert all(torch.allclose(weights[k], v, atol=1e-6) for k, v in head.items() if k not in body), (
+        f"train_ner(seed={seed + 1}) starts from another classification head than a correct solution: "
+        "call set_seed(seed) with the seed you are given, before from_pretrained"
     )
-    other = _weights(train_ner("short-c", seed=seed + 1, **SHORT_RUN)["path"])
-    assert any(not torch.equal(v, other[k]) for k, v in weights.items()), (
-        f"seeds {seed} and {seed + 1} gave the same model: use the seed you are given, in set_seed(seed) and "
-        "TrainingArguments"
+    trained = _weights(train_ner("short-b", seed=seed, **TRAINED_SHORT_RUN)["path"])
+    want = _weights(reference_train_ner("short-b", seed=seed, **TRAINED_SHORT_RUN)["path"])
+    gap = training_gap(trained, want, body)
+    assert gap <= SAME_TRAINING, (
+        f"train_ner(seed={seed}, epochs=0.02, learning_rate=1e-3) trains another model than a correct "
+        f"solution (the weights differ by {gap:.0%} of what its training changed): call set_seed(seed) "
+        "before from_pretrained, and give TrainingArguments the seed, epochs and learning rate you are "
+        f"given, in batches of {BATCH_SIZE}"
     )
 
 

@@ -41,23 +41,32 @@ def given_model(student, reference, assets, seed) -> str:
     return "given-qa"
 
 
-@pytest.fixture(scope="session")
-def train_qa(student):
-    """Calls the student's train_qa(), saving to scratch folder `name`: {"report": what it returned,
-    "path": the saved folder}."""
+def _runs_of_train_qa(side, **limits):
+    """Calls `side`'s train_qa(), saving to scratch folder `name`: {"report": what it returned,
+    "path": the saved folder}. `limits` go to the call (the student's timeout)."""
 
     def run(name: str, **kwargs) -> dict:
-        report = student.call(
+        report = side.call(
             "train_qa",
-            student.asset("qa-data"),
-            student.asset("minilm"),
-            student.scratch(name),
+            side.asset("qa-data"),
+            side.asset("minilm"),
+            side.scratch(name),
             **kwargs,
-            timeout=TRAIN_TIMEOUT,
+            **limits,
         )
-        return {"report": report, "path": student.scratch_path(name)}
+        return {"report": report, "path": side.scratch_path(name)}
 
     return run
+
+
+@pytest.fixture(scope="session")
+def train_qa(student):
+    return _runs_of_train_qa(student, timeout=TRAIN_TIMEOUT)
+
+
+@pytest.fixture(scope="session")
+def reference_train_qa(reference):
+    return _runs_of_train_qa(reference)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """Hidden graders for module 8. Preprocessing is compared with the reference on hidden inputs, for two
 window sizes; spans are checked for their properties (valid, faithfully reported, the best score the
 reference finds) under several length bounds; answer() runs on a model the grader builds; the
-student's saved model is scored on the hidden split in the trusted process. Three short runs that
-change no weight show whether train_qa() follows its seed, epochs and learning rate."""
+student's saved model is scored on the hidden split in the trusted process. Two short runs, each
+beside the reference's same run, show whether train_qa() follows its seed, epochs, learning rate and
+batch size."""
 
 import math
 import random
@@ -12,13 +13,16 @@ import evaluate
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-from autograder.api import load_saved_model, points, record_metric, same_plain
+from autograder.api import load_saved_model, points, record_metric, same_plain, training_gap
 
 EM_THRESHOLD = 0.85  # the reference scores 99.3-100% (benchmarks/bench_m07_m08.py, seeds 1234, 7, 99)
 MAX_LENGTH, STRIDE = 48, 16
 BATCH_SIZE = 16  # the handout's
 # Two steps that change no weight: all a run leaves behind is its seeded head (and its step count)
 SHORT_RUN = {"epochs": 0.02, "learning_rate": 0.0}
+# Two steps that do: their weights show the batches' order (the Trainer's seed) and the learning rate
+TRAINED_SHORT_RUN = {"epochs": 0.02, "learning_rate": 1e-3}
+SAME_TRAINING = 0.01  # largest gap from the reference's run of the same seed
 
 
 def _batch(rows: list[dict]) -> dict:
@@ -216,11 +220,13 @@ def _weights(folder: Path) -> dict[str, torch.Tensor]:
 
 
 @points(1)
-def test_train_follows_seed_epochs_and_learning_rate(train_qa, train_windows, seed, assets):
-    """train_qa() uses the seed, epochs and learning rate it is given: the same seed gives the same
-    model and another seed another one, learning_rate=0 leaves MiniLM's weights as they were, and
-    epochs=0.02 stops after a few steps."""
-    first = train_qa("short-a", seed=seed, **SHORT_RUN)
+def test_train_follows_seed_epochs_and_learning_rate(
+    train_qa, reference_train_qa, train_windows, seed, assets
+):
+    """train_qa() uses the seed, epochs, learning rate and batch size it is given: epochs=0.02 stops
+    after a few steps, learning_rate=0 leaves MiniLM's weights as they were, and two short runs (seeds
+    `seed + 1` and `seed`) train what a correct solution trains."""
+    first = train_qa("short-a", seed=seed + 1, **SHORT_RUN)
     steps = math.ceil(SHORT_RUN["epochs"] * math.ceil(train_windows / BATCH_SIZE))
     report = first["report"]
     assert isinstance(report, dict) and report.get("steps") == steps, (
@@ -235,15 +241,19 @@ def test_train_follows_seed_epochs_and_learning_rate(train_qa, train_windows, se
         f"with learning_rate=0 training changed MiniLM's weights ({changed[0]}): pass learning_rate to "
         "TrainingArguments"
     )
-    again = _weights(train_qa("short-b", seed=seed, **SHORT_RUN)["path"])
-    assert weights.keys() == again.keys() and all(torch.equal(v, again[k]) for k, v in weights.items()), (
-        f"two runs with seed {seed} gave different models: call set_seed(seed) before from_pretrained, so "
-        "that the new head's random initialisation follows the seed"
+    head = _weights(reference_train_qa("short-a", seed=seed + 1, **SHORT_RUN)["path"])
+    assert all(torch.allclose(weights[k], v, atol=1e-6) for k, v in head.items() if k not in body), (
+        f"train_qa(seed={seed + 1}) starts from another QA head than a correct solution: call "
+        "set_seed(seed) with the seed you are given, before from_pretrained"
     )
-    other = _weights(train_qa("short-c", seed=seed + 1, **SHORT_RUN)["path"])
-    assert any(not torch.equal(v, other[k]) for k, v in weights.items()), (
-        f"seeds {seed} and {seed + 1} gave the same model: use the seed you are given, in set_seed(seed) and "
-        "TrainingArguments"
+    trained = _weights(train_qa("short-b", seed=seed, **TRAINED_SHORT_RUN)["path"])
+    want = _weights(reference_train_qa("short-b", seed=seed, **TRAINED_SHORT_RUN)["path"])
+    gap = training_gap(trained, want, body)
+    assert gap <= SAME_TRAINING, (
+        f"train_qa(seed={seed}, epochs=0.02, learning_rate=1e-3) trains another model than a correct "
+        f"solution (the weights differ by {gap:.0%} of what its training changed): call set_seed(seed) "
+        "before from_pretrained, and give TrainingArguments the seed, epochs and learning rate you are "
+        f"given, in batches of {BATCH_SIZE}"
     )
 
 
