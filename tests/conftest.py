@@ -103,6 +103,25 @@ modules:
 """
 
 
+LAST_CLUSTER_TEST = pytest.StashKey[str]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Note the last test that uses the run's Dask cluster: it is stopped after that test, not at the
+    end of the run (its scheduler and idle workers took a tenth of a core through the module gradings)."""
+    users = [item.nodeid for item in items if "cluster" in getattr(item, "fixturenames", ())]
+    if users:
+        config.stash[LAST_CLUSTER_TEST] = users[-1]
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if item.nodeid == item.config.stash.get(LAST_CLUSTER_TEST, None):
+        from tests.cluster.conftest import CLUSTER_KEY
+
+        if (cluster := item.config.stash.get(CLUSTER_KEY, None)) is not None:
+            cluster.close()
+
+
 def write_mini_course(root: Path) -> Layout:
     files = {
         "course.yaml": MINI_COURSE,

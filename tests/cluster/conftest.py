@@ -1,8 +1,8 @@
 """A real Dask cluster on loopback: `dask scheduler` and two `dask worker` processes, each started as
 its own process (as a TA would on separate machines), grading the mini course. One per test run:
 tests/portal imports these fixtures too, and whichever asks first starts the cluster (kept in the
-run's stash, since each import is a fixture of its own). Every process is killed at the end of the
-run, with whatever it started."""
+run's stash, since each import is a fixture of its own). Every process is killed, with whatever it
+started, after the last test that uses the cluster (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -116,7 +116,10 @@ class Cluster:
         self.wait_for(len(self.workers))
 
     def close(self) -> None:
+        """Kill every process (once: a reaped process's id may be another's by now)."""
         for proc in [*self.workers, self.scheduler]:
+            if proc.returncode is not None:
+                continue
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
