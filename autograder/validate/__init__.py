@@ -23,6 +23,7 @@ from autograder.grade.results import extra_credit_possible
 from autograder.grade.submissions import grade_in_subprocess, reference_submission, write_submission
 from autograder.layout import Layout
 from autograder.mutate.report import fingerprint, load_equivalents, load_report, stale_equivalents, tally
+from autograder.mutate.run import stage_seconds
 from autograder.quiz.checks import quiz_checks
 from autograder.release.build import release_checks, starter_sources
 from autograder.yamlconf import ConfigError, load_model
@@ -170,6 +171,22 @@ class Task:
     judge: Callable[[dict[str, Any]], Check | list[Check]]  # turns the grading's results into checks
     grade: Callable[[], dict[str, Any]]  # runs the grading (its results.json)
     long: bool = False  # a reference: it trains, so it starts first
+    seconds: float = 0.0  # what the grading should take (the last `course mutate`'s timings; 0: unknown)
+
+
+def grading_estimate(layout: Layout, module_id: str) -> Callable[[list[str] | None], float]:
+    """Seconds a grading of the module running only `tests` (None: all) should take, from the test
+    costs its last `course mutate` report measured (a shared training counted once); 0 without one."""
+    try:
+        report = load_report(layout.mutation_report(module_id))
+    except ConfigError:
+        return lambda tests: 0.0
+
+    def estimate(tests: list[str] | None) -> float:
+        known = [t for t in (report.tests if tests is None else tests) if t in report.tests]
+        return report.grading_overhead + stage_seconds(known, report.tests)
+
+    return estimate
 
 
 def module_tasks(layout: Layout, module_id: str, work: Path, seeds: list[int] | None = None) -> list[Task]:
@@ -177,6 +194,7 @@ def module_tasks(layout: Layout, module_id: str, work: Path, seeds: list[int] | 
     each mistake."""
     module = layout.course.module(module_id)
     ref = reference_submission(layout, module_id, work / "reference")
+    estimate = grading_estimate(layout, module_id)
     tasks: list[Task] = []
     for i, seed in enumerate(seeds or module.seeds):
         tasks.append(
@@ -184,6 +202,7 @@ def module_tasks(layout: Layout, module_id: str, work: Path, seeds: list[int] | 
                 partial(_judge_reference, module_id, seed, module.points if i == 0 else None),
                 partial(grade_in_subprocess, layout, module_id, ref, work / f"ref-{seed}", seed),
                 long=True,
+                seconds=estimate(None),
             )
         )
     starter = starter_submission(layout, module_id, work / "starter")
@@ -199,6 +218,7 @@ def module_tasks(layout: Layout, module_id: str, work: Path, seeds: list[int] | 
             Task(
                 partial(_check_mistake, module_id, mistake),
                 partial(grade_in_subprocess, layout, module_id, sub, work / f"m{i}-out", only=mistake.fails),
+                seconds=estimate(mistake.fails),
             )
         )
     return tasks
@@ -215,9 +235,12 @@ def _as_list(checks: Check | list[Check]) -> list[Check]:
 
 
 def run_tasks(batches: list[list[Task]], jobs: int) -> list[list[Check]]:
-    """Run every batch's gradings in one pool, `jobs` at a time, the long ones of every batch first,
-    so that no core idles behind one module's reference. Checks come back batch by batch, in order."""
-    tasks = sorted((task for batch in batches for task in batch), key=lambda task: not task.long)
+    """Run every batch's gradings in one pool, `jobs` at a time: the references of every batch first,
+    then the rest, each group the dearest first, so that no core idles at the end behind one last
+    training. Checks come back batch by batch, in order."""
+    tasks = sorted(
+        (task for batch in batches for task in batch), key=lambda task: (not task.long, -task.seconds)
+    )
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {id(task): pool.submit(task.grade) for task in tasks}
         return [

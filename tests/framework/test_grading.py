@@ -207,7 +207,8 @@ def test_grader_version_moves_with_whatever_decides_a_grade(mini):
 
 def test_validation_runs_every_module_in_one_pool_references_first():
     """`course validate` shares one pool across modules: each module's references (its training
-    runs) start before any starter or mistake, and every check returns to its own module, in order."""
+    runs) start before any starter or mistake, the rest dearest first (as the last `course mutate`
+    timed them), and every check returns to its own module, in order."""
     import threading
 
     from autograder.validate import Check, Task, run_tasks
@@ -215,23 +216,23 @@ def test_validation_runs_every_module_in_one_pool_references_first():
     started: list[str] = []
     lock = threading.Lock()
 
-    def task(name: str, long: bool = False) -> Task:
+    def task(name: str, long: bool = False, seconds: float = 0.0) -> Task:
         def grade() -> dict:
             with lock:
                 started.append(name)
             return {"name": name}
 
-        return Task(lambda res: Check(name.split("/")[0], res["name"], True, ""), grade, long)
+        return Task(lambda res: Check(name.split("/")[0], res["name"], True, ""), grade, long, seconds)
 
     batches = [
-        [task("a/ref", True), task("a/starter"), task("a/m0")],
-        [task("b/ref", True), task("b/starter")],
+        [task("a/ref", True, 50), task("a/starter", seconds=3), task("a/m0", seconds=2)],
+        [task("b/ref", True, 90), task("b/starter", seconds=4), task("b/m0", seconds=120)],
     ]
     checks = run_tasks(batches, jobs=1)
-    assert started[:2] == ["a/ref", "b/ref"]
+    assert started == ["b/ref", "a/ref", "b/m0", "b/starter", "a/starter", "a/m0"]
     assert [[c.name for c in batch] for batch in checks] == [
         ["a/ref", "a/starter", "a/m0"],
-        ["b/ref", "b/starter"],
+        ["b/ref", "b/starter", "b/m0"],
     ]
 
 
