@@ -108,7 +108,7 @@ LAST_CLUSTER_TEST = pytest.StashKey[str]()
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Note the last test that uses the run's Dask cluster: it is stopped after that test, not at the
-    end of the run (its scheduler and idle workers took a tenth of a core through the module gradings)."""
+    end of the run (its scheduler and idle workers took about 15% of a core through the module gradings)."""
     users = [item.nodeid for item in items if "cluster" in getattr(item, "fixturenames", ())]
     if users:
         config.stash[LAST_CLUSTER_TEST] = users[-1]
