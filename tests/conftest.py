@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from autograder.layout import Layout
+from autograder.validate import Check
+from tests.module_gradings import read as read_checks
 
 REPO = Path(__file__).resolve().parents[1]
+MODULE_TESTS = REPO / "tests" / "test_modules.py"
 
 MINI_REFERENCE = '''
 # %% [markdown]
@@ -104,14 +111,59 @@ modules:
 
 
 LAST_CLUSTER_TEST = pytest.StashKey[str]()
+MODULE_GRADINGS = pytest.StashKey["ModuleGradings"]()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Note the last test that uses the run's Dask cluster: it is stopped after that test, not at the
-    end of the run (its scheduler and idle workers took about 15% of a core through the module gradings)."""
+    end of the run (its scheduler and idle workers took about 15% of a core through the module gradings).
+    Start the selected modules' gradings (tests/test_modules.py) in the background, and move the tests
+    that wait for them to the end."""
     users = [item.nodeid for item in items if "cluster" in getattr(item, "fixturenames", ())]
     if users:
         config.stash[LAST_CLUSTER_TEST] = users[-1]
+    waiting = [item for item in items if item.path == MODULE_TESTS]
+    items[:] = [item for item in items if item.path != MODULE_TESTS] + waiting
+    modules = [item.callspec.params["module_id"] for item in waiting if hasattr(item, "callspec")]
+    if modules and not config.option.collectonly:
+        config.stash[MODULE_GRADINGS] = ModuleGradings(config, modules)
+
+
+class ModuleGradings:
+    """tests/module_gradings.py, run in the background in a process group of its own."""
+
+    def __init__(self, config: pytest.Config, modules: list[str]) -> None:
+        base = config._tmp_path_factory.mktemp("validate")  # type: ignore[attr-defined]
+        self.out = base / "checks.json"
+        self.log = (base / "gradings.log").open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.module_gradings", str(self.out), str(base / "work"), *modules],
+            cwd=REPO,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def result(self) -> dict[str, list[Check]]:
+        """Wait for the gradings: the checks of each module."""
+        code = self.process.wait()
+        self.log.close()
+        if code != 0 or not self.out.exists():
+            log = Path(self.log.name).read_text()[-4000:]
+            raise RuntimeError(f"the module gradings stopped with exit code {code}:\n{log}")
+        return read_checks(self.out)
+
+    def stop(self) -> None:
+        """Stop the gradings that are still running (the run ended early)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.log.close()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if (gradings := session.config.stash.get(MODULE_GRADINGS, None)) is not None:
+        gradings.stop()
 
 
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:

@@ -11,19 +11,17 @@ from __future__ import annotations
 import pytest
 
 from autograder.layout import Layout
-from autograder.validate import Check, validate_modules
-from tests.conftest import REPO
+from autograder.validate import Check
+from tests.conftest import MODULE_GRADINGS, REPO
 
 MODULES = [m.id for m in Layout(REPO).course.modules]
 
 
 @pytest.fixture(scope="module")
-def validated(course: Layout, tmp_path_factory) -> dict[str, list[Check]]:
-    """Every module's gradings in one pool of two (as `course validate` runs them): the first test
-    waits for them all."""
-    return validate_modules(
-        course, MODULES, tmp_path_factory.mktemp("validate"), jobs=2, first_seed_only=True
-    )
+def validated(request: pytest.FixtureRequest) -> dict[str, list[Check]]:
+    """The selected modules' gradings in one pool of two (as `course validate` runs them), started at
+    collection beside the rest of the suite (tests/conftest.py): the first test waits for them all."""
+    return request.config.stash[MODULE_GRADINGS].result()
 
 
 @pytest.mark.parametrize("module_id", MODULES)
