@@ -271,7 +271,8 @@ def train(model_dir: str, data_dir: str, output_dir: str, seed: int = SEED) -> d
 
     - seed everything with set_seed(seed); split with load_splits(<that csv>, tokenizer, VAL_FRACTION, seed);
     - a 2-label AutoModelForSequenceClassification whose id2label names the classes LABELS;
-    - TrainingArguments: LEARNING_RATE, BATCH_SIZE, EPOCHS, on the CPU, no reports, no checkpoints
+    - TrainingArguments: LEARNING_RATE, BATCH_SIZE, EPOCHS, a linear warmup over the first tenth of
+      the steps (warmup_steps=0.1), the seed, on the CPU, no reports, no checkpoints
       (give Trainer a temporary output_dir: `output_dir` is for the final model only);
       log the training loss every 5 steps and evaluate 4 times or more during training, on
       {"validation": the validation split, "train": the first 100 training examples};

@@ -1,5 +1,6 @@
 """Hidden fixtures for module 3: a small CSV with another class balance, clean examples for the
-manual loop, the hidden test split, and one run of the student's train() shared by its graders."""
+manual loop, the hidden test split, one run of the student's train() shared by its graders, and a
+short run of train() beside the reference's same run."""
 
 import csv
 import random
@@ -13,6 +14,12 @@ DATA = Path(__file__).parent / "data"
 TRAIN_TIMEOUT = (
     1200  # seconds: two epochs on 1,080 tweets take ~70 s on 2 idle cores, 10x that on a busy machine
 )
+# The short run's data: the first rows of the public train.csv, enough for a training split that
+# holds the "first 100 training examples" train() also evaluates on.
+FEW_TWEETS = 120
+# The short run's global random state: another one than the reference's, so a train() that leans on
+# it (no set_seed) starts from another classification head.
+FOREIGN_GLOBAL_SEED = 4242
 
 
 @pytest.fixture(scope="session")
@@ -110,3 +117,67 @@ def train_result(trained) -> dict:
     if "error" in trained:
         raise StudentError(trained["error"])
     return trained["result"]
+
+
+@pytest.fixture(scope="session")
+def short_data(assets) -> str:
+    """train.csv's first FEW_TWEETS rows, as a CSV."""
+    lines = (assets.path("tweets") / "train.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    return "".join(lines[: FEW_TWEETS + 1])
+
+
+def _short_run(side, short_data: str, seed: int, call) -> dict:
+    """`call(fn, *args)` runs `side`'s train() on the few tweets into scratch folder short-model:
+    {"result": what it returned, "path": the saved folder}, or {"error": why it failed}."""
+    data = side.scratch_path("few-tweets")
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "train.csv").write_text(short_data, encoding="utf-8")
+    try:
+        result = call(
+            "train", side.asset("minilm"), side.scratch("few-tweets"), side.scratch("short-model"), seed
+        )
+    except StudentError as exc:
+        return {"error": str(exc)}
+    if not isinstance(result, dict):
+        return {"error": "train() must return a dict (see its docstring)"}
+    return {"result": result, "path": side.scratch_path("short-model")}
+
+
+@pytest.fixture(scope="session")
+def short_run(student, short_data, train_seed) -> dict:
+    """The student's train() on the few tweets with train_seed, under another global random state
+    than the reference's."""
+
+    def call(fn, *args):
+        return student.call_with_global_seed(FOREIGN_GLOBAL_SEED, fn, *args, timeout=TRAIN_TIMEOUT)
+
+    return _short_run(student, short_data, train_seed, call)
+
+
+@pytest.fixture(scope="session")
+def short_run_settings(student) -> dict:
+    """The student's LEARNING_RATE, BATCH_SIZE and EPOCHS (the reference's short run uses them)."""
+    settings = {name: student.constant(name) for name in ("LEARNING_RATE", "BATCH_SIZE", "EPOCHS")}
+    for name, value in settings.items():
+        kind, wanted = ("integer", int) if name == "BATCH_SIZE" else ("number", int | float)
+        if isinstance(value, bool) or not isinstance(value, wanted) or value <= 0:
+            raise StudentError(f"{name} is {value!r}: it must be a positive {kind}")
+    return settings
+
+
+@pytest.fixture(scope="session")
+def reference_short_run(reference, short_data, train_seed, short_run_settings) -> dict:
+    """The reference's train() on the few tweets with train_seed and the student's settings."""
+
+    def call(fn, *args):
+        return reference.call_with_constants(short_run_settings, fn, *args)
+
+    return _short_run(reference, short_data, train_seed, call)
+
+
+@pytest.fixture
+def short_result(short_run) -> dict:
+    """The dict the short run of train() returned; if it failed, its error fails each test that needs it."""
+    if "error" in short_run:
+        raise StudentError(f"train() on {FEW_TWEETS} tweets: {short_run['error']}")
+    return short_run["result"]

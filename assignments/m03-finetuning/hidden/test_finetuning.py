@@ -3,13 +3,14 @@ the last ones share one run of the student's train() in the worker and judge the
 in the trusted process, on a hidden test split that the student's code never sees."""
 
 import csv
+import io
 import math
 import random
 import shutil
 import struct
 
 import torch
-from transformers import AutoTokenizer
+from transformers import AutoModel, AutoTokenizer
 
 from autograder.api import (
     StudentError,
@@ -19,6 +20,7 @@ from autograder.api import (
     read_saved_json,
     record_metric,
     same_plain,
+    training_gap,
 )
 
 # what torch, numpy and tokenizers say when asked to stack sequences of different lengths
@@ -30,6 +32,9 @@ THRESHOLD = 0.85  # hidden-test accuracy to pass; always answering "positive" sc
 # gap is 0.0 measured (float noise at most); the mistakes that pass the convergence test (no
 # scheduler step, no model.train(), no shuffle) are 0.036 or more away.
 LOSS_TOLERANCE = 1e-3
+# The short run's weights against the reference's with the same seed and settings: 0.0 apart measured;
+# another seed, batch order or learning rate is ~0.5 of what training changed or more.
+SAME_TRAINING = 0.01
 
 
 # -- 1. data ---------------------------------------------------------------------------------------
@@ -393,28 +398,73 @@ def test_training_loss_falls(train_result):
 
 
 @points(2)
-def test_evaluates_on_held_out_data(student, train_result, public_tweets, assets, train_seed):
+def test_evaluates_on_held_out_data(student, short_result, short_data, train_seed):
     """train() evaluates on the validation split load_splits() makes with its seed, which shares no
-    example with the training data."""
-    train_ids = {str(i) for i in train_result.get("train_ids") or []}
-    eval_ids = [str(i) for i in train_result.get("eval_ids") or []]
+    example with the training data (seen on a short run, on the first 120 tweets of train.csv)."""
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(short_data))}
+    train_ids = {str(i) for i in short_result.get("train_ids") or []}
+    eval_ids = [str(i) for i in short_result.get("eval_ids") or []]
     assert train_ids and eval_ids, "train() must return the train_ids and eval_ids it used"
-    assert set(eval_ids) <= set(public_tweets) and train_ids <= set(public_tweets), (
-        "train_ids and eval_ids must be ids from train.csv"
+    assert set(eval_ids) <= set(rows) and train_ids <= set(rows), (
+        "train_ids and eval_ids must be ids from the train.csv train() was given"
     )
     overlap = train_ids & set(eval_ids)
     assert not overlap, (
         f"{len(overlap)} of the {len(eval_ids)} evaluation examples are also training examples: "
         "evaluate on the validation split, never on the training data"
     )
-    shutil.copy(assets.path("tweets") / "train.csv", student.scratch_path("tweets.csv"))
-    fraction = (len(eval_ids) - 0.5) / len(public_tweets)  # VAL_FRACTION, as far as the split can tell
+    fraction = (len(eval_ids) - 0.5) / len(rows)  # VAL_FRACTION, as far as the split can tell
     split = student.call(
-        "data_summary", student.scratch("tweets.csv"), student.tokenizer("minilm"), fraction, train_seed
+        "data_summary",
+        student.scratch("few-tweets/train.csv"),
+        student.tokenizer("minilm"),
+        fraction,
+        train_seed,
     )
     assert sorted(str(i) for i in split["validation"]["ids"]) == sorted(eval_ids), (
         f"train() was called with seed={train_seed}, but its validation split is not load_splits()'s for "
         "that seed: split with the seed argument (and set_seed(seed)), not a constant"
+    )
+
+
+def _weights(folder) -> dict[str, torch.Tensor]:
+    model = load_saved_model(
+        folder, "AutoModelForSequenceClassification", expected="minilm", allow={"num_labels": 100}
+    )
+    return model.state_dict()
+
+
+@points(2)
+def test_train_follows_its_seed_and_settings(
+    short_run, reference_short_run, short_result, train_seed, assets
+):
+    """A short run of train() (the first 120 tweets of train.csv, your LEARNING_RATE, BATCH_SIZE and
+    EPOCHS) trains what a correct train() trains with the same seed and settings, whatever the global
+    random state, and logs the same losses."""
+    if "error" in reference_short_run:
+        raise StudentError(f"with your settings, a correct train() fails too: {reference_short_run['error']}")
+    want = reference_short_run["result"]
+    body = AutoModel.from_pretrained(assets.path("minilm")).state_dict()
+    start = {f"bert.{name}": weight for name, weight in body.items()}
+    gap = training_gap(_weights(short_run["path"]), _weights(reference_short_run["path"]), start)
+    assert gap <= SAME_TRAINING, (
+        f"train(seed={train_seed}) trains another model than a correct solution with your settings (the "
+        f"weights differ by {gap:.0%} of what training changed): call set_seed(seed) before "
+        "from_pretrained, and give TrainingArguments the seed, LEARNING_RATE, BATCH_SIZE, EPOCHS and the "
+        "warmup the docstring names"
+    )
+    losses = short_result.get("losses")
+    assert isinstance(losses, list) and len(losses) == len(want["losses"]), (
+        f"train() logged {len(losses) if isinstance(losses, list) else 'no'} training losses on this run; "
+        f"logging every 5 steps gives {len(want['losses'])}: set logging_steps=5"
+    )
+    same = all(
+        isinstance(a, int | float) and math.isclose(a, b, rel_tol=1e-3)
+        for a, b in zip(losses, want["losses"], strict=True)
+    )
+    assert same, (
+        f"train() logged the losses {losses}, but this training's are "
+        f"{[round(x, 4) for x in want['losses']]}: log the Trainer's training loss (log_history's \"loss\")"
     )
 
 
