@@ -9,6 +9,7 @@ import math
 import random
 from pathlib import Path
 
+import pytest
 import torch
 from seqeval.metrics import f1_score
 from transformers import AutoModel, AutoModelForTokenClassification, AutoTokenizer, pipeline
@@ -113,11 +114,19 @@ def _id2label(model) -> dict[int, str]:
     return {int(k): v for k, v in model.config.id2label.items()}
 
 
+@pytest.fixture(scope="session")
+def untrained_run(train_ner, seed) -> dict:
+    """train_ner() for 2% of an epoch at learning rate 0, with the next seed: a saved model with only
+    its new head set, quick to make."""
+    return train_ner("short-a", seed=seed + 1, **SHORT_RUN)
+
+
 @points(1)
-def test_saved_model_names_labels(trained_model):
-    """The saved model's config maps label ids to the tag names (id2label / label2id)."""
+def test_saved_model_names_labels(untrained_run):
+    """The model train_ner() saves maps label ids to the tag names in its config (id2label /
+    label2id)."""
     model = load_saved_model(
-        trained_model, "AutoModelForTokenClassification", expected="minilm", allow={"num_labels": 100}
+        untrained_run["path"], "AutoModelForTokenClassification", expected="minilm", allow={"num_labels": 100}
     )
     names = _id2label(model)
     assert names == dict(enumerate(LABELS)), (
@@ -191,12 +200,13 @@ def _weights(folder: Path) -> dict[str, torch.Tensor]:
 
 
 @points(1)
-def test_train_follows_seed_epochs_and_learning_rate(train_ner, reference_train_ner, seed, assets):
+def test_train_follows_seed_epochs_and_learning_rate(
+    untrained_run, train_ner, reference_train_ner, seed, assets
+):
     """train_ner() uses the seed, epochs, learning rate and batch size it is given: epochs=0.02 stops
     after 2% of an epoch's batches of 16, learning_rate=0 leaves MiniLM's weights as they were, and two
     short runs (seeds `seed + 1` and `seed`) train what a correct solution trains."""
-    first = train_ner("short-a", seed=seed + 1, **SHORT_RUN)
-    report = first["report"]
+    report = untrained_run["report"]
     assert isinstance(report, dict) and isinstance(report.get("epoch"), int | float), (
         "train_ner() must return the Trainer's evaluation (trainer.evaluate()), which holds the epoch"
     )
@@ -214,7 +224,7 @@ def test_train_follows_seed_epochs_and_learning_rate(train_ner, reference_train_
     )
     loaded = AutoModel.from_pretrained(assets.path("minilm")).state_dict()
     body = {f"bert.{k}": v for k, v in loaded.items()}
-    weights = _weights(first["path"])
+    weights = _weights(untrained_run["path"])
     changed = [k for k, v in weights.items() if k in body and not torch.equal(v, body[k])]
     assert not changed, (
         f"with learning_rate=0 training changed MiniLM's weights ({changed[0]}): pass learning_rate to "
