@@ -117,16 +117,19 @@ MODULE_GRADINGS = pytest.StashKey["ModuleGradings"]()
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Note the last test that uses the run's Dask cluster: it is stopped after that test, not at the
     end of the run (its scheduler and idle workers took about 15% of a core through the module gradings).
-    Start the selected modules' gradings (tests/test_modules.py) in the background, and move the tests
-    that wait for them to the end."""
+    Move the module tests (tests/test_modules.py), which wait for the gradings started in the
+    background, to the end."""
     users = [item.nodeid for item in items if "cluster" in getattr(item, "fixturenames", ())]
     if users:
         config.stash[LAST_CLUSTER_TEST] = users[-1]
-    waiting = [item for item in items if item.path == MODULE_TESTS]
-    items[:] = [item for item in items if item.path != MODULE_TESTS] + waiting
-    modules = [item.callspec.params["module_id"] for item in waiting if hasattr(item, "callspec")]
-    if modules and not config.option.collectonly:
-        config.stash[MODULE_GRADINGS] = ModuleGradings(config, modules)
+    items.sort(key=lambda item: item.path == MODULE_TESTS)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the gradings of the modules whose tests were selected (after -k and the like)."""
+    modules = [item.callspec.params["module_id"] for item in session.items if item.path == MODULE_TESTS]
+    if modules and not session.config.option.collectonly:
+        session.config.stash[MODULE_GRADINGS] = ModuleGradings(session.config, modules)
 
 
 class ModuleGradings:
