@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import ast
+import heapq
 import os
 import shutil
 import tempfile
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
-from itertools import zip_longest
+from itertools import count, zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -123,10 +124,23 @@ class Job:
     mutant: Mutant
     stages: list[list[str]]
     estimates: list[float]  # seconds each stage's grading should take, from the reference's test times
+    survived: int = 0  # stages graded so far, all survived
+    seconds: float = 0.0  # spent on them
 
     @property
     def estimate(self) -> float:
-        return self.estimates[0]
+        """What the next stage should take."""
+        return self.estimates[self.survived]
+
+    def too_dear(self, left: float) -> str:
+        """Why the next stage is skipped when `left` seconds of the budget remain."""
+        if not self.survived:
+            return f"budget: one grading takes ~{self.estimate:.0f} s, {max(left, 0):.0f} s of it left"
+        cheaper = sum(len(stage) for stage in self.stages[: self.survived])
+        return (
+            f"budget: survived its {cheaper} cheaper test(s); the next {len(self.stages[self.survived])} "
+            f"take ~{self.estimate:.0f} s, {max(left, 0):.0f} s of it left"
+        )
 
 
 def stage_seconds(tests: list[str], known: dict[str, HiddenTest]) -> float:
@@ -173,45 +187,27 @@ def _verdict(results: dict[str, Any]) -> tuple[Status, str]:
     return "survived", ""
 
 
-def _grade_mutant(
-    layout: Layout,
-    module_id: str,
-    files: dict[str, bytes],
-    job: Job,
-    work: Path,
-    deadline: float | None = None,
-) -> MutantResult:
-    """Grade the job's stages in turn until one kills the mutant; a later stage that no longer fits
-    before `deadline` (the budget's end) is skipped, and the result says so."""
+def _grade_stage(
+    layout: Layout, module_id: str, files: dict[str, bytes], job: Job, work: Path
+) -> MutantResult | Job:
+    """Grade the job's next stage: the mutant's verdict, or, if it survived and dearer stages are
+    left, the job to go on with."""
     started = time.monotonic()
-    status: Status = "survived"
-    detail = ""
     folder = Path(tempfile.mkdtemp(prefix="mutant-", dir=work))
     try:
         sub = write_submission(folder / "sub", {**files, job.mutant.file: job.mutant.source.encode()})
-        for number, (tests, estimate) in enumerate(zip(job.stages, job.estimates, strict=True)):
-            left = None if deadline is None else deadline - time.monotonic()
-            if number and left is not None and estimate > left:
-                status = "skipped"
-                cheaper = sum(len(stage) for stage in job.stages[:number])
-                detail = (
-                    f"budget: survived its {cheaper} cheaper test(s); the next {len(tests)} take "
-                    f"~{estimate:.0f} s, {max(left, 0):.0f} s of it left"
-                )
-                break
-            try:
-                status, detail = _verdict(
-                    grade_in_subprocess(
-                        layout, module_id, sub, folder / f"out-{number}", only=tests, first_failure=True
-                    )
-                )
-            except (OSError, ValueError) as exc:  # no results.json: `course grade` broke its contract
-                status, detail = "skipped", f"the grading wrote no results ({exc})"
-            if status != "survived":
-                break
+        tests = job.stages[job.survived]
+        status, detail = _verdict(
+            grade_in_subprocess(layout, module_id, sub, folder / "out", only=tests, first_failure=True)
+        )
+    except (OSError, ValueError) as exc:  # no results.json: `course grade` broke its contract
+        status, detail = "skipped", f"the grading wrote no results ({exc})"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return _result(job.mutant, status, detail, time.monotonic() - started)
+    seconds = job.seconds + time.monotonic() - started
+    if status == "survived" and job.survived + 1 < len(job.stages):
+        return replace(job, survived=job.survived + 1, seconds=seconds)
+    return _result(job.mutant, status, detail, seconds)
 
 
 def _result(m: Mutant, status: Status, detail: str, seconds: float = 0.0) -> MutantResult:
@@ -364,9 +360,7 @@ def mutate(
             split = stages(tests, ref.tests, ref.overhead)
             estimates = [ref.overhead + stage_seconds(stage, ref.tests) for stage in split]
             queue.extend(Job(m, split, estimates) for m in own)
-        queue.sort(key=lambda job: job.estimate)  # cheap functions first: a budget covers the most
-        deadline = None if budget is None else started + budget
-        grade = partial(_grade_mutant, layout, module_id, files, work=work, deadline=deadline)
+        grade = partial(_grade_stage, layout, module_id, files, work=work)
         _grade_all(queue, jobs, budget, started, grade, record)
         return save(complete=True)
 
@@ -376,28 +370,35 @@ def _grade_all(
     jobs: int,
     budget: float | None,
     started: float,
-    grade: Callable[[Job], MutantResult],
+    grade: Callable[[Job], MutantResult | Job],
     record: Callable[[str, MutantResult], None],
 ) -> None:
-    """Grade the queue `jobs` at a time; skip what no longer fits in the budget."""
-    pending: deque[Job] = deque(queue)
-    running: dict[Future[MutantResult], Job] = {}
+    """Grade the queue's stages `jobs` at a time, always the cheapest stage waiting: every mutant's
+    cheap stage comes before any mutant's training, so a budget kills the most mutants it can. A
+    survivor's next stage joins the queue; a stage that no longer fits in the budget is skipped."""
+    pending = [(job.estimate, n, job) for n, job in enumerate(queue)]
+    heapq.heapify(pending)
+    order = count(len(pending))
+    running: dict[Future[MutantResult | Job], Job] = {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         while pending or running:
             while pending and len(running) < max(1, jobs):
-                job = pending.popleft()
+                _, _, job = heapq.heappop(pending)
                 left = None if budget is None else budget - (time.monotonic() - started)
                 if left is not None and job.estimate > left:
-                    reason = (
-                        f"budget: one grading takes ~{job.estimate:.0f} s, {max(left, 0):.0f} s of it left"
+                    record(
+                        job.mutant.function, _result(job.mutant, "skipped", job.too_dear(left), job.seconds)
                     )
-                    record(job.mutant.function, _result(job.mutant, "skipped", reason))
                     continue
                 running[pool.submit(grade, job)] = job
             if running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    record(running.pop(future).mutant.function, future.result())
+                    job = running.pop(future)
+                    if isinstance(outcome := future.result(), Job):
+                        heapq.heappush(pending, (outcome.estimate, next(order), outcome))
+                    else:
+                        record(job.mutant.function, outcome)
 
 
 def _notes(

@@ -144,6 +144,7 @@ def test_a_later_stage_runs_only_for_a_survivor_within_the_budget(mini, monkeypa
     """m07's tokenize() inherited train()'s tests: each of its mutants cost a training, even those
     its own test kills. The cheap stage runs first; the training only for a survivor, within the budget."""
     import time
+    from functools import partial
 
     from autograder.mutate import run
     from autograder.mutate.operators import generate
@@ -160,14 +161,44 @@ def test_a_later_stage_runs_only_for_a_survivor_within_the_budget(mini, monkeypa
     mutant = generate(
         "def tokenize(x):\n    ### BEGIN SOLUTION\n    return x < 1\n    ### END SOLUTION\n", "lab.py"
     )[0]
-    job = run.Job(mutant, [["test_tokenize"], ["test_train"]], [3, 42])
-    result = run._grade_mutant(mini, "mini", {}, job, mini.root)
-    assert graded == [["test_tokenize"], ["test_train"]] and result.status == "killed"
+    grade = partial(run._grade_stage, mini, "mini", {}, work=mini.root)
+    results: list = []
+    for budget, stages, status in [
+        (None, [["test_tokenize"], ["test_train"]], "killed"),
+        (10, [["test_tokenize"]], "skipped"),
+    ]:
+        graded.clear()
+        results.clear()
+        job = run.Job(mutant, [["test_tokenize"], ["test_train"]], [3, 42])
+        run._grade_all([job], 1, budget, time.monotonic(), grade, lambda f, r: results.append(r))
+        assert graded == stages and [r.status for r in results] == [status]
+    assert "survived its 1 cheaper test(s); the next 1 take ~42 s" in results[0].detail
 
-    graded.clear()
-    result = run._grade_mutant(mini, "mini", {}, job, mini.root, deadline=time.monotonic() + 10)
-    assert graded == [["test_tokenize"]] and result.status == "skipped"
-    assert "survived its 1 cheaper test(s); the next 1 take ~42 s" in result.detail
+
+def test_every_cheap_stage_runs_before_any_training() -> None:
+    """m03's run spent its budget on train()'s full trainings (a survivor of the short run went on
+    to its next stage at once) and skipped 19 mutants of manual_train() that cost a minute each."""
+    import time
+
+    from autograder.mutate import run
+    from autograder.mutate.operators import generate
+
+    source = "def f(x, y):\n    ### BEGIN SOLUTION\n    return g(x, y) < 1\n    ### END SOLUTION\n"
+    first, second, _ = generate(source, "lab.py")
+    survivor = run.Job(first, [["test_short_run"], ["test_training"]], [5, 100])
+    other = run.Job(second, [["test_loop"]], [20])
+    graded: list[str] = []
+
+    def grade(job):
+        graded.append(job.stages[job.survived][0])
+        if job.survived + 1 < len(job.stages):
+            return run.replace(job, survived=job.survived + 1, seconds=job.seconds + 1)
+        return run._result(job.mutant, "killed", "x")
+
+    results: list = []
+    run._grade_all([survivor, other], 1, None, time.monotonic(), grade, lambda f, r: results.append(r))
+    assert graded == ["test_short_run", "test_loop", "test_training"]
+    assert {r.id for r in results} == {first.id, second.id}
 
 
 def test_a_grading_for_a_mutant_stops_at_its_first_failing_test(mini, tmp_path) -> None:
@@ -199,7 +230,7 @@ def test_a_rerun_reuses_a_clean_test_map_and_keeps_other_functions(mini, monkeyp
         return run.ReferenceRun(tests, {}, 2.0)
 
     monkeypatch.setattr(run, "reference_run", fake_reference)
-    monkeypatch.setattr(run, "_grade_mutant", lambda *a, **k: run._result(a[3].mutant, "killed", "faked"))
+    monkeypatch.setattr(run, "_grade_stage", lambda *a, **k: run._result(a[3].mutant, "killed", "faked"))
     first = run.mutate(mini, "mini")
     assert references == ["mini"] and set(first.functions) == {"add", "shout", "write_file"}
     second = run.mutate(mini, "mini", only=["add"])
@@ -250,7 +281,7 @@ def test_a_mutant_listed_as_equivalent_is_not_graded_again(mini, monkeypatch) ->
         graded.append(job.mutant.id)
         return run._result(job.mutant, "survived", "")
 
-    monkeypatch.setattr(run, "_grade_mutant", fake_grading)
+    monkeypatch.setattr(run, "_grade_stage", fake_grading)
     first = run.mutate(mini, "mini", only=["add"])
     listed = first.functions["add"].mutants[0].id
     mini.equivalent_mutants_file("mini").write_text(f"equivalent:\n  - id: {listed}\n    reason: a test's\n")
@@ -276,7 +307,7 @@ def test_a_rerun_grades_only_what_the_last_run_left(mini, monkeypatch) -> None:
         skipped = budget_short[0] and len(graded) % 2
         return run._result(job.mutant, "skipped" if skipped else "killed", "x")
 
-    monkeypatch.setattr(run, "_grade_mutant", fake_grading)
+    monkeypatch.setattr(run, "_grade_stage", fake_grading)
     first = {m.id: m.status for m in run.mutate(mini, "mini", only=["add"]).functions["add"].mutants}
     left = {i for i, status in first.items() if status == "skipped"}
     assert left and len(left) < len(first)
