@@ -398,12 +398,12 @@ def test_training_loss_falls(train_result):
 
 
 @points(2)
-def test_evaluates_on_held_out_data(student, short_result, short_data, train_seed):
+def test_evaluates_on_held_out_data(student, split_result, short_data, short_seeds):
     """train() evaluates on the validation split load_splits() makes with its seed, which shares no
     example with the training data (seen on a short run, on the first 120 tweets of train.csv)."""
     rows = {row["id"]: row for row in csv.DictReader(io.StringIO(short_data))}
-    train_ids = {str(i) for i in short_result.get("train_ids") or []}
-    eval_ids = [str(i) for i in short_result.get("eval_ids") or []]
+    train_ids = {str(i) for i in split_result.get("train_ids") or []}
+    eval_ids = [str(i) for i in split_result.get("eval_ids") or []]
     assert train_ids and eval_ids, "train() must return the train_ids and eval_ids it used"
     assert set(eval_ids) <= set(rows) and train_ids <= set(rows), (
         "train_ids and eval_ids must be ids from the train.csv train() was given"
@@ -419,10 +419,10 @@ def test_evaluates_on_held_out_data(student, short_result, short_data, train_see
         student.scratch("few-tweets/train.csv"),
         student.tokenizer("minilm"),
         fraction,
-        train_seed,
+        short_seeds[1],
     )
     assert sorted(str(i) for i in split["validation"]["ids"]) == sorted(eval_ids), (
-        f"train() was called with seed={train_seed}, but its validation split is not load_splits()'s for "
+        f"train() was called with seed={short_seeds[1]}, but its validation split is not load_splits()'s for "
         "that seed: split with the seed argument (and set_seed(seed)), not a constant"
     )
 
@@ -436,7 +436,7 @@ def _weights(folder) -> dict[str, torch.Tensor]:
 
 @points(2)
 def test_train_follows_its_seed_and_settings(
-    short_run, reference_short_run, short_result, train_seed, assets
+    short_run, reference_short_run, short_result, short_seeds, assets
 ):
     """A short run of train() (the first 120 tweets of train.csv, your LEARNING_RATE, BATCH_SIZE and
     EPOCHS) trains what a correct train() trains with the same seed and settings, whatever the global
@@ -448,7 +448,7 @@ def test_train_follows_its_seed_and_settings(
     start = {f"bert.{name}": weight for name, weight in body.items()}
     gap = training_gap(_weights(short_run["path"]), _weights(reference_short_run["path"]), start)
     assert gap <= SAME_TRAINING, (
-        f"train(seed={train_seed}) trains another model than a correct solution with your settings (the "
+        f"train(seed={short_seeds[0]}) trains another model than a correct solution with your settings (the "
         f"weights differ by {gap:.0%} of what training changed): call set_seed(seed) before "
         "from_pretrained, and give TrainingArguments the seed, LEARNING_RATE, BATCH_SIZE, EPOCHS and the "
         "warmup the docstring names"
