@@ -132,6 +132,14 @@ class Job:
         """What the next stage should take."""
         return self.estimates[self.survived]
 
+    def after(self, status: Status, detail: str, seconds: float) -> MutantResult | Job:
+        """What a stage graded in `seconds` leaves: the job at its next stage if the mutant survived
+        and dearer stages are left, else the mutant's verdict."""
+        spent = self.seconds + seconds
+        if status == "survived" and self.survived + 1 < len(self.stages):
+            return replace(self, survived=self.survived + 1, seconds=spent)
+        return _result(self.mutant, status, detail, spent)
+
     def too_dear(self, left: float) -> str:
         """Why the next stage is skipped when `left` seconds of the budget remain."""
         if not self.survived:
@@ -204,10 +212,7 @@ def _grade_stage(
         status, detail = "skipped", f"the grading wrote no results ({exc})"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    seconds = job.seconds + time.monotonic() - started
-    if status == "survived" and job.survived + 1 < len(job.stages):
-        return replace(job, survived=job.survived + 1, seconds=seconds)
-    return _result(job.mutant, status, detail, seconds)
+    return job.after(status, detail, time.monotonic() - started)
 
 
 def _result(m: Mutant, status: Status, detail: str, seconds: float = 0.0) -> MutantResult:

@@ -191,9 +191,7 @@ def test_every_cheap_stage_runs_before_any_training() -> None:
 
     def grade(job):
         graded.append(job.stages[job.survived][0])
-        if job.survived + 1 < len(job.stages):
-            return run.replace(job, survived=job.survived + 1, seconds=job.seconds + 1)
-        return run._result(job.mutant, "killed", "x")
+        return job.after("survived" if job.survived + 1 < len(job.stages) else "killed", "x", 1.0)
 
     results: list = []
     run._grade_all([survivor, other], 1, None, time.monotonic(), grade, lambda f, r: results.append(r))
