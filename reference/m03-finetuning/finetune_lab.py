@@ -185,9 +185,10 @@ def evaluate(tokenizer, model, texts: list[str], labels: list[int]) -> dict:
 
 # %%
 def manual_train(tokenizer, model, texts: list[str], labels: list[int], epochs: int) -> dict:
-    """Fine-tune `model` on (texts, labels) for `epochs` epochs with a plain PyTorch loop:
-    shuffled DataLoader of BATCH_SIZE with DataCollatorWithPadding, AdamW at LEARNING_RATE, a
-    linear schedule from LEARNING_RATE down to 0, model in training mode.
+    """Fine-tune `model` on (texts, labels) for `epochs` epochs with a plain PyTorch loop: each text
+    tokenized as collate() does (truncation to MAX_LENGTH, no padding), a shuffled DataLoader of
+    BATCH_SIZE with DataCollatorWithPadding, AdamW at LEARNING_RATE, a linear schedule from
+    LEARNING_RATE down to 0, model in training mode.
 
     Return {"losses": the loss of every step, in order}.
     """

@@ -20,6 +20,13 @@ FEW_TWEETS = 120
 # The short run's global random state: another one than the reference's, so a train() that leans on
 # it (no set_seed) starts from another classification head.
 FOREIGN_GLOBAL_SEED = 4242
+# Neither sentiment; with it an example is 85-90 MiniLM tokens, cut at MAX_LENGTH (64).
+LONG_ASIDE = (
+    ", or so I wrote on the train home on a grey Tuesday evening, somewhere between the second and the"
+    " third station, with a cold cup of tea in one hand, my bag on the seat next to me, the window"
+    " fogged up, a child singing two rows behind, and the conductor walking past twice to check the"
+    " tickets of everyone in the carriage before we reached the bridge over the river"
+)
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +43,9 @@ def imbalanced_rows(imbalanced_csv) -> dict[str, int]:
 
 @pytest.fixture(scope="session")
 def clean_examples(seed) -> tuple[list[str], list[int]]:
-    """128 short, unambiguous examples that any working loop fits within a few epochs."""
+    """128 unambiguous examples that any working loop fits within a few epochs. One in eight runs on
+    past MAX_LENGTH (64) with a neutral aside, so a loop that does not truncate to it sees other
+    inputs, and other losses, than one that does."""
     rng = random.Random(seed)
     things = [
         "this phone",
@@ -60,6 +69,7 @@ def clean_examples(seed) -> tuple[list[str], list[int]]:
     bad = ["is terrible", "is awful, I hate it", "made me so angry", "is the worst thing ever"]
     rows = [(f"{t} {g}", 1) for t in things for g in good] + [(f"{t} {b}", 0) for t in things for b in bad]
     rng.shuffle(rows)
+    rows = [(text + LONG_ASIDE if i % 8 == 0 else text, label) for i, (text, label) in enumerate(rows)]
     return [text for text, _ in rows], [label for _, label in rows]
 
 

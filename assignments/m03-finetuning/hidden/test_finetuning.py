@@ -305,8 +305,9 @@ def _check_losses(losses, where: str, min_steps: int) -> None:
 @points(3)
 def test_manual_loop_converges(student, reference, clean_examples):
     """manual_train() runs a working PyTorch loop: the loss of every step is finite and falls, and one
-    epoch gives the losses a loop with your LEARNING_RATE and BATCH_SIZE gives (shuffled batches,
-    training mode, gradients cleared every step, the linear schedule stepped)."""
+    epoch gives the losses a loop with your LEARNING_RATE and BATCH_SIZE gives (texts truncated to
+    MAX_LENGTH, shuffled batches, training mode, gradients cleared every step, the linear schedule
+    stepped)."""
     texts, labels = clean_examples
     got = student.call(
         "manual_train",
@@ -362,8 +363,8 @@ def test_manual_loop_converges(student, reference, clean_examples):
     assert gap <= LOSS_TOLERANCE, (
         f"step {step + 1} of one epoch has loss {one['losses'][step]:.4f}; a loop with your LEARNING_RATE "
         f"and BATCH_SIZE has {want[step]:.4f}. Check the loop against the docstring: a shuffled DataLoader "
-        "(shuffle=True), model.train() (dropout on), AdamW at LEARNING_RATE, and every step: backward, "
-        "optimizer.step(), scheduler.step(), optimizer.zero_grad()"
+        "(shuffle=True), texts truncated to MAX_LENGTH, model.train() (dropout on), AdamW at LEARNING_RATE, "
+        "and every step: backward, optimizer.step(), scheduler.step(), optimizer.zero_grad()"
     )
 
 
