@@ -148,17 +148,19 @@ def grade(
             cluster,
         )
         return
+    from autograder.grade.bounded import bound_memory, end_grading_child
     from autograder.grade.results import failure_results
 
     out.mkdir(parents=True, exist_ok=True)
     _refuse_operator_errors(module, submission, out)
+    in_child = False
     try:
-        from autograder.grade.bounded import bound_memory
         from autograder.grade.runner import grade as run_grade
 
         layout = _layout()
         limits, points = layout.course.limits_for(module), layout.course.module(module).points
         bound_memory(out / "results.json", limits.grader_memory, points)  # grades in a child process
+        in_child = True
         results = run_grade(
             layout,
             module,
@@ -181,6 +183,8 @@ def grade(
             {"grader_failed": f"{type(exc).__name__}: {exc}"},
         ).write(out / "results.json")
         err.print(f"[red]grading failed:[/] {exc} (details in {out / 'grader.log'})")
+        if in_child:
+            end_grading_child()
         return
     if metadata is not None:
         results = _apply_late(layout, module, metadata, results, out)
@@ -194,6 +198,7 @@ def grade(
                 f"[yellow]{submission} looks like a folder of per-student submissions: "
                 "add --jobs N to grade it as a batch.[/]"
             )
+    end_grading_child()
 
 
 def _refuse_operator_errors(module: str, submission: Path, out: Path) -> None:

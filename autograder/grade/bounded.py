@@ -11,6 +11,7 @@ The worker's own cgroups are siblings of the grader's (see sandbox.cgroup), not 
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import json
 import os
@@ -18,6 +19,7 @@ import resource
 import signal
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from autograder.grade.results import NOT_RUN, failure_results, write_json_atomic
 from autograder.sandbox.cgroup import Cgroup, _own_dirs
@@ -124,3 +126,13 @@ def record_out_of_memory(results_path: Path, limit: int, peak: int, max_score: f
     data["output"] = message
     data.setdefault("extra_data", {})["grader_out_of_memory"] = {"limit_bytes": limit, "peak_bytes": peak}
     write_json_atomic(results_path, data)
+
+
+def end_grading_child() -> NoReturn:
+    """The grading child's normal end, once results.json is written: atexit handlers and buffered
+    output as at any exit, without the interpreter's teardown of what it imported (about a second
+    after a grading that loaded torch and transformers, which the waiting parent would pay)."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
