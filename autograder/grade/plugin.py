@@ -87,6 +87,7 @@ class GradingPlugin:
         self.fixture_calls: dict[str, set[str]] = {}  # fixture -> student functions its setup called
         self.fixture_seconds: dict[str, float] = {}  # shared (not per-test) fixture -> its setup time
         self.shared_setup = 0.0  # seconds the running test spent building shared fixtures
+        self.collect_started = time.monotonic()
         self.recording = bool(os.environ.get(RECORD_ENV))
         if self.recording:  # `course mutate` grading the reference: note the arguments and the costs
             arguments: dict[str, Any] = {}
@@ -109,8 +110,13 @@ class GradingPlugin:
         global _current
         _current = None
 
+    def pytest_collection(self, session: pytest.Session) -> None:
+        self.collect_started = time.monotonic()
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Every selected test gets a results entry now, marked not run until it reports."""
+        """Every selected test gets a results entry now, marked not run until it reports. The time
+        collection took is mostly the hidden tests' imports (torch, for the grader's own evaluation)."""
+        self.ctx.results.extra_data["collect_seconds"] = round(time.monotonic() - self.collect_started, 3)
         for n, item in enumerate(session.items, 1):
             tags = item.get_closest_marker("tags")
             extra = item.get_closest_marker("extra_credit")

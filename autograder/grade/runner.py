@@ -70,10 +70,24 @@ def grader_version(layout: Layout, module_id: str, suite: Suite) -> str:
     return f"{__version__}+{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:12]}"
 
 
+def processor() -> str:
+    """What decides a float's last bits besides the libraries: the architecture and the instruction
+    sets torch's kernels dispatch on. An image's answers, computed when it was built, are reused
+    only on the same kind of processor."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.machine()
+    keys = ("model name", "flags", "Features", "CPU implementer", "CPU part")
+    identity = sorted({line for line in lines if line.split(":")[0].strip() in keys})
+    digest = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:16]
+    return f"{platform.machine()}-{digest}"
+
+
 def reference_version(layout: Layout, module_id: str, extra: dict[str, Any], assets: dict[str, str]) -> str:
     """Everything the reference's answers depend on beyond the call itself: the grader version
     (tests, hidden data, reference, framework), the public data, the assets (where they are and
-    what course.yaml says they are), the libraries and the seed."""
+    what course.yaml says they are), the libraries, the processor and the seed."""
     course = layout.course
     data = layout.data_dir(module_id)
     parts = [
@@ -83,6 +97,7 @@ def reference_version(layout: Layout, module_id: str, extra: dict[str, Any], ass
             {a: [path, course.assets[a].model_dump_json()] for a, path in assets.items()}, sort_keys=True
         ),
         json.dumps(extra["libraries"], sort_keys=True),
+        processor(),
         str(extra["seed"]),
     ]
     return hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:16]

@@ -32,7 +32,7 @@ IGNORED = {
     "sandbox",  # uid in a container under Docker's defaults, bwrap on a host that allows it
     "sandbox_details",
     "container",  # course image grade's record of the container
-    "reference_cached_calls",  # the host's reference cache is warm, a fresh container's is empty
+    "reference_cached_calls",  # answers read from a cache: the host's, or the one setup.sh fills
 }
 TIMING = re.compile(r"(^|_)(seconds|time|bytes)(_|$)")  # wall_time, nf4_seconds_per_token, ...
 # A progress bar the student's code printed (a message quotes its last lines) shows whichever frames
