@@ -43,10 +43,12 @@ class GradingContext:
     started: float = field(default_factory=time.monotonic)
     by_nodeid: dict[str, TestResult] = field(default_factory=dict)
 
-    def save(self) -> None:
+    def save(self, durable: bool = False) -> None:
+        """results.json as it stands. Saved after every test, so a grading killed on the way (out of
+        memory) keeps what it finished; only the last save pays for an fsync."""
         self.results.execution_time = round(time.monotonic() - self.started, 3)
         self.results.extra_data["metrics"] = self.metrics
-        self.results.write(self.results_path)
+        self.results.write(self.results_path, durable)
 
     def log(self, text: str) -> None:
         with open(self.log_path, "a", encoding="utf-8") as fh:

@@ -56,8 +56,8 @@ class Results:
             del data["leaderboard"]
         return data
 
-    def write(self, path: Path) -> None:
-        write_json_atomic(path, self.to_json())
+    def write(self, path: Path, durable: bool = True) -> None:
+        write_json_atomic(path, self.to_json(), durable)
 
 
 def score_text(test: dict[str, Any]) -> str:
@@ -84,8 +84,9 @@ def finite(value: Any) -> Any:
     return value
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename: readers see old or new, never half."""
+def write_json_atomic(path: Path, data: Any, durable: bool = True) -> None:
+    """Write to a temporary file beside `path`, fsync, then rename: readers see old or new, never half.
+    Without `durable`, no fsync: the file outlives this process (a kill), not the machine (a crash)."""
     data = finite(data)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -94,7 +95,8 @@ def write_json_atomic(path: Path, data: Any) -> None:
             json.dump(data, fh, indent=2, allow_nan=False, default=str)
             fh.write("\n")
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:

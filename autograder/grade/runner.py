@@ -280,7 +280,7 @@ def grade(
         if isinstance(fixtures["reference"], ReferenceHandle):
             ctx.results.extra_data["reference_seconds"] = round(fixtures["reference"].seconds, 3)
             ctx.results.extra_data["reference_cached_calls"] = fixtures["reference"].cached_calls
-        ctx.save()
+        ctx.save(durable=True)
         return ctx.results
     finally:
         backend.close()
