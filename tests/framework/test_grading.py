@@ -364,9 +364,10 @@ def test_a_test_can_read_the_students_settings_and_give_them_to_the_reference(mi
     assert_hidden_test_passes(mini, tmp_path, "test_settings", SETTINGS, GOOD + STEPPED.format(step=3))
 
 
-def test_the_references_answers_are_computed_once_per_version(mini, tmp_path):
+def test_the_references_answers_are_computed_once_per_version(mini, tmp_path, monkeypatch):
     """A second grading reads the reference's answers from the cache (same results); a changed
-    reference is a new version and computes them again. The cache is root's alone and hidden."""
+    reference, or another kind of processor (an image built on one machine, run on another), is a
+    new version and computes them again. The cache is root's alone and hidden."""
     from autograder.grade.runner import hidden_paths
 
     first = grade(mini, "mini", submission(tmp_path / "a", GOOD), tmp_path / "o1").to_json()
@@ -382,6 +383,9 @@ def test_the_references_answers_are_computed_once_per_version(mini, tmp_path):
     reference.write_text(reference.read_text() + "\n# a new version\n")
     third = grade(mini, "mini", submission(tmp_path / "c", GOOD), tmp_path / "o3").to_json()
     assert third["extra_data"]["reference_cached_calls"] == 0 and third["score"] == first["score"]
+    monkeypatch.setattr("autograder.grade.runner.processor", lambda: "aarch64-0123456789abcdef")
+    fourth = grade(mini, "mini", submission(tmp_path / "d", GOOD), tmp_path / "o4").to_json()
+    assert fourth["extra_data"]["reference_cached_calls"] == 0 and fourth["score"] == first["score"]
 
 
 def test_a_reference_call_that_could_write_is_never_answered_from_the_cache(tmp_path):
