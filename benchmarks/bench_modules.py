@@ -4,14 +4,14 @@
     .venv/bin/python benchmarks/bench_modules.py [MODULE ...]
 
 Grades the reference of each module (default: all), one at a time, on the module's first seed, in
-a fresh process as `course grade` does, twice in the same run (each on a copy of the course whose
-course.yaml sets `limits.zygote`): first without the pre-imported worker and with the reference's
-answers not cached (the module's cache emptied: a fresh host, or an image built with
-COURSE_WARM_REFERENCE=0), then with it (the default) and the cache as that grading left it (as
-setup.sh leaves it in an image). Prints, for the first, the grading's wall time, its score, the
+a fresh process as `course grade` does, three times in the same run (on copies of the course whose
+course.yaml sets `limits.zygote`): without the pre-imported worker and with it (the default), each
+with the reference's answers not cached (the module's cache emptied: a fresh host, or an image built
+with COURSE_WARM_REFERENCE=0), then with it again and the answers that grading cached (as setup.sh
+leaves them in an image). Prints, for the first, the grading's wall time, its score, the
 module's `wall` limit and how many times the measured time fits in it (the headroom a slower or
 busier machine has), and the load average: shared cores slow training several times. Then, for
-both, where the wall time went: the student's compute (inside their calls), worker start-up (spawn
+each, where the wall time went: the student's compute (inside their calls), worker start-up (spawn
 or fork until the student's files are imported), the grader's own evaluation (the tests' time and
 their collection, where the hidden tests import what they evaluate with, minus the rest), the
 reference's compute and the remainder (wall minus all of them: the framework's overhead).
@@ -70,7 +70,7 @@ def main() -> None:
     gradings = Table(title="reference grading per module (first seed, zygote off, reference not cached)")
     for col in ("module", "score", "grading s", "wall limit s", "headroom", "fits 10 min", "load"):
         gradings.add_column(col, justify="right")
-    splits = Table(title="where a reference grading's wall time goes (s): zygote off and cold, on and warm")
+    splits = Table(title="where a reference grading's wall time goes (s): zygote, reference cache")
     for col in (
         "module",
         "zygote, cache",
@@ -84,14 +84,16 @@ def main() -> None:
     ):
         splits.add_column(col, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
-        layouts = {"off": zygote_course(Path(tmp), False), "on": zygote_course(Path(tmp), True)}
+        off, on = zygote_course(Path(tmp), False), zygote_course(Path(tmp), True)
+        # The cache is keyed by the grader version, course.yaml included: each copy has its own.
+        runs = {"off, cold": off, "on, cold": on, "on, warm": on}
         for module_id in modules:
             starts, rows = {}, {}
-            for mode, course in layouts.items():
-                work = Path(tmp) / f"{module_id}-{mode}"
+            for mode, course in runs.items():
+                work = Path(tmp) / f"{module_id}-{mode.replace(', ', '-')}"
                 seed = course.course.module(module_id).seeds[0]
                 submission = reference_submission(layout, module_id, work / "reference")
-                if mode == "off":  # no cached reference answers yet; the second grading finds them
+                if mode.endswith("cold"):  # no cached reference answers
                     shutil.rmtree(layout.reference_cache / module_id, ignore_errors=True)
                 started = time.perf_counter()
                 results = grade_in_subprocess(course, module_id, submission, work / "out", seed)
@@ -104,9 +106,8 @@ def main() -> None:
                     f"{module_id} zygote {mode} ({used}), {score} points: "
                     + ", ".join(f"{v:.2f}" for v in row)
                 )
-                label = "off, cold" if mode == "off" else "on, warm"
-                splits.add_row(module_id, label, *(f"{v:.2f}" for v in row), f"{row[5] / row[0]:.0%}")
-            row = rows["off"]
+                splits.add_row(module_id, mode, *(f"{v:.2f}" for v in row), f"{row[5] / row[0]:.0%}")
+            row = rows["off, cold"]
             limits = layout.course.limits_for(module_id)
             total = sum(t["max_score"] for t in results["tests"])
             gradings.add_row(
@@ -118,8 +119,9 @@ def main() -> None:
                 "yes" if row[0] < GRADESCOPE_DEFAULT_TIMEOUT else "NO",
                 f"{os.getloadavg()[0]:.1f}",
             )
-            if starts["on"] > 0:
-                console.print(f"{module_id}: worker start off / on = {starts['off'] / starts['on']:.1f}x")
+            if starts["on, cold"] > 0:
+                ratio = starts["off, cold"] / starts["on, cold"]
+                console.print(f"{module_id}: worker start off / on = {ratio:.1f}x")
     console.print(gradings)
     console.print(splits)
 
