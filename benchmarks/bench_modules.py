@@ -88,7 +88,7 @@ def main() -> None:
         # The cache is keyed by the grader version, course.yaml included: each copy has its own.
         runs = {"off, cold": off, "on, cold": on, "on, warm": on}
         for module_id in modules:
-            starts, rows = {}, {}
+            rows, graded = {}, {}
             for mode, course in runs.items():
                 work = Path(tmp) / f"{module_id}-{mode.replace(', ', '-')}"
                 seed = course.course.module(module_id).seeds[0]
@@ -99,7 +99,7 @@ def main() -> None:
                 results = grade_in_subprocess(course, module_id, submission, work / "out", seed)
                 row = split(results, time.perf_counter() - started)
                 shutil.rmtree(work, ignore_errors=True)
-                starts[mode], rows[mode] = row[2], row
+                rows[mode], graded[mode] = row, results
                 used = results["extra_data"].get("sandbox_details", {}).get("zygote", "-")
                 score = f"{results['score']:g}"
                 console.print(
@@ -107,7 +107,7 @@ def main() -> None:
                     + ", ".join(f"{v:.2f}" for v in row)
                 )
                 splits.add_row(module_id, mode, *(f"{v:.2f}" for v in row), f"{row[5] / row[0]:.0%}")
-            row = rows["off, cold"]
+            row, results = rows["off, cold"], graded["off, cold"]
             limits = layout.course.limits_for(module_id)
             total = sum(t["max_score"] for t in results["tests"])
             gradings.add_row(
@@ -119,8 +119,8 @@ def main() -> None:
                 "yes" if row[0] < GRADESCOPE_DEFAULT_TIMEOUT else "NO",
                 f"{os.getloadavg()[0]:.1f}",
             )
-            if starts["on, cold"] > 0:
-                ratio = starts["off, cold"] / starts["on, cold"]
+            if rows["on, cold"][2] > 0:
+                ratio = rows["off, cold"][2] / rows["on, cold"][2]
                 console.print(f"{module_id}: worker start off / on = {ratio:.1f}x")
     console.print(gradings)
     console.print(splits)
