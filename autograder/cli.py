@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import sys
 import tempfile
 import traceback
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -16,21 +18,15 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from autograder.batch import write_report
-from autograder.batch.cli import cluster_app
 from autograder.grade.results import results_table
 from autograder.grade.runner import Suite  # typer reads annotations at run time
-from autograder.gradebook.cli import gradebook_app
-from autograder.hub.cli import hub_app
-from autograder.image.cli import image_app
 from autograder.mutate.cli import mutate
-from autograder.nbgrader.cli import export_app, import_app, write_back
-from autograder.portal.cli import portal_app
-from autograder.quiz.cli import quiz_app
 from autograder.release.cli import requirements
 from autograder.scaffold.cli import new
 
 if TYPE_CHECKING:
+    from typer._click import Command, Context
+
     from autograder.layout import Layout
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # grading and checks never touch the network unless asked
@@ -41,9 +37,45 @@ console = Console()
 err = Console(stderr=True)
 
 
+def _gradebook_app() -> typer.Typer:
+    from autograder.batch import write_report
+    from autograder.gradebook.cli import gradebook_app
+    from autograder.nbgrader.cli import write_back
+
+    return gradebook_app(report=write_report, formats={"nbgrader": write_back})
+
+
+def _group(module: str, name: str) -> Callable[[], typer.Typer]:
+    return lambda: getattr(importlib.import_module(module), name)
+
+
+# The command groups, each imported when it runs (or --help lists it): `course grade` pays for none
+# of them (the batch code, jinja2, the portal's and the hub's modules: 80 ms of every grading).
+GROUPS: dict[str, Callable[[], typer.Typer]] = {
+    "quiz": _group("autograder.quiz.cli", "quiz_app"),
+    "hub": _group("autograder.hub.cli", "hub_app"),
+    "export": _group("autograder.nbgrader.cli", "export_app"),
+    "import": _group("autograder.nbgrader.cli", "import_app"),
+    "cluster": _group("autograder.batch.cli", "cluster_app"),
+    "image": _group("autograder.image.cli", "image_app"),
+    "portal": _group("autograder.portal.cli", "portal_app"),
+    "gradebook": _gradebook_app,
+}
+
+
 class _Commands(TyperGroup):
     """Every command's configuration error (course.yaml, a bank, mistakes.yaml) is one line that says
     where and how to fix it, then exit status 2: never a traceback."""
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return [*super().list_commands(ctx), *GROUPS]
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name not in GROUPS:
+            return super().get_command(ctx, cmd_name)
+        group = typer.main.get_group(GROUPS[cmd_name]())
+        group.name = cmd_name
+        return group
 
     def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]  # typer passes its own Context
         from autograder.yamlconf import ConfigError
@@ -56,14 +88,6 @@ class _Commands(TyperGroup):
 
 
 app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True, help=__doc__)
-app.add_typer(quiz_app, name="quiz")
-app.add_typer(hub_app, name="hub")
-app.add_typer(export_app, name="export")
-app.add_typer(import_app, name="import")
-app.add_typer(cluster_app, name="cluster")
-app.add_typer(image_app, name="image")
-app.add_typer(portal_app, name="portal")
-app.add_typer(gradebook_app(report=write_report, formats={"nbgrader": write_back}), name="gradebook")
 app.command()(mutate)
 app.command()(requirements)
 app.command()(new)
@@ -191,14 +215,18 @@ def grade(
     if not quiet:
         console.print(results_table(results, f"{module}: {submission}"))
         console.print(f"results written to {out / 'results.json'}")
-        from autograder.batch import looks_like_batch
-
-        if results["score"] == 0 and looks_like_batch(submission, layout.course.module(module).files):
+        if results["score"] == 0 and _looks_like_batch(submission, layout.course.module(module).files):
             err.print(
                 f"[yellow]{submission} looks like a folder of per-student submissions: "
                 "add --jobs N to grade it as a batch.[/]"
             )
     end_grading_child()
+
+
+def _looks_like_batch(submission: Path, files: list[str]) -> bool:
+    from autograder.batch import looks_like_batch  # the batch code, only for a zero
+
+    return looks_like_batch(submission, files)
 
 
 def _refuse_operator_errors(module: str, submission: Path, out: Path) -> None:

@@ -255,6 +255,7 @@ def grade(
             "no:terminal",
             "-p",
             "no:warnings",
+            "--disable-plugin-autoload",  # the venv's pytest plugins (pytest-randomly reseeds) stay out
         ]
         if only:
             args += ["-k", " or ".join(only)]

@@ -4,12 +4,15 @@ a small quiz), a commented course.yaml and a README, written from the templates 
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from autograder.yamlconf import ConfigError
+
+if TYPE_CHECKING:
+    import jinja2
 
 MODULE = "m01-words"
 TEMPLATES = Path(__file__).with_name("templates")
@@ -25,9 +28,18 @@ FILES = {
     "mistakes.yaml": f"assignments/{MODULE}/mistakes.yaml",
     "quiz.yaml": f"quizzes/{MODULE}.yaml",
 }
-_templates = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True, undefined=jinja2.StrictUndefined
-)
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """Loaded on first use: `course` registers this command, and `course grade` must not pay for jinja2."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
 
 
 def course_id_from(title: str) -> str:
@@ -39,7 +51,7 @@ def render(title: str, course_id: str | None = None) -> dict[str, str]:
     """Every file of the new course, keyed by its path inside the course folder."""
     context = {"title": title, "course_id": course_id or course_id_from(title)}
     return {
-        dest: _templates.get_template(name).render(context)
+        dest: _templates().get_template(name).render(context)
         if name.endswith(".j2")
         else (TEMPLATES / name).read_text(encoding="utf-8")
         for name, dest in FILES.items()
