@@ -14,7 +14,8 @@ busier machine has), and the load average: shared cores slow training several ti
 each, where the wall time went: the student's compute (inside their calls), worker start-up (spawn
 or fork until the student's files are imported), the grader's own evaluation (the tests' time and
 their collection, where the hidden tests import what they evaluate with, minus the rest), the
-reference's compute and the remainder (wall minus all of them: the framework's overhead).
+reference's compute and the remainder (wall minus all of them: the framework's overhead), and what
+share of the wall is neither the student's compute nor the grader's (start, reference, remainder).
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def main() -> None:
         "reference",
         "remainder",
         "rest/wall",
+        "all but student+grader",
     ):
         splits.add_column(col, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,7 +108,10 @@ def main() -> None:
                     f"{module_id} zygote {mode} ({used}), {score} points: "
                     + ", ".join(f"{v:.2f}" for v in row)
                 )
-                splits.add_row(module_id, mode, *(f"{v:.2f}" for v in row), f"{row[5] / row[0]:.0%}")
+                others = (row[2] + row[4] + row[5]) / row[0]  # worker start, reference and remainder
+                splits.add_row(
+                    module_id, mode, *(f"{v:.2f}" for v in row), f"{row[5] / row[0]:.0%}", f"{others:.0%}"
+                )
             row, results = rows["off, cold"], graded["off, cold"]
             limits = layout.course.limits_for(module_id)
             total = sum(t["max_score"] for t in results["tests"])
