@@ -44,6 +44,14 @@ LIBRARIES = (
 )
 
 
+# pytest's built-in plugins a grading never uses, each costing every grading: imports (pdb, xml),
+# and garbage collections at the end (unraisableexception, threadexception: warnings, which are off).
+UNUSED_PLUGINS = [
+    f"-pno:{name}"
+    for name in ("debugging", "junitxml", "pastebin", "doctest", "unraisableexception", "threadexception")
+]
+
+
 def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "autograder": __version__}
     for name in LIBRARIES:
@@ -255,6 +263,7 @@ def grade(
             "no:terminal",
             "-p",
             "no:warnings",
+            *UNUSED_PLUGINS,
             "--disable-plugin-autoload",  # the venv's pytest plugins (pytest-randomly reseeds) stay out
         ]
         if only:
