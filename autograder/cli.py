@@ -176,12 +176,12 @@ def grade(
     from autograder.grade.results import failure_results
 
     out.mkdir(parents=True, exist_ok=True)
-    _refuse_operator_errors(module, submission, out)
+    checked = _refuse_operator_errors(module, submission, out)
     in_child = False
     try:
         from autograder.grade.runner import grade as run_grade
 
-        layout = _layout()
+        layout = checked or _layout()
         limits, points = layout.course.limits_for(module), layout.course.module(module).points
         bound_memory(out / "results.json", limits.grader_memory, points)  # grades in a child process
         in_child = True
@@ -229,9 +229,10 @@ def _looks_like_batch(submission: Path, files: list[str]) -> bool:
     return looks_like_batch(submission, files)
 
 
-def _refuse_operator_errors(module: str, submission: Path, out: Path) -> None:
+def _refuse_operator_errors(module: str, submission: Path, out: Path) -> Layout | None:
     """A path that does not exist or a module the course lacks is the TA's mistake, not the student's
-    zero: results.json says the grader failed (extra_data.grader_failed), and the exit status is 2."""
+    zero: results.json says the grader failed (extra_data.grader_failed), and the exit status is 2.
+    Returns the course it read, unless course.yaml is broken (the grading reports that)."""
     from autograder.grade.results import failure_results
     from autograder.yamlconf import ConfigError
 
@@ -240,15 +241,16 @@ def _refuse_operator_errors(module: str, submission: Path, out: Path) -> None:
         problem = f"no submission at {submission}: check the path"
     else:
         try:
-            course = _layout().course
+            layout = _layout()
+            course = layout.course
         except ConfigError:
-            return  # a broken course: the grader's own failure, reported as such by the grading
+            return None  # a broken course: the grader's own failure, reported as such by the grading
         try:
             course.module(module)
         except ConfigError as exc:
             problem = str(exc)
     if problem is None:
-        return
+        return layout
     failure_results(
         f"The autograder was started wrongly ({problem}). "
         "This is not a grade: your instructor has been told.",
