@@ -54,8 +54,12 @@ def load_yaml(path: Path) -> tuple[object, dict[KeyPath, int]]:
     """Parse a YAML file; return its data and a map from key paths to line numbers."""
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=LOADER)
-        data = yaml.load(text, Loader=LOADER)
+        loader = LOADER(text)
+        try:  # one parse: the node tree gives the line numbers, and the data is built from it
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     except yaml.YAMLError as exc:

@@ -44,12 +44,11 @@ LIBRARIES = (
 )
 
 
-# pytest's built-in plugins a grading never uses, each costing every grading: imports (pdb, xml),
-# and garbage collections at the end (unraisableexception, threadexception: warnings, which are off).
-UNUSED_PLUGINS = [
-    f"-pno:{name}"
-    for name in ("debugging", "junitxml", "pastebin", "doctest", "unraisableexception", "threadexception")
-]
+# pytest's built-in plugins a grading leaves out: no cache or terminal output of its own, no warnings
+# summary, and the rest never used, each costing every grading imports (pdb, xml) or garbage
+# collections at the end (unraisableexception, threadexception: they report as warnings).
+PLUGINS_OFF = ("cacheprovider", "terminal", "warnings", "debugging", "junitxml", "pastebin", "doctest",
+               "unraisableexception", "threadexception")  # fmt: skip
 
 
 def library_versions() -> dict[str, str]:
@@ -255,15 +254,9 @@ def grade(
             str(tests_dir),
             "--confcutdir",
             str(tests_dir),
-            "-p",
-            "no:cacheprovider",
+            *(f"-pno:{name}" for name in PLUGINS_OFF),
             "--assert=plain",
             "--import-mode=importlib",
-            "-p",
-            "no:terminal",
-            "-p",
-            "no:warnings",
-            *UNUSED_PLUGINS,
             "--disable-plugin-autoload",  # the venv's pytest plugins (pytest-randomly reseeds) stay out
         ]
         if only:

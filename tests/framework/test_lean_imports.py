@@ -12,9 +12,8 @@ import pytest
 from tests.conftest import MINI_GOOD, submission, write_mini_course
 
 # jinja2: the batch's reports; anyio: a pytest plugin in the venv, which grading does not autoload.
-NEVER_ON_GRADING_PATH = {
-    *("matplotlib", "nbgrader", "fastapi", "dask", "distributed", "uvicorn", "torch", "jinja2", "anyio"),
-}
+NEVER_ON_GRADING_PATH = {"matplotlib", "nbgrader", "fastapi", "dask", "distributed", "uvicorn", "torch",
+                         "jinja2", "anyio"}  # fmt: skip
 
 
 def imported_packages(importtime_stderr: str) -> set[str]:
