@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from autograder.batch import looks_like_batch
 from autograder.grade.results import results_table
 from autograder.grade.runner import Suite  # typer reads annotations at run time
 from autograder.mutate.cli import mutate
@@ -38,7 +39,7 @@ err = Console(stderr=True)
 
 
 def _gradebook_app() -> typer.Typer:
-    from autograder.batch import write_report
+    from autograder.batch.grader import write_report
     from autograder.gradebook.cli import gradebook_app
     from autograder.nbgrader.cli import write_back
 
@@ -215,18 +216,12 @@ def grade(
     if not quiet:
         console.print(results_table(results, f"{module}: {submission}"))
         console.print(f"results written to {out / 'results.json'}")
-        if results["score"] == 0 and _looks_like_batch(submission, layout.course.module(module).files):
+        if results["score"] == 0 and looks_like_batch(submission, layout.course.module(module).files):
             err.print(
                 f"[yellow]{submission} looks like a folder of per-student submissions: "
                 "add --jobs N to grade it as a batch.[/]"
             )
     end_grading_child()
-
-
-def _looks_like_batch(submission: Path, files: list[str]) -> bool:
-    from autograder.batch import looks_like_batch  # the batch code, only for a zero
-
-    return looks_like_batch(submission, files)
 
 
 def _refuse_operator_errors(module: str, submission: Path, out: Path) -> Layout | None:
@@ -290,8 +285,9 @@ def _grade_batch(
     grade_args: list[str],
     cluster: str | None = None,
 ) -> None:
-    from autograder.batch import BatchError, BatchGrader, discover, summary_table, write_report
+    from autograder.batch import BatchError, discover
     from autograder.batch.cluster import ClusterGrader
+    from autograder.batch.grader import BatchGrader, summary_table, write_report
     from autograder.gradebook import Gradebook
     from autograder.gradebook.late import load_extensions, load_times
     from autograder.nbgrader.layout import collected_times

@@ -33,16 +33,8 @@ from typing import Any
 
 import psutil
 
-from autograder.batch import (
-    BatchError,
-    BatchGrader,
-    Grading,
-    Queued,
-    Submission,
-    _read_results,
-    sweep_orphans,
-    verdict,
-)
+from autograder.batch import BatchError, Submission
+from autograder.batch.grader import BatchGrader, Grading, Queued, _read_results, sweep_orphans, verdict
 from autograder.config import Module
 from autograder.grade.intake import IGNORED, MAX_TOTAL_BYTES
 from autograder.grade.results import failure_results

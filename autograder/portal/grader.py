@@ -25,7 +25,7 @@ from typing import Any
 
 import psutil
 
-from autograder.batch import BatchError, Grading, sweep_orphans
+from autograder.batch import BatchError
 from autograder.batch.cluster import (
     FILE,
     NOT_GRADED,
@@ -38,6 +38,7 @@ from autograder.batch.cluster import (
     send,
     window,
 )
+from autograder.batch.grader import Grading, sweep_orphans
 from autograder.grade.results import failure_results, write_json_atomic
 from autograder.grade.runner import grader_version
 from autograder.gradebook import Gradebook

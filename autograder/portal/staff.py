@@ -64,7 +64,7 @@ def gradebook(request: Request, user: Staff, module: str = "", student: str = ""
 @router.get("/report/{module}", response_class=HTMLResponse)
 def report(module: str, request: Request, user: Staff) -> Response:
     """The instructor report (distribution, per-test pass rates, slowest gradings), as batch writes it."""
-    from autograder.batch import write_report
+    from autograder.batch.grader import write_report
 
     _module(request, module)
     with tempfile.TemporaryDirectory() as tmp, Gradebook(settings(request).db_path) as book:
