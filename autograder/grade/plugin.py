@@ -108,9 +108,10 @@ class GradingPlugin:
         )
         config.addinivalue_line("markers", "tags(*t): learning objectives, shown in Gradescope")
         # Each failure is worded from its exception (pytest_runtest_makereport); pytest's own report
-        # goes unread, and its default style parses every frame's source: 20 ms a failed test, most
-        # of a starter's grading. --tb belongs to the terminal plugin, which grading leaves out.
-        config.option.tbstyle = "native"
+        # goes unread, so it is built in its cheapest style, the exception's text ("long" parses
+        # every frame's source: 20 ms a failed test, most of a starter's grading). --tb belongs to
+        # the terminal plugin, which grading leaves out. Internal errors log their own traceback.
+        config.option.tbstyle = "value"
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         global _current

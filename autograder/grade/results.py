@@ -52,9 +52,9 @@ class Results:
     def to_json(self) -> dict[str, Any]:
         """A new dict: finite() rebuilds every container, so the caller may change it freely (and
         it is 5x cheaper than dataclasses.asdict's deep copy, paid after every test)."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["tests"] = [vars(test) for test in self.tests]
-        data = finite(data)
+        fresh = {f.name: getattr(self, f.name) for f in fields(self)}
+        fresh["tests"] = [vars(test) for test in self.tests]
+        data: dict[str, Any] = finite(fresh)
         data["score"] = self.score
         if not self.leaderboard:
             del data["leaderboard"]
@@ -98,8 +98,7 @@ def write_json_atomic(path: Path, data: Any, durable: bool = True, indent: int |
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=indent, allow_nan=False, default=str)
-            fh.write("\n")
+            fh.write(json.dumps(data, indent=indent, allow_nan=False, default=str) + "\n")  # C encoder
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from autograder.mutate.report import MutantResult, Report, load_equivalents, stale_equivalents, tally
+if TYPE_CHECKING:
+    from autograder.mutate.report import MutantResult, Report
 
 console = Console()
 
@@ -33,6 +34,7 @@ def mutate(
     Results go to assignments/MODULE/mutants.json; mark equivalent survivors in
     assignments/MODULE/equivalent_mutants.yaml."""
     from autograder.layout import Layout
+    from autograder.mutate.report import load_equivalents
     from autograder.mutate.run import mutate as run_mutate
     from autograder.yamlconf import ConfigError
 
@@ -57,6 +59,8 @@ def _progress(function: str, result: MutantResult) -> None:
 
 
 def show(report: Report, equivalents: dict[str, str], threshold: float) -> None:
+    from autograder.mutate.report import stale_equivalents, tally  # pydantic models: not on `course grade`
+
     table = Table(title=f"course mutate {report.module} ({report.seconds:.0f} s)")
     for col in ("function", "mutants", "killed", "survived", "equivalent", "skipped", "kill rate", "tests"):
         table.add_column(col, overflow="fold")

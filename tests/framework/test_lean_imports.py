@@ -12,7 +12,8 @@ import pytest
 
 from tests.conftest import MINI_GOOD, submission, write_mini_course
 
-# jinja2: the batch's reports (a zero's "looks like a batch" hint must not load them); anyio: a pytest plugin in the venv, which grading does not autoload.
+# jinja2: the batch's reports (a zero's "looks like a batch" hint must not load them);
+# anyio: a pytest plugin in the venv, which grading does not autoload.
 NEVER_ON_GRADING_PATH = {"matplotlib", "nbgrader", "fastapi", "dask", "distributed", "uvicorn", "torch",
                          "jinja2", "anyio"}  # fmt: skip
 
@@ -30,7 +31,9 @@ def imported_packages(importtime_stderr: str) -> set[str]:
 
 @pytest.mark.parametrize("quiet", [False, True], ids=["verbose", "quiet"])
 @pytest.mark.parametrize("work", [MINI_GOOD, ""], ids=["good", "zero"])
-def test_grading_a_pure_python_module_imports_no_heavy_library(tmp_path: Path, quiet: bool, work: str) -> None:
+def test_grading_a_pure_python_module_imports_no_heavy_library(
+    tmp_path: Path, quiet: bool, work: str
+) -> None:
     layout = write_mini_course(tmp_path / "course")
     sub = submission(tmp_path / "sub", work)
     argv = [sys.executable, "-X", "importtime", "-m", "autograder.cli", "grade", "mini", str(sub)]
