@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.grade.plugin import register_markers
 from autograder.layout import Layout
 from autograder.validate import Check
 from tests.module_gradings import read as read_checks
@@ -112,6 +113,10 @@ modules:
 
 LAST_CLUSTER_TEST = pytest.StashKey[str]()
 MODULE_GRADINGS = pytest.StashKey["ModuleGradings"]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    register_markers(config)  # tests import autograder.api, whose marks a grading run registers
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

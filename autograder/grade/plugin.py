@@ -57,6 +57,19 @@ class GradingContext:
 
 _current: GradingContext | None = None
 
+MARKERS = (
+    "points(n): the points this test is worth",
+    "extra_credit(n): n points on top of the module's total when it passes",
+    "visibility(v): hidden | after_due_date | after_published | visible",
+    "tags(*t): learning objectives, shown in Gradescope",
+)
+
+
+def register_markers(config: pytest.Config) -> None:
+    """autograder.api's marks (@points...), known to any pytest run that imports the api."""
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+
 
 def current() -> GradingContext:
     if _current is None:
@@ -99,14 +112,7 @@ class GradingPlugin:
     def pytest_configure(self, config: pytest.Config) -> None:
         global _current
         _current = self.ctx
-        config.addinivalue_line("markers", "points(n): the points this test is worth")
-        config.addinivalue_line(
-            "markers", "extra_credit(n): n points on top of the module's total when it passes"
-        )
-        config.addinivalue_line(
-            "markers", "visibility(v): hidden | after_due_date | after_published | visible"
-        )
-        config.addinivalue_line("markers", "tags(*t): learning objectives, shown in Gradescope")
+        register_markers(config)
         # Each failure is worded from its exception (pytest_runtest_makereport); pytest's own report
         # goes unread, so it is built in its cheapest style, the exception's text ("long" parses
         # every frame's source: 20 ms a failed test, most of a starter's grading). --tb belongs to

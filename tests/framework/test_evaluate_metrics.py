@@ -117,6 +117,7 @@ def test_classification_metrics_match_scikit_learn(offline_results):
     assert offline_results["f1_macro"]["f1"] == pytest.approx(macro)
 
 
+@pytest.mark.filterwarnings("ignore:Precision and F-score are ill-defined")  # seqeval's, for ORG: expected
 def test_seqeval_matches_seqeval(offline_results):
     from seqeval.metrics import accuracy_score, classification_report
 
