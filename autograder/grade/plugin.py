@@ -113,11 +113,9 @@ class GradingPlugin:
         global _current
         _current = self.ctx
         register_markers(config)
-        # Each failure is worded from its exception (pytest_runtest_makereport); pytest's own report
-        # goes unread, so it is built in its cheapest style, the exception's text ("long" parses
-        # every frame's source: 20 ms a failed test, most of a starter's grading). --tb belongs to
-        # the terminal plugin, which grading leaves out. Internal errors log their own traceback.
-        config.option.tbstyle = "value"
+        # A grader file that fails to load is logged with pytest's report: a native traceback, which
+        # names its file and line. (--tb belongs to the terminal plugin, which grading leaves out.)
+        config.option.tbstyle = "native"
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         global _current
@@ -130,6 +128,11 @@ class GradingPlugin:
         """Every selected test gets a results entry now, marked not run until it reports. The time
         collection took is mostly the hidden tests' imports (torch, for the grader's own evaluation)."""
         self.ctx.results.extra_data["collect_seconds"] = round(time.monotonic() - self.collect_started, 3)
+        # A test's failure is worded from its exception (pytest_runtest_makereport), and an internal
+        # error logs its own traceback: pytest's report goes unread, so from here on it is built in
+        # its cheapest style, the exception's text (a traceback costs up to 20 ms a failed test,
+        # most of a starter's grading).
+        session.config.option.tbstyle = "value"
         for n, item in enumerate(session.items, 1):
             tags = item.get_closest_marker("tags")
             extra = item.get_closest_marker("extra_credit")

@@ -159,6 +159,7 @@ def grade(
     limits = course.limits_for(module_id)
     seed = course.defaults.seed if seed is None else seed
     results_path = out_dir / "results.json"
+    out_dir.mkdir(parents=True, exist_ok=True)  # grader.log may be written before any results.json
     tests_dir = layout.hidden_tests(module_id) if suite == "hidden" else layout.public_tests(module_id)
     started = time.monotonic()
     backend = choose_backend(sandbox, own_code=suite == "public")

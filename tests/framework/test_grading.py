@@ -497,3 +497,12 @@ def test_training_gap_measures_a_training_against_the_correct_one() -> None:
     assert abs(training_gap(other, want, start) - 1.0) < 1e-9  # sqrt(2 / 2)
     assert abs(training_gap({"body": want["body"]}, want, start) - (1 / 2) ** 0.5) < 1e-9
     assert training_gap(want, want, want) == 0.0 and training_gap(other, want, want) == float("inf")
+
+
+def test_a_broken_grader_file_is_logged_with_its_traceback(mini, tmp_path):
+    """The student reads a note; the instructor's grader.log names the file and line that broke."""
+    (mini.hidden_tests("mini") / "test_broken.py").write_text("import os\n\nLIMIT = undefined_name + 1\n")
+    results = grade(mini, "mini", submission(tmp_path / "s", GOOD), tmp_path / "out")
+    assert results.extra_data["grader_errors"] == 1 and "could not be loaded" in results.output
+    log = (tmp_path / "out" / "grader.log").read_text()
+    assert "test_broken.py" in log and "line 3" in log and "undefined_name" in log, log
