@@ -34,10 +34,10 @@ from typing import Any
 import psutil
 
 from autograder.batch import BatchError, Submission
-from autograder.batch.grader import BatchGrader, Grading, Queued, _read_results, sweep_orphans, verdict
+from autograder.batch.grader import BatchGrader, Grading, Queued, sweep_orphans, verdict
 from autograder.config import Module
 from autograder.grade.intake import IGNORED, MAX_TOTAL_BYTES
-from autograder.grade.results import failure_results
+from autograder.grade.results import failure_results, read_results
 from autograder.grade.runner import Suite, grader_version
 from autograder.layout import Layout
 from autograder.sandbox.kill import reap_orphans
@@ -172,7 +172,7 @@ def grade_task(task: dict[str, Any]) -> dict[str, Any]:
             _gradings.discard(grading.proc.pid)
             sweep_orphans((before - {grading.proc.pid}) | _gradings)
         results, status = verdict(
-            _read_results(grading.dest / "results.json"),
+            read_results(grading.dest / "results.json"),
             code,
             grading.timed_out,
             grading.limit,

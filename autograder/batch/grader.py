@@ -6,7 +6,6 @@ finished and the next run grades only what is missing or changed.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from autograder.feedback import (
     render_student_markdown,
     student_feedback,
 )
-from autograder.grade.results import failure_results, write_json_atomic
+from autograder.grade.results import failure_results, read_results, write_json_atomic
 from autograder.grade.runner import HIDE_FROM_WORKER, Suite, grader_version
 from autograder.gradebook import Gradebook
 from autograder.gradebook.late import Lateness, apply_to_results, assess, effective_due
@@ -118,7 +117,7 @@ class Grading:
 
     def verdict(self, code: int, points: float) -> tuple[dict[str, Any], str]:
         """The results this finished grading stands for, and its status."""
-        return verdict(_read_results(self.dest / "results.json"), code, self.timed_out, self.limit, points)
+        return verdict(read_results(self.dest / "results.json"), code, self.timed_out, self.limit, points)
 
 
 def verdict(
@@ -309,14 +308,6 @@ class BatchGrader:
         )
         (self.out / student / "feedback.html").write_text(render_student_html(fb), encoding="utf-8")
         (self.out / student / "feedback.md").write_text(render_student_markdown(fb), encoding="utf-8")
-
-
-def _read_results(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("tests"), list) else None
 
 
 def summary_table(outcomes: list[Outcome], title: str) -> Table:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import atexit
 import ctypes
-import json
 import os
 import resource
 import signal
@@ -21,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from autograder.grade.results import NOT_RUN, failure_results, write_json_atomic
+from autograder.grade.results import NOT_RUN, failure_results, read_results, write_json_atomic
 from autograder.sandbox.cgroup import Cgroup, _own_dirs
 
 GRADER_CGROUP = "course-grader-"  # sandbox.cgroup places worker cgroups beside, not inside, these
@@ -113,11 +112,8 @@ def bound_memory(results_path: Path, limit: int, max_score: float) -> None:
 def record_out_of_memory(results_path: Path, limit: int, peak: int, max_score: float) -> None:
     """Keep every finished test; the one running and those after it fail with a plain message."""
     message = OUT_OF_MEMORY.format(limit=_mib(limit))
-    try:
-        data = json.loads(results_path.read_text(encoding="utf-8"))
-        if not isinstance(data.get("tests"), list) or not data["tests"]:
-            raise ValueError("no tests yet")
-    except (OSError, ValueError):
+    data = read_results(results_path)
+    if data is None or not data["tests"]:  # none written yet, or before collection listed the tests
         data = failure_results(message, max_score).to_json()
     for test in data["tests"]:
         if test.get("output") == NOT_RUN:

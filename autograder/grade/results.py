@@ -112,6 +112,15 @@ def write_json_atomic(path: Path, data: Any, durable: bool = True, indent: int |
         raise
 
 
+def read_results(path: Path) -> dict[str, Any] | None:
+    """A results.json a grading process wrote, or None when it is missing, unreadable or not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("tests"), list) else None
+
+
 def failure_results(message: str, max_score: float, extra: dict[str, Any] | None = None) -> Results:
     """A results file for when grading could not start: one failed test that explains why."""
     return Results(

@@ -8,7 +8,6 @@ gets a results.json that says so in one line.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import subprocess
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.config import Limits
-from autograder.grade.results import failure_results, write_json_atomic
+from autograder.grade.results import failure_results, read_results, write_json_atomic
 from autograder.image.docker import Docker, DockerError
 
 STARTUP_ALLOWANCE = 120.0  # seconds for the container to start and write results after the wall limit
@@ -137,7 +136,7 @@ def grade_in_container(
             except DockerError:
                 pass
         seconds = time.monotonic() - started
-        results = _read(results_dir / "results.json")
+        results = read_results(results_dir / "results.json")
         why = None
         if state.get("OOMKilled"):
             why = (
@@ -163,14 +162,6 @@ def grade_in_container(
             "oom_killed": bool(state.get("OOMKilled")),
         }
         return _write(out, results)
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("tests"), list) else None
 
 
 def _write(out: Path, results: dict[str, Any]) -> dict[str, Any]:
