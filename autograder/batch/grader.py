@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from autograder.feedback import (
 )
 from autograder.grade.results import failure_results, read_results, write_json_atomic
 from autograder.grade.runner import HIDE_FROM_WORKER, Suite, grader_version
+from autograder.grade.submissions import grade_command
 from autograder.gradebook import Gradebook
 from autograder.gradebook.late import Lateness, apply_to_results, assess, effective_due
 from autograder.layout import Layout
@@ -68,21 +68,9 @@ class Grading:
         dest.mkdir(parents=True, exist_ok=True)
         (dest / "results.json").unlink(missing_ok=True)  # what is read back must come from this grading
         self.dest, self.limit = dest, wall + STARTUP_ALLOWANCE
-        cmd = [
-            sys.executable,
-            "-m",
-            "autograder.cli",
-            "grade",
-            module_id,
-            str(submission.absolute()),
-            "--out",
-            str(dest.absolute()),
-            "--quiet",
-            *grade_args,
-        ]
         with open(dest / "grade.log", "wb") as log:
             self.proc = subprocess.Popen(
-                cmd,
+                grade_command(module_id, submission.absolute(), dest.absolute(), *grade_args),
                 cwd=root,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -17,6 +17,12 @@ from autograder.layout import Layout
 from autograder.sandbox.kill import die_with_parent
 
 
+def grade_command(module_id: str, submission: Path, out: Path, *options: str) -> list[str]:
+    """`course grade MODULE SUBMISSION --out DIR --quiet [OPTIONS]`, run by this very interpreter."""
+    cli = [sys.executable, "-m", "autograder.cli", "grade", module_id, str(submission), "--out", str(out)]
+    return [*cli, "--quiet", *options]
+
+
 def grade_in_subprocess(
     layout: Layout,
     module_id: str,
@@ -29,19 +35,7 @@ def grade_in_subprocess(
     first_failure: bool = False,
 ) -> dict[str, Any]:
     """Grade in a fresh process, as a TA's batch would: one grading cannot disturb the next."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "autograder.cli",
-        "grade",
-        module_id,
-        str(submission),
-        "--out",
-        str(out),
-        "--suite",
-        suite,
-        "--quiet",
-    ]
+    cmd = grade_command(module_id, submission, out, "--suite", suite)
     if seed is not None:
         cmd += ["--seed", str(seed)]
     for name in only or []:
