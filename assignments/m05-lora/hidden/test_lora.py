@@ -144,6 +144,57 @@ def adapter_gap(base, got: tuple[dict, dict], want: tuple[dict, dict]) -> float:
     return math.sqrt(diff / max(sum(float(u.pow(2).sum()) for u in theirs.values()), 1e-30))
 
 
+def full_update_gap(base, got_folder, want_folder) -> float:
+    """How far apart two fully fine-tuned models' weight updates are, relative to the second's."""
+    start = dict(base.named_parameters())
+    got = dict(load_saved_model(got_folder, LM, expected="smollm2").named_parameters())
+    want = dict(load_saved_model(want_folder, LM, expected="smollm2").named_parameters())
+    if got.keys() != want.keys() or want.keys() != start.keys():
+        return math.inf
+    with torch.no_grad():
+        diff = sum(float((got[k] - want[k]).pow(2).sum()) for k in want)
+        update = sum(float((want[k] - start[k]).pow(2).sum()) for k in want)
+    return math.sqrt(diff / max(update, 1e-30))
+
+
+def short_run(student, reference, fn: str, epochs: int, seed: int) -> tuple[dict, dict, str]:
+    """`fn` on the 16 tickets of data/few-tickets/ for `epochs` with `seed`, run by the student (in a
+    worker of its own) and by the reference: both reports and the scratch folder each saved to."""
+    folder = f"short-{fn}-{epochs}"
+    report, _, _ = student.call_alone(
+        fn, student.asset("smollm2"), student.data(FEW), student.scratch(folder), epochs, seed
+    )
+    if not isinstance(report, dict):
+        raise StudentError(f"{fn}() must return a dict")
+    want = reference.call(
+        fn, reference.asset("smollm2"), reference.data(FEW), reference.scratch(folder), epochs, seed
+    )
+    return report, want, folder
+
+
+def check_same_training(call: str, apart: float, report: dict, want: dict, hint: str) -> None:
+    """A short run trained what a correct solution trains: weight updates `apart` (relative) within
+    SAME_TRAINING, and the same final training loss reported."""
+    assert apart <= SAME_TRAINING, (
+        f"{call} on the 16 tickets of data/{FEW}/ trains another model than a correct solution "
+        f"(their weight updates differ by {apart:.0%}): {hint}"
+    )
+    assert same_plain(report.get("train_loss"), want["train_loss"], rel=1e-3), (
+        f"{call} reports train_loss {report.get('train_loss')}; the Trainer's final training loss "
+        f"is {want['train_loss']:.4f}"
+    )
+
+
+def check_stretch_short_run(student, reference, fn: str, seed: int, gap) -> None:
+    """`fn` for one epoch with another seed trains what a correct solution trains with those
+    arguments (`gap` of the two saved folders); the 3-epoch run alone cannot show a function that
+    ignores them."""
+    report, want, folder = short_run(student, reference, fn, 1, seed)
+    apart = gap(student.scratch_path(folder), reference.scratch_path(folder))
+    hint = "pass `epochs` and `seed` on to train_and_save(), at the learning rate the docstring gives"
+    check_same_training(f"{fn}(..., epochs=1, seed={seed})", apart, report, want, hint)
+
+
 def trained_adapter(trained):
     report, folder = trained
     config, tensors = read_adapter(folder)
@@ -303,36 +354,15 @@ def test_short_runs_train_as_specified(student, reference, trusted_base, public_
     valid = [json.loads(line) for line in lines if line.strip()]
     before = quality(base, tokenizer, valid)
     for run_seed, epochs in ((seed, 1), (seed + 1, 2)):
-        folder = f"short-run-{epochs}"
-        call = f"finetune_lora(..., epochs={epochs}, seed={run_seed})"
-        report = student.call(
-            "finetune_lora",
-            student.asset("smollm2"),
-            student.data(FEW),
-            student.scratch(folder),
-            epochs,
-            run_seed,
-        )
-        if not isinstance(report, dict):
-            raise StudentError("finetune_lora() must return a dict")
-        want = reference.call(
-            "finetune_lora",
-            reference.asset("smollm2"),
-            reference.data(FEW),
-            reference.scratch(folder),
-            epochs,
-            run_seed,
-        )
+        report, want, folder = short_run(student, reference, "finetune_lora", epochs, run_seed)
         adapter = read_adapter(student.scratch_path(folder))
-        gap = adapter_gap(base, adapter, read_adapter(reference.scratch_path(folder)))
-        assert gap <= SAME_TRAINING, (
-            f"{call} on the 16 tickets of data/{FEW}/ trains another adapter than a correct solution "
-            f"(their weight updates differ by {gap:.0%}): train with the Trainer seeded with `seed`, "
-            "for `epochs` epochs, at learning rate 1e-3, in batches of 8"
-        )
-        assert same_plain(report.get("train_loss"), want["train_loss"], rel=1e-3), (
-            f"{call} reports train_loss {report.get('train_loss')}; the Trainer's final training loss "
-            f"is {want['train_loss']:.4f}"
+        check_same_training(
+            f"finetune_lora(..., epochs={epochs}, seed={run_seed})",
+            adapter_gap(base, adapter, read_adapter(reference.scratch_path(folder))),
+            report,
+            want,
+            "train with the Trainer seeded with `seed`, for `epochs` epochs, at learning rate 1e-3, "
+            "in batches of 8",
         )
         check_reported(report, "before", before, "finetune_lora", "the base model's, before training")
         after = quality(merged_copy(base, *adapter), tokenizer, valid)
@@ -463,9 +493,11 @@ def test_memory_savings(student, hidden_tickets):
 
 
 @extra_credit(2)
-def test_qlora_on_a_4bit_base(qlora_trained, trusted_nf4, trusted_base, hidden_tickets, assets):
-    """QLoRA: the adapter trained on the 4-bit NF4 base routes hidden tickets on that base, and the
-    figures you report were measured on it."""
+def test_qlora_on_a_4bit_base(
+    student, reference, qlora_trained, trusted_nf4, trusted_base, hidden_tickets, assets, seed
+):
+    """QLoRA: the adapter trained on the 4-bit NF4 base routes hidden tickets on that base, the
+    figures you report were measured on it, and a short run follows its `epochs` and `seed`."""
     report, config, tensors = trained_adapter(qlora_trained)
     tokenizer, _ = trusted_base
     assert (config["r"], config["lora_alpha"], sorted(config.get("target_modules") or [])) == (
@@ -499,12 +531,22 @@ def test_qlora_on_a_4bit_base(qlora_trained, trusted_nf4, trusted_base, hidden_t
         "finetune_qlora",
         "the adapter on the grader's 4-bit NF4 base, float32 compute: is your base quantized that way?",
     )
+    base = trusted_base[1]
+    check_stretch_short_run(
+        student,
+        reference,
+        "finetune_qlora",
+        seed + 1,
+        lambda got, want: adapter_gap(base, read_adapter(got), read_adapter(want)),
+    )
 
 
 @extra_credit(2)
-def test_lora_versus_full_finetuning(full_trained, trained, trusted_base, hidden_tickets, assets):
-    """Full fine-tuning: every weight trained and saved, the model routes hidden tickets; its quality,
-    time and memory are set beside LoRA's."""
+def test_lora_versus_full_finetuning(
+    student, reference, full_trained, trained, trusted_base, hidden_tickets, assets, seed
+):
+    """Full fine-tuning: every weight trained and saved, the model routes hidden tickets, a short run
+    follows its `epochs` and `seed`; its quality, time and memory are set beside LoRA's."""
     report, folder = full_trained
     tokenizer, base = trusted_base
     model = load_saved_model(folder, LM, expected="smollm2").eval()
@@ -536,3 +578,7 @@ def test_lora_versus_full_finetuning(full_trained, trained, trusted_base, hidden
     adapter_bytes = sum(f.stat().st_size for f in trained[1].glob("*.safetensors"))
     record_metric("lora_saved_bytes", adapter_bytes)
     record_metric("full_saved_bytes", sum(f.stat().st_size for f in folder.glob("*.safetensors")))
+    del model, tuned  # the short run trains a whole model in this process too
+    check_stretch_short_run(
+        student, reference, "finetune_full", seed + 1, lambda got, want: full_update_gap(base, got, want)
+    )
