@@ -210,13 +210,16 @@ def test_trained_tokenizers(student, reference, hidden_texts):
     """train_tokenizer() builds a working WordPiece, BPE and Unigram tokenizer to the spec, of the size
     asked for."""
     corpus = _corpus(hidden_texts["corpus_seed"])
-    # capitals (lowercase), full-width letters (NFKC), punctuation (Whitespace splits it off),
-    # and characters the corpus never had ([UNK])
+    # capitals (lowercase), full-width letters (NFKC), letters NFKC makes capitals (NFKC, then
+    # lowercase), punctuation (Whitespace splits it off, runs of it kept together, "_" a word
+    # character), and characters the corpus never had ([UNK])
     probes = [
         "The Model SPLITS rare words",
         "every student counts unicode text 42 times",
         "ｔｈｅ ｍｏｄｅｌ, ｃｏｕｎｔｓ",
+        "ℌe model counts ㎒",
         "byte-pairs;merges!frequent prefixes",
+        "rare words... counts!! user_name",
         "café Ωmega 😀 learns",
     ]
     for algorithm, model_type in (("wordpiece", "WordPiece"), ("bpe", "BPE"), ("unigram", "Unigram")):

@@ -1,6 +1,7 @@
 """Hidden graders for module 2. Each compares the student's function with the reference on inputs
 the student has not seen; the pipeline and the by-hand classifier must also agree with each other."""
 
+import json
 import math
 
 from autograder.api import points, same_plain
@@ -20,9 +21,26 @@ def _labels_scores(rows, who: str) -> tuple[list, list]:
     return [r.get("label") for r in rows], [r.get("score") for r in rows]
 
 
+def renamed_copy(student, assets, renames: dict[str, str]):
+    """A scratch copy of the sentiment model whose labels are renamed (the other files linked)."""
+    source = assets.path("sentiment")
+    folder = student.scratch_path("sentiment-renamed")
+    folder.mkdir(parents=True, exist_ok=True)
+    config = json.loads((source / "config.json").read_text())
+    config["id2label"] = {i: renames[label] for i, label in config["id2label"].items()}
+    config["label2id"] = {renames[label]: i for label, i in config["label2id"].items()}
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "config.json").chmod(0o644)  # the worker runs as another uid
+    for path in source.iterdir():
+        if path.name != "config.json" and not (folder / path.name).exists():
+            (folder / path.name).symlink_to(path)
+    return student.scratch("sentiment-renamed")
+
+
 @points(2)
-def test_pipeline_sentiment(student, reference, hidden_inputs):
-    """pipeline_sentiment() classifies texts with a text-classification pipeline."""
+def test_pipeline_sentiment(student, reference, hidden_inputs, assets):
+    """pipeline_sentiment() classifies texts with a text-classification pipeline built from the folder
+    it is given."""
     texts = hidden_inputs["sentiment_texts"]
     got = student.call("pipeline_sentiment", student.asset("sentiment"), texts)
     want = reference.call("pipeline_sentiment", reference.asset("sentiment"), texts)
@@ -30,6 +48,16 @@ def test_pipeline_sentiment(student, reference, hidden_inputs):
     assert len(labels) == len(texts), f"pipeline_sentiment() must return one result per text ({len(texts)})"
     assert labels == [r["label"] for r in want], "the labels differ from the sentiment pipeline's"
     assert same_plain(scores, [r["score"] for r in want], abs_=TOL), "the scores differ from the pipeline's"
+    renames = {"NEGATIVE": "unhappy", "POSITIVE": "happy"}
+    again = student.call("pipeline_sentiment", renamed_copy(student, assets, renames), texts)
+    relabelled, rescored = _labels_scores(again, "pipeline_sentiment()")
+    assert relabelled == [renames.get(label, label) for label in labels] and same_plain(
+        rescored, scores, abs_=TOL
+    ), (
+        "given another model folder (the same weights, its labels renamed unhappy/happy), "
+        f"pipeline_sentiment() returns the labels {relabelled}: build the pipeline from `model_dir` "
+        "on every call"
+    )
 
 
 @points(3)
@@ -150,14 +178,16 @@ def test_customised_classifier(student, reference, hidden_inputs):
 @points(2)
 def test_freeze_body(student, reference, hidden_inputs):
     """freeze_body() leaves only the classification head trainable and counts parameters."""
-    for _, num_labels in hidden_inputs["heads"]:
+    # a decoder too: its body is model.base_model as well, whatever the attribute's own name
+    cases = [("minilm", num_labels) for _, num_labels in hidden_inputs["heads"]] + [("smollm2", 2)]
+    for asset, num_labels in cases:
         got = student.call(
             "freeze_body",
-            student.model("minilm", "AutoModelForSequenceClassification", num_labels=num_labels),
+            student.model(asset, "AutoModelForSequenceClassification", num_labels=num_labels),
         )
         want = reference.call(
             "freeze_body",
-            reference.model("minilm", "AutoModelForSequenceClassification", num_labels=num_labels),
+            reference.model(asset, "AutoModelForSequenceClassification", num_labels=num_labels),
         )
         assert isinstance(got, dict), "freeze_body() must return a dict"
         assert same_plain(got.get("total"), want["total"]), "total should count every parameter once"
@@ -234,12 +264,13 @@ def test_embed(student, reference, hidden_inputs):
 def test_semantic_search(student, reference, hidden_inputs, corpus):
     """semantic_search() ranks the corpus for unseen queries as cosine similarity does."""
     queries = hidden_inputs["queries"]
-    for k in (3, 5):
+    # the same corpus reversed last: a search must rank the corpus it is given, nothing kept from before
+    for texts, k in ((corpus, 3), (corpus, 5), (corpus[::-1], 5)):
         got = student.call(
-            "semantic_search", student.tokenizer("minilm"), student.model("minilm"), corpus, queries, k
+            "semantic_search", student.tokenizer("minilm"), student.model("minilm"), texts, queries, k
         )
         want = reference.call(
-            "semantic_search", reference.tokenizer("minilm"), reference.model("minilm"), corpus, queries, k
+            "semantic_search", reference.tokenizer("minilm"), reference.model("minilm"), texts, queries, k
         )
         assert isinstance(got, list) and len(got) == len(queries), (
             "semantic_search() must return one list per query"
@@ -254,6 +285,7 @@ def test_semantic_search(student, reference, hidden_inputs, corpus):
                 )
             assert ranks == expected, (
                 f"for {query!r} the top {k} should be {expected} (corpus indices), not {ranks}"
+                + (" when the corpus is given in reverse order" if texts is not corpus else "")
             )
 
 
@@ -269,12 +301,12 @@ def test_generate(student, reference, hidden_inputs):
         )
         for prompt, text, expected in zip(asked, got, want, strict=True):
             assert isinstance(text, str), "each continuation must be a string"
-            if text.startswith(prompt) and not expected.startswith(prompt):
+            if text != expected and text.startswith(prompt) and text.endswith(expected):
                 raise AssertionError(
                     "the output repeats the prompt: return only the new text (return_full_text=False)"
                 )
             assert text == expected, (
                 f"with max_new_tokens={max_new_tokens} the greedy continuation of {prompt!r} should be "
-                f"{expected!r}, not {text!r}: decode greedily (do_sample=False) "
-                "with max_new_tokens new tokens"
+                f"{expected!r}, not {text!r}: continue the prompt as given (no chat template), greedily "
+                "(do_sample=False), with max_new_tokens new tokens"
             )

@@ -93,6 +93,8 @@ def test_loading_report(student, trusted_lm, assets):
 
 # A greeting SmolLM2 answers in 10 tokens, the last its end-of-turn token: a reply that ends by itself
 GREETING = [{"role": "user", "content": "Hi!"}]
+# SmolLM2's first 7 tokens of reply here end on two line breaks: "The two colours are:\n\n"
+COLOURS = [{"role": "user", "content": "Give me two colours, one per line."}]
 
 
 @points(3)
@@ -153,7 +155,12 @@ def test_chat_prompt(student, reference, inputs):
 @points(2)
 def test_chat_reply(student, reference, inputs):
     """chat_reply() returns the assistant's greedy reply and nothing else, max_new_tokens long at most."""
-    for messages, max_new_tokens in ((inputs["chat"], 8), (inputs["chat"], 3), (GREETING, 12)):
+    for messages, max_new_tokens in (
+        (inputs["chat"], 8),
+        (inputs["chat"], 3),
+        (GREETING, 12),
+        (COLOURS, 7),
+    ):
         got = student.call(
             "chat_reply", student.model("smollm2", LM), student.tokenizer("smollm2"), messages, max_new_tokens
         )
@@ -167,6 +174,11 @@ def test_chat_reply(student, reference, inputs):
         assert isinstance(got, str), "chat_reply() must return a string"
         assert "<|im" not in got, "the reply still holds special tokens: decode with skip_special_tokens=True"
         assert messages[-1]["content"] not in got, "the reply includes the prompt: decode only the new tokens"
+        if got != want and got.strip() == want:
+            raise AssertionError(
+                f"with max_new_tokens={max_new_tokens} the reply is {got!r}: strip the spaces and line "
+                "breaks around it"
+            )
         assert got == want, f"with max_new_tokens={max_new_tokens} the reply is {got!r}, expected {want!r}"
 
 
@@ -330,20 +342,21 @@ def test_filter_probs_on_model_logits(student, trusted_lm, inputs):
 
 
 @points(2)
-def test_sample_decode(student, trusted_lm, inputs):
-    """sample_decode() is reproducible for a seed and draws every token from the top-k / top-p set."""
+def test_sample_decode(student, reference, trusted_lm, inputs):
+    """sample_decode() is reproducible for a seed, draws every token from the top-k / top-p set, and
+    draws exactly as the handout says (one generator for the whole loop, the temperature applied once)."""
     tokenizer, model = trusted_lm
     prompt, settings = inputs["sample_prompt"], (1.0, 5, 0.9)
 
-    def run(seed):
+    def run(seed, max_new_tokens=4, drawn=settings, side=student):
         return token_list(
-            student.call(
+            side.call(
                 "sample_decode",
-                student.model("smollm2", LM),
-                student.tokenizer("smollm2"),
+                side.model("smollm2", LM),
+                side.tokenizer("smollm2"),
                 prompt,
-                4,
-                *settings,
+                max_new_tokens,
+                *drawn,
                 seed,
             ),
             "sample_decode()",
@@ -374,26 +387,37 @@ def test_sample_decode(student, trusted_lm, inputs):
                 f"token {step + 1} ({token}) is outside the top-k/top-p set: sample from filter_probs()"
             )
     assert first != other, "a different seed gave the same tokens: seed the generator with `seed`"
+    for seed, max_new_tokens, drawn in ((5, 4, settings), (11, 6, (1.8, 0, 0.95))):
+        got = first if seed == 5 else run(seed, max_new_tokens, drawn)
+        want = run(seed, max_new_tokens, drawn, side=reference)
+        assert got == want, (
+            f"with temperature={drawn[0]}, top_k={drawn[1]}, top_p={drawn[2]} and seed {seed}, "
+            f"sample_decode() drew {got}; the handout's loop draws {want}: one "
+            "torch.Generator().manual_seed(seed) for the whole loop, each token drawn with "
+            "torch.multinomial(probs, 1, generator=g) from filter_probs() of the raw last logits "
+            "(the temperature applied once, there)"
+        )
 
 
 @points(2)
 def test_sample_decode_one_choice_is_greedy(student, trusted_lm, inputs):
     """With one possible token per step (top_k=1, a tiny top_p, or a tiny temperature), sample_decode()
     reproduces greedy decoding."""
-    prompt = inputs["greedy_prompts"][1]
-    want = trusted_greedy(trusted_lm, prompt, 3)
-    for temperature, top_k, top_p, seed, what in (
-        (1.0, 1, 1.0, 3, "top_k=1"),
-        (0.01, 0, 1.0, 8, "temperature=0.01"),
-        (1.0, 0, 0.01, 9, "top_p=0.01"),
+    greeting = trusted_lm[0].apply_chat_template(GREETING, tokenize=False, add_generation_prompt=True)
+    for prompt, max_new_tokens, temperature, top_k, top_p, seed, what in (
+        (inputs["greedy_prompts"][1], 3, 1.0, 1, 1.0, 3, "top_k=1"),
+        (inputs["greedy_prompts"][1], 3, 0.01, 0, 1.0, 8, "temperature=0.01"),
+        (inputs["greedy_prompts"][1], 3, 1.0, 0, 0.01, 9, "top_p=0.01"),
+        (greeting, 14, 1.0, 1, 1.0, 4, "top_k=1, a reply that ends by itself"),
     ):
+        want = trusted_greedy(trusted_lm, prompt, max_new_tokens)
         got = token_list(
             student.call(
                 "sample_decode",
                 student.model("smollm2", LM),
                 student.tokenizer("smollm2"),
                 prompt,
-                3,
+                max_new_tokens,
                 temperature,
                 top_k,
                 top_p,
@@ -402,8 +426,9 @@ def test_sample_decode_one_choice_is_greedy(student, trusted_lm, inputs):
             "sample_decode()",
         )
         assert got == want, (
-            f"with {what} the only token that may be drawn is the greedy one: pass temperature, top_k "
-            "and top_p on to filter_probs() and stop after max_new_tokens tokens"
+            f"with {what} the only token that may be drawn is the greedy one ({want}), got {got}: pass "
+            "temperature, top_k and top_p on to filter_probs(), and stop after max_new_tokens tokens or "
+            "right after the end-of-sequence token"
         )
 
 

@@ -77,6 +77,17 @@ def check_saved(
         f"quantized_layers is {report.get('quantized_layers')}; "
         f"the model has {bnb_layers(model)} bitsandbytes layers"
     )
+    kept = {
+        str(p.dtype)
+        for m in model.modules()
+        if type(m).__name__ not in BNB_LAYERS
+        for p in m.parameters(recurse=False)
+    }
+    assert kept == {"torch.float32"}, (
+        f"the {mode} model keeps its embeddings, norms and output head in {', '.join(sorted(kept))}: "
+        "only the blocks' linear layers are quantized, the rest stays in full precision (float32): "
+        "load without a dtype"
+    )
     share = footprint / fp32_baseline["footprint_bytes"]
     assert share <= max_share, (
         f"the {mode} model takes {share:.0%} of the fp32 memory; expected at most {max_share:.0%}"

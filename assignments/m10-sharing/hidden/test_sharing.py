@@ -56,6 +56,7 @@ PUBLISH_CARD = {
     },
 }
 LABELS = ["anger", "fear", "joy", "love", "sadness", "surprise"]
+UNSORTED_LABELS = ["positive", "negative", "neutral"]  # id 0 is the first given, not the first sorted
 SCALE = 0.75
 OTHER_SCALE = 1.5  # a second update, to another repo
 
@@ -84,8 +85,12 @@ def updated(student, hub, published) -> dict:
     """The student's publish_update() on a fresh MiniLM: main before and after, and what it returned."""
     repo = RepoId("model", hub.user, "minilm-emotions")
     before = hub.store.refs(repo) if hub.store.exists(repo) else {"branches": {}, "tags": {}}
+    try:  # what embedding_sum() reads at main before the update (test_load_pinned_revision)
+        main_before = student.call("embedding_sum", repo.id, "main", timeout=180)
+    except StudentError as exc:
+        main_before = str(exc)
     commit = student.call("publish_update", student.model("minilm", "AutoModel"), repo.id, SCALE, timeout=300)
-    return {"before": before, "commit": commit}
+    return {"before": before, "commit": commit, "main_before": main_before}
 
 
 def card_metadata(text: str) -> dict:
@@ -100,7 +105,9 @@ def card_metadata(text: str) -> dict:
     return meta
 
 
-def check_card(meta: dict, want_eval: dict = CARD["eval"]) -> None:
+def check_card(meta: dict, want_eval: dict = CARD["eval"], value_tolerance: float = 0.0) -> None:
+    """The card's metadata as CARD prescribes; its metric value within `value_tolerance` (given
+    as is to write_card(), measured by publish())."""
     for key in ("license", "base_model", "language"):
         value = meta.get(key)
         value = value[0] if isinstance(value, list) and key == "language" and len(value) == 1 else value
@@ -120,9 +127,9 @@ def check_card(meta: dict, want_eval: dict = CARD["eval"]) -> None:
     assert len(results) == 1, f"the card should hold exactly one evaluation result, not {len(results)}"
     got = results[0]
     for key, value in want_eval.items():
-        assert same_plain(getattr(got, key), value, rel=1e-12, abs_=1e-4 if key == "metric_value" else 0.0), (
-            f"the evaluation result's {key} should be {value!r}, not {getattr(got, key)!r}"
-        )
+        assert same_plain(
+            getattr(got, key), value, rel=1e-12, abs_=value_tolerance if key == "metric_value" else 0.0
+        ), f"the evaluation result's {key} should be {value!r}, not {getattr(got, key)!r}"
 
 
 def trusted_pair_similarity(tensors: dict, assets, pairs: list[list[str]] = PAIRS) -> float:
@@ -201,24 +208,26 @@ def test_save_round_trip(student, original):
 
 @points(2)
 def test_relabel_config(student):
-    """relabel_config() saves a config.json whose id2label and label2id name the new labels."""
-    got = student.call("relabel_config", student.asset("minilm"), LABELS, student.scratch("relabelled"))
-    path = student.scratch_path("relabelled") / "config.json"
-    assert path.is_file(), "no config.json was saved to the folder"
-    saved = read_saved_json(path)
-    want_id2label = {str(i): label for i, label in enumerate(LABELS)}
-    assert saved.get("id2label") == want_id2label, (
-        f"id2label should be {want_id2label}, not {saved.get('id2label')}"
-    )
-    assert saved.get("label2id") == {label: i for i, label in enumerate(LABELS)}, (
-        "label2id must map each label to its id"
-    )
-    assert saved.get("model_type") == "bert" and saved.get("hidden_size") == 384, (
-        "keep the rest of MiniLM's config"
-    )
-    assert isinstance(got, dict) and len(got.get("id2label") or {}) == len(LABELS), (
-        "return the reloaded config as a dict (config.to_dict())"
-    )
+    """relabel_config() saves a config.json whose id2label and label2id name the new labels, in the
+    order given."""
+    for labels, folder in ((LABELS, "relabelled"), (UNSORTED_LABELS, "relabelled-unsorted")):
+        got = student.call("relabel_config", student.asset("minilm"), labels, student.scratch(folder))
+        path = student.scratch_path(folder) / "config.json"
+        assert path.is_file(), "no config.json was saved to the folder"
+        saved = read_saved_json(path)
+        want_id2label = {str(i): label for i, label in enumerate(labels)}
+        assert saved.get("id2label") == want_id2label, (
+            f"for the labels {labels} id2label should be {want_id2label}, not {saved.get('id2label')}"
+        )
+        assert saved.get("label2id") == {label: i for i, label in enumerate(labels)}, (
+            "label2id must map each label to its id"
+        )
+        assert saved.get("model_type") == "bert" and saved.get("hidden_size") == 384, (
+            "keep the rest of MiniLM's config"
+        )
+        assert isinstance(got, dict) and len(got.get("id2label") or {}) == len(labels), (
+            "return the reloaded config as a dict (config.to_dict())"
+        )
 
 
 @points(3)
@@ -287,7 +296,9 @@ def test_publish_and_tag(student, hub, published, original, assets):
     _, readme = read_file(hub, repo, "v1.0", "README.md")
     measured = round(trusted_pair_similarity(tensors, assets), 4)
     check_card(
-        card_metadata(readme.decode("utf-8", "replace")), {**PUBLISH_CARD["eval"], "metric_value": measured}
+        card_metadata(readme.decode("utf-8", "replace")),
+        {**PUBLISH_CARD["eval"], "metric_value": measured},
+        value_tolerance=1e-4,  # both rounded to 4 decimals from float32 measurements
     )
     # the same release under another name goes to a repo of that name
     again = student.call(
@@ -376,6 +387,11 @@ def test_load_pinned_revision(student, hub, updated, original):
             f"embedding_sum({repo_id!r}, {revision!r}) should be {value:.4f}, not {got!r}: "
             "load the repo_id asked for, and pass revision= to from_pretrained"
         )
+    # a branch moves: what main held before publish_update() is not what it holds now
+    assert same_plain(updated["main_before"], first, rel=1e-4), (
+        f"before publish_update(), embedding_sum({repo.id!r}, 'main') gave {updated['main_before']!r}, "
+        f"not {first:.4f}: load the revision asked for on every call"
+    )
 
 
 # Two datasets under two names: each call must push to the repo it is asked for.
