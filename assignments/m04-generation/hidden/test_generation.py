@@ -45,20 +45,21 @@ def trusted_greedy(trusted_lm, prompt: str, max_new_tokens: int) -> list[int]:
     return out[0, inputs["input_ids"].shape[1] :].tolist()
 
 
-def without_pad_token(student, assets) -> str:
-    """A scratch copy of SmolLM2 whose tokenizer has no pad token (the weights linked, not copied)."""
+def with_pad_token(student, assets, pad_token: str | None, name: str) -> str:
+    """A scratch copy of SmolLM2 whose tokenizer's pad token is `pad_token` (None: it has none),
+    the weights linked, not copied."""
     from transformers import AutoTokenizer
 
     source = assets.path("smollm2")
-    folder = student.scratch_path("smollm2-no-pad")
+    folder = student.scratch_path(name)
     tokenizer = AutoTokenizer.from_pretrained(source)
-    tokenizer.pad_token = None
+    tokenizer.pad_token = pad_token
     tokenizer.save_pretrained(folder)
     for path in folder.iterdir():  # saved files are 0600: the worker runs as another uid
         path.chmod(0o644)
-    for name in ("config.json", "generation_config.json", "model.safetensors"):
-        (folder / name).symlink_to(source / name)
-    return student.scratch("smollm2-no-pad")
+    for file in ("config.json", "generation_config.json", "model.safetensors"):
+        (folder / file).symlink_to(source / file)
+    return student.scratch(name)
 
 
 @points(2)
@@ -83,11 +84,17 @@ def test_loading_report(student, trusted_lm, assets):
     assert got.get("next_token") == want, (
         "next_token is not the model's highest-scoring token after the prompt"
     )
-    bare = student.call("loading_report", without_pad_token(student, assets))
+    bare = student.call("loading_report", with_pad_token(student, assets, None, "smollm2-no-pad"))
     eos = tokenizer.eos_token
     assert isinstance(bare, dict) and bare.get("pad_token") == eos, (
         f"for a tokenizer without a pad token the pad token is {bare.get('pad_token')!r}: use its "
         f"end-of-sequence token ({eos!r}) when tokenizer.pad_token is None"
+    )
+    own = tokenizer.unk_token  # a pad token of its own that is not the end-of-sequence token
+    kept = student.call("loading_report", with_pad_token(student, assets, own, "smollm2-own-pad"))
+    assert isinstance(kept, dict) and kept.get("pad_token") == own, (
+        f"for a tokenizer whose pad token is {own!r} the pad token became {kept.get('pad_token')!r}: "
+        "replace it with the end-of-sequence token only when the tokenizer has none"
     )
 
 
