@@ -31,6 +31,19 @@ def _batch(rows: list[dict]) -> dict:
     return {"tokens": [r["tokens"] for r in rows], "ner_tags": [r["ner_tags"] for r in rows]}
 
 
+# Words that split into several tokens without "##" (hyphen, apostrophe, ampersand, dots): only
+# word_ids() tells where a word starts
+PUNCTUATED = {
+    "tokens": ["Jean-Luc", "O'Neil", "joined", "AT&T", "in", "the", "U.S.", "in", "2010", "."],
+    "ner_tags": [1, 2, 0, 3, 0, 0, 5, 0, 0, 0],
+}
+# Two sentences: the first ends inside a person's name, the second opens with a predicted I-PER.
+# Scored sentence by sentence, that I-PER is an entity of its own; run together, it would extend
+# the first sentence's name.
+BOUNDARY_LABELS = [[-100, 0, 1, 2, -100], [-100, 0, 0, -100]]
+BOUNDARY_PREDICTED = [[0, 0, 1, 2, 0], [0, 2, 0, 0]]
+
+
 @points(3)
 def test_alignment(student, reference, hidden_split):
     """tokenize_and_align_labels() labels each word's first subword and gives -100 to special tokens and
@@ -40,7 +53,7 @@ def test_alignment(student, reference, hidden_split):
         "tokens": [w for r in hidden_split[60:76] for w in r["tokens"]],
         "ner_tags": [t for r in hidden_split[60:76] for t in r["ner_tags"]],
     }
-    batch = _batch([*rows[:30], long_row, *rows[30:]])
+    batch = _batch([*rows[:30], long_row, *rows[30:], PUNCTUATED])
     got = student.call("tokenize_and_align_labels", student.tokenizer("minilm"), batch)
     want = reference.call("tokenize_and_align_labels", reference.tokenizer("minilm"), batch)
     assert isinstance(got, dict) and all(k in got for k in want), (
@@ -97,17 +110,24 @@ def test_compute_metrics(student, reference, hidden_split, seed):
     aligned = reference.call(
         "tokenize_and_align_labels", reference.tokenizer("minilm"), _batch(hidden_split[100:160])
     )
-    logits = _noisy_logits(aligned["labels"], random.Random(seed))
-    got = student.call("compute_metrics", logits, aligned["labels"])
-    want = reference.call("compute_metrics", logits, aligned["labels"])
-    assert isinstance(got, dict) and all(k in got for k in want), (
-        "compute_metrics() must return precision, recall and f1"
-    )
-    for key in ("precision", "recall", "f1"):
-        assert same_plain(got[key], want[key], rel=1e-6), (
-            f"{key} is {got[key]!r}, expected {want[key]:.4f}: score whole entities with seqeval, "
-            "only at positions whose label is not -100"
+    boundary = [
+        [[5.0 if k == best else 0.0 for k in range(len(LABELS))] for best in row]
+        for row in BOUNDARY_PREDICTED
+    ]
+    for logits, labels, what in (
+        (_noisy_logits(aligned["labels"], random.Random(seed)), aligned["labels"], "hidden sentences"),
+        (boundary, BOUNDARY_LABELS, "two sentences, the second opening with a predicted I-PER"),
+    ):
+        got = student.call("compute_metrics", logits, labels)
+        want = reference.call("compute_metrics", logits, labels)
+        assert isinstance(got, dict) and all(k in got for k in want), (
+            "compute_metrics() must return precision, recall and f1"
         )
+        for key in ("precision", "recall", "f1"):
+            assert same_plain(got[key], want[key], rel=1e-6), (
+                f"on {what}, {key} is {got[key]!r}, expected {want[key]:.4f}: score whole entities "
+                "with seqeval, sentence by sentence, only at positions whose label is not -100"
+            )
 
 
 def _id2label(model) -> dict[int, str]:
@@ -271,44 +291,56 @@ def _grouped(ner, texts: list[str]) -> list[list[dict]]:
 
 @points(2)
 def test_pipeline_groups_whole_words(student, hidden_split, assets, seed):
-    """extract_entities() runs the token-classification pipeline and groups whole words into entities."""
+    """extract_entities() runs the token-classification pipeline of the model folder it is given and
+    groups whole words into entities."""
     minilm = assets.path("minilm")
-    torch.manual_seed(
-        seed
-    )  # a probe model with an untrained head: the pipeline's grouping is what is checked
-    probe = AutoModelForTokenClassification.from_pretrained(
-        minilm,
-        num_labels=len(LABELS),
-        id2label=dict(enumerate(LABELS)),
-        label2id={label: i for i, label in enumerate(LABELS)},
-    ).eval()
     tokenizer = AutoTokenizer.from_pretrained(minilm)
-    folder = student.scratch_path("probe-ner")
-    probe.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    for path in folder.iterdir():  # safetensors writes 0600; the worker runs as another user
-        path.chmod(0o644)
     texts = [" ".join(r["tokens"]) for r in hidden_split[200:210]]
-    got = student.call("extract_entities", student.scratch("probe-ner"), texts)
-    accepted = {
-        s: _grouped(
-            pipeline(
-                "token-classification", model=probe, tokenizer=tokenizer, device="cpu", aggregation_strategy=s
-            ),
-            texts,
+    # probe models with untrained heads (two seeds, one call each): the pipeline's grouping is checked
+    for probe_seed, name in ((seed, "probe-ner"), (seed + 1, "probe-ner-2")):
+        torch.manual_seed(probe_seed)
+        probe = AutoModelForTokenClassification.from_pretrained(
+            minilm,
+            num_labels=len(LABELS),
+            id2label=dict(enumerate(LABELS)),
+            label2id={label: i for i, label in enumerate(LABELS)},
+        ).eval()
+        folder = student.scratch_path(name)
+        probe.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        for path in folder.iterdir():  # safetensors writes 0600; the worker runs as another user
+            path.chmod(0o644)
+        got = student.call("extract_entities", student.scratch(name), texts)
+        accepted = {
+            s: _grouped(
+                pipeline(
+                    "token-classification",
+                    model=probe,
+                    tokenizer=tokenizer,
+                    device="cpu",
+                    aggregation_strategy=s,
+                ),
+                texts,
+            )
+            for s in ("first", "max", "simple")
+        }
+        assert isinstance(got, list) and len(got) == len(texts), (
+            "extract_entities() must return one list per text"
         )
-        for s in ("first", "max", "simple")
-    }
-    assert isinstance(got, list) and len(got) == len(texts), (
-        "extract_entities() must return one list per text"
-    )
-    for entities in got:
-        assert isinstance(entities, list) and all(
-            isinstance(e, dict) and set(ENTITY_KEYS) <= set(e) for e in entities
-        ), f"each entity must be a dict with {', '.join(ENTITY_KEYS)} (use an aggregation_strategy)"
-    got = [[{k: e[k] for k in ENTITY_KEYS} for e in entities] for entities in got]
-    if got == accepted["simple"] and got != accepted["first"]:
-        raise AssertionError('aggregation_strategy="simple" splits words apart on this model; use "first"')
-    assert got in (accepted["first"], accepted["max"]), (
-        'the entities differ from the pipeline\'s with aggregation_strategy="first" on the same model'
-    )
+        for entities in got:
+            assert isinstance(entities, list) and all(
+                isinstance(e, dict) and set(ENTITY_KEYS) <= set(e) for e in entities
+            ), f"each entity must be a dict with {', '.join(ENTITY_KEYS)} (use an aggregation_strategy)"
+        got = [[{k: e[k] for k in ENTITY_KEYS} for e in entities] for entities in got]
+        if got == accepted["simple"] and got != accepted["first"]:
+            raise AssertionError(
+                'aggregation_strategy="simple" splits words apart on this model; use "first"'
+            )
+        assert got in (accepted["first"], accepted["max"]), (
+            'the entities differ from the pipeline\'s with aggregation_strategy="first" on the same model'
+            + (
+                " (a second model folder: build the pipeline from `model_dir` on every call)"
+                if name != "probe-ner"
+                else ""
+            )
+        )

@@ -25,6 +25,17 @@ def given_model(student, reference, assets, seed) -> str:
     training fails. The head is scaled up so that no two spans tie within float noise. The student
     and the reference each read their own copy.
     """
+    return _qa_model(student, reference, assets, seed, "given-qa")
+
+
+@pytest.fixture(scope="session")
+def other_model(student, reference, assets, seed) -> str:
+    """Another such model (the next seed's head): answer() given it must answer with it, not with a
+    model kept from an earlier call."""
+    return _qa_model(student, reference, assets, seed + 1, "other-qa")
+
+
+def _qa_model(student, reference, assets, seed: int, name: str) -> str:
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
@@ -33,12 +44,12 @@ def given_model(student, reference, assets, seed) -> str:
     with torch.no_grad():
         model.qa_outputs.weight.mul_(50)
     tokenizer = AutoTokenizer.from_pretrained(assets.path("minilm"))
-    for folder in (student.scratch_path("given-qa"), reference.scratch_path("given-qa")):
+    for folder in (student.scratch_path(name), reference.scratch_path(name)):
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         for path in folder.iterdir():  # safetensors writes 0600: the sandboxed worker runs as another uid
             path.chmod(0o644)
-    return "given-qa"
+    return name
 
 
 def _runs_of_train_qa(side, **limits):

@@ -29,12 +29,47 @@ def _batch(rows: list[dict]) -> dict:
     return {k: [r[k] for r in rows] for k in ("id", "question", "context", "answers")}
 
 
+def _row(question: str, context: str, answer: str, occurrence: int = 0) -> dict:
+    """A hand-made example whose answer is the `occurrence`-th appearance of `answer` in `context`."""
+    start = -1
+    for _ in range(occurrence + 1):
+        start = context.index(answer, start + 1)
+    return {"id": f"made-{start}", "question": question, "context": context,
+            "answers": {"text": [answer], "answer_start": [start]}}  # fmt: skip
+
+
+# The answer's text also appears before it: answer_start, not a search for the text, says where it is.
+TWICE = [
+    _row(
+        "Where did she move in 2001?",
+        "Ada was born in Paris. In 2001 she moved back to Paris for good.",
+        "Paris",
+        1,
+    ),
+    _row(
+        "What did the second report cost?",
+        "The first report cost 40 euros; the second report cost 40 euros too, and the third one 55 euros.",
+        "40 euros",
+        1,
+    ),
+]
+# Contexts short enough for one window each: every window is still padded to max_length.
+SHORT = [
+    _row("Who wrote it?", "Mary wrote it.", "Mary"),
+    _row("What colour is the sky?", "The sky is blue today.", "blue"),
+]
+
+
 @points(3)
 def test_train_features(student, reference, hidden_split):
     """prepare_train_features() windows each context with a stride and labels the answer's first and last
     token."""
-    batch = _batch(hidden_split[:40])
-    for max_length, stride in ((MAX_LENGTH, STRIDE), (32, 8)):
+    for rows, max_length, stride in (
+        (hidden_split[:40] + TWICE, MAX_LENGTH, STRIDE),
+        (hidden_split[:40] + TWICE, 32, 8),
+        (SHORT, MAX_LENGTH, STRIDE),
+    ):
+        batch = _batch(rows)
         got = student.call("prepare_train_features", student.tokenizer("minilm"), batch, max_length, stride)
         want = reference.call(
             "prepare_train_features", reference.tokenizer("minilm"), batch, max_length, stride
@@ -129,6 +164,22 @@ def test_best_span(student, reference, hidden_split, seed, assets):
         got = student.call("best_span", *args, **kwargs)
         want = reference.call("best_span", *args, **kwargs)
         _check_span(got, logits, offsets, context, longest, want["score"])
+    # Thirty question tokens outscore every context token, as starts and as ends: a search among only
+    # the best 20 starts and ends (a speed-up some tutorials use) finds no valid span here
+    row = hidden_split[70]
+    enc = tokenizer(" ".join(["which"] * 30) + "?", row["context"], return_offsets_mapping=True)
+    sequence_ids = enc.sequence_ids()
+    offsets = [list(o) if sequence_ids[t] == 1 else None for t, o in enumerate(enc["offset_mapping"])]
+    logits = {
+        side: [round(rng.gauss(0, 1) + (0 if o else 9), 4) for o in offsets] for side in ("start", "end")
+    }
+    args = (logits["start"], logits["end"], offsets, row["context"])
+    got = student.call("best_span", *args)
+    assert got is not None, (
+        "best_span() found no span in a window whose context has valid ones (the question's tokens "
+        "score highest here): consider every start and end token in the context"
+    )
+    _check_span(got, logits, offsets, row["context"], 15, reference.call("best_span", *args)["score"])
     no_context = [None] * 8  # a window with no context token has no valid span
     got = student.call("best_span", [1.0] * 8, [1.0] * 8, no_context, "")
     assert got is None, f"best_span() must return None when no token has offsets, not {got!r}"
@@ -258,16 +309,17 @@ def test_train_follows_seed_epochs_and_learning_rate(
 
 
 @points(2)
-def test_answer_helper(student, reference, given_model, hidden_split, assets):
-    """answer() windows the context like training, runs the model and returns the best span over all
-    windows."""
+def test_answer_helper(student, reference, given_model, other_model, hidden_split, assets):
+    """answer() windows the context like training, runs the model in the folder it is given and returns
+    the best span over all windows."""
     tokenizer = AutoTokenizer.from_pretrained(assets.path("minilm"))
     long_rows = [
         r for r in hidden_split[6:] if len(tokenizer(r["question"], r["context"])["input_ids"]) > MAX_LENGTH
     ]
-    for row in hidden_split[:6] + long_rows[:6]:
-        got = student.call("answer", student.scratch(given_model), row["question"], row["context"])
-        want = reference.call("answer", reference.scratch(given_model), row["question"], row["context"])
+    for i, row in enumerate(hidden_split[:6] + long_rows[:6]):
+        model = (given_model, other_model)[i % 2]  # two models in turn: each call loads the one it is given
+        got = student.call("answer", student.scratch(model), row["question"], row["context"])
+        want = reference.call("answer", reference.scratch(model), row["question"], row["context"])
         assert isinstance(got, dict) and {"text", "start", "end", "score"} <= set(got), (
             "answer() must return a dict with text, start, end and score"
         )
@@ -276,8 +328,9 @@ def test_answer_helper(student, reference, given_model, hidden_split, assets):
         )
         assert (got["start"], got["end"]) == (want["start"], want["end"]), (
             f"answer({row['question']!r}, ...) gave {got['text']!r}; the model's best span over all windows "
-            f"is {want['text']!r} (window with MAX_LENGTH and STRIDE, only the context truncated, the model "
-            "in eval mode, non-context offsets None, keep the best score)"
+            f"is {want['text']!r} (the model in the folder given, windows with MAX_LENGTH and STRIDE, "
+            "only the context truncated, the model in eval mode, non-context offsets None, keep the best "
+            "score)"
         )
         assert same_plain(got["score"], want["score"], rel=1e-4, abs_=1e-4), (
             f"answer()'s score is {got['score']}; that span's start + end logit is {want['score']}"

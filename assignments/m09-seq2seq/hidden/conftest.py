@@ -25,6 +25,17 @@ def given_model(student, reference, assets, seed):
     the reference decodes its own copy, so nothing the student's code does to the folder reaches
     the trusted side.
     """
+    return _random_t5(student, reference, assets, seed, "given-model")
+
+
+@pytest.fixture(scope="session")
+def other_model(student, reference, assets, seed):
+    """Another such T5 (the next seed): a function given it must decode with it, not with a model
+    kept from an earlier call."""
+    return _random_t5(student, reference, assets, seed + 1, "other-model")
+
+
+def _random_t5(student, reference, assets, seed: int, name: str) -> str:
     import torch
     from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
 
@@ -44,8 +55,8 @@ def given_model(student, reference, assets, seed):
     )
     torch.manual_seed(seed)
     model = T5ForConditionalGeneration(config)
-    _save_for_both(model, "given-model", student, reference)
-    return "given-model"
+    _save_for_both(model, name, student, reference)
+    return name
 
 
 @pytest.fixture(scope="session")
